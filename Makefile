@@ -1,0 +1,49 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything they need
+# (virtualenv, pinned Python packages, system libraries, the CJK font, Chromium for
+# the browser tests) is installed here, so the next machine may be bare.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+WEB_WORKERS ?= 2
+export FLASK_APP := app
+
+# Debian packages: venv for Python, WeasyPrint's Pango stack, a CJK font for the forms.
+SYSTEM_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
+# ...plus what the tests drive and read: Chromium, and poppler for pdftotext/pdffonts.
+TEST_SYSTEM_PACKAGES := chromium poppler-utils
+
+.PHONY: run test setup test-setup system-packages test-system-packages translations bench clean
+
+setup: system-packages $(VENV)/.installed translations
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+system-packages:
+	@bash scripts/system-packages.sh $(SYSTEM_PACKAGES)
+
+test-system-packages:
+	@bash scripts/system-packages.sh $(TEST_SYSTEM_PACKAGES)
+
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile --use-fuzzy -d translations >/dev/null
+
+run: setup
+	$(BIN)/flask init-db
+	@if [ -z "$$NO_DEMO" ]; then $(BIN)/flask seed-demo --if-empty; fi
+	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C stops the web server and the task consumer)"
+	@trap 'kill 0' EXIT INT TERM; \
+	$(BIN)/huey_consumer tasks.huey --workers 2 --worker-type thread --flush-locks --quiet & \
+	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind 127.0.0.1:$(PORT) --max-requests 500 --max-requests-jitter 50 'app:create_app()' & \
+	wait
+
+test: setup test-system-packages
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) translations/*/LC_MESSAGES/*.mo

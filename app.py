@@ -1,0 +1,137 @@
+"""The service department's portal: create_app() wires config, database, queue and views."""
+import logging
+import os
+import secrets
+import sys
+
+import click
+from flask import Flask
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+INSTANCE_PATH = os.environ.get("INSTANCE_PATH") or os.path.join(ROOT, "instance")
+VERSION = "0.1.0"
+
+
+def _secret_key():
+    """SECRET_KEY from the environment, else one generated once into instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = os.path.join(INSTANCE_PATH, "secret_key")
+    if not os.path.exists(path):
+        os.makedirs(INSTANCE_PATH, exist_ok=True)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(secrets.token_hex(32))
+    with open(path) as f:
+        return f.read().strip()
+
+
+def default_config():
+    return {
+        "SECRET_KEY": _secret_key(),
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{os.path.join(INSTANCE_PATH, 'portal.db')}",
+        "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
+        "COMPANY_NAME": os.environ.get("COMPANY_NAME", "示例服务有限公司"),
+        "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "zh_Hans"),
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        # The CSRF token lives as long as the session: a form left open over lunch
+        # still submits; the session's own idle timeout is what ends it.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,  # photo uploads; their own limits are settings
+        "MAX_FORM_MEMORY_SIZE": 256 * 1024,
+        "SEND_FILE_MAX_AGE_DEFAULT": 7 * 24 * 3600,
+        # Notifications are also e-mailed when SMTP_HOST is set.
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", "portal@localhost"),
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "") == "1",
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+    }
+
+
+def create_app(test_config=None):
+    app = Flask(__name__, instance_path=INSTANCE_PATH)
+    app.config.update(default_config())
+    if test_config:
+        app.config.update(test_config)
+    app.config["VERSION"] = VERSION
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("weasyprint", "fontTools"):  # per-step progress of every PDF
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    from models.base import open_database
+    open_database(app.config["DATABASE_URL"])
+
+    from views import init_app as init_views
+    init_views(app)
+    _register_commands(app)
+    from tasks import bind_app
+    bind_app(app)
+    return app
+
+
+def _register_commands(app):
+    from models import create_tables
+
+    @app.cli.command("init-db")
+    def init_db():
+        """Create the schema, and an admin account with a one-time password if none exists."""
+        from models.users import User, UserRole, create_user, generate_password
+        create_tables()
+        if not UserRole.select().where(UserRole.role == "admin").exists():
+            password = generate_password()
+            username = "admin" if not User.by_username("admin") else f"admin{secrets.randbelow(1000)}"
+            create_user(None, username, "Administrator", ["admin"], password, must_change_password=True)
+            click.echo(f"Created the admin account: username {username}, one-time password {password}")
+            click.echo("(You will be asked to choose a new password at the first login.)")
+        click.echo("Database ready.")
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for several.")
+    @click.option("--department", default=None, help="Department name (created when new).")
+    @click.option("--display-name", default=None)
+    @click.option("--password", default=None, help="Prompted for when not given.")
+    def create_user_command(username, roles, department, display_name, password):
+        """Create a staff account."""
+        from models.roles import ROLES
+        from models.users import Department, User, create_user
+        create_tables()
+        unknown = [r for r in roles if r not in ROLES]
+        if unknown:
+            raise click.BadParameter(f"unknown role {unknown[0]!r}; choose from {', '.join(ROLES)}")
+        if User.by_username(username):
+            raise click.ClickException(f"user {username!r} already exists")
+        if password is None:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        dept = Department.get_or_create(name=department)[0] if department else None
+        create_user(None, username, display_name or username, list(roles), password, department=dept)
+        click.echo(f"Created {username} ({', '.join(roles)}).")
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Only when no demo data was loaded before.")
+    def seed_demo_command(if_empty):
+        """Load demo departments, staff and records so the portal is not empty."""
+        from models.demo import seed_demo
+        create_tables()
+        password = seed_demo(only_if_empty=if_empty)
+        if password:
+            click.echo(f"Demo data loaded. Demo staff log in with password {password}: "
+                       "desk, desk2, specialist, logistics, head, manager, leader.")
+
+    @app.cli.command("backup")
+    @click.argument("file", type=click.Path(dir_okay=False, writable=True))
+    def backup_command(file):
+        """Copy the SQLite database to FILE while the portal keeps running."""
+        from models.backup import backup_sqlite
+        try:
+            backup_sqlite(file)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Backed up to {file}.")

@@ -1,0 +1,44 @@
+"""Peewee models, one module per domain, on the shared base in models.base."""
+
+
+def all_models():
+    """Every table, in an order that satisfies foreign keys."""
+    from models.audit import AuditEntry
+    from models.board import BoardToken
+    from models.calls import Call
+    from models.complaints import Complaint, ComplaintEvent, Customer
+    from models.desk_items import LostItem, MailItem
+    from models.duty import DutyDay, DutyEntry, EmergencyReport, Handover, HandoverItem, IncidentPhoto
+    from models.notifications import Notification
+    from models.numbering import Counter
+    from models.settings import Setting
+    from models.submissions import SubmissionKey
+    from models.users import Department, LoginAttempt, User, UserRole
+    from models.visitors import Appointment, Visit, WatchlistEntry
+
+    return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
+            DutyDay, DutyEntry, EmergencyReport, IncidentPhoto, Handover, HandoverItem, MailItem, LostItem,
+            Visit, Appointment, WatchlistEntry, Call, BoardToken,
+            Customer, Complaint, ComplaintEvent]
+
+
+def create_tables():
+    """Create missing tables, and add columns that newer code has to older tables, so
+    `make run` on an existing database keeps its data. (New columns have a default
+    or allow NULL; renames and type changes need a written migration.)"""
+    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
+
+    from models.base import db, is_sqlite
+    models = all_models()
+    migrator = SqliteMigrator(db.obj) if is_sqlite() else PostgresqlMigrator(db.obj)
+    tables = set(db.get_tables())
+    # Columns first: creating the indexes of a new column needs the column.
+    for model in models:
+        table = model._meta.table_name
+        if table not in tables:
+            continue
+        existing = {column.name for column in db.get_columns(table)}
+        missing = [field for field in model._meta.sorted_fields if field.column_name not in existing]
+        if missing:
+            migrate(*(migrator.add_column(table, field.column_name, field) for field in missing))
+    db.create_tables(models, safe=True)

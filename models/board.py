@@ -1,0 +1,147 @@
+"""The live board on the wall screen: its access tokens and the figures it shows."""
+import datetime as dt
+import hashlib
+import json
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from peewee import SQL, CharField, DateTimeField, ForeignKeyField, fn
+
+from models import audit
+from models.base import BaseModel, db, is_sqlite, utcnow, write_transaction
+from models.timezone import local_now, to_utc
+from models.users import User
+
+audit.name_record_type("board_token", _l("Board screen link"))
+
+
+class BoardToken(BaseModel):
+    """A screen has no login: it opens the board with a secret link that an admin can revoke."""
+    label = CharField(max_length=80)
+    # Only the digest is stored: a copy of the database does not open the screens.
+    token_digest = CharField(max_length=64, unique=True)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+    last_seen_at = DateTimeField(null=True)
+
+
+def _digest(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(actor, label):
+    """Returns (row, token); the token is shown once, in the link."""
+    token = secrets.token_urlsafe(24)
+    with write_transaction():
+        row = BoardToken.create(label=label, token_digest=_digest(token), created_by=actor)
+        audit.record_create(actor, row)
+    return row, token
+
+
+def revoke_token(actor, row):
+    with write_transaction():
+        before = row.snapshot()
+        row.revoked_at = utcnow()
+        row.save()
+        audit.record_change(actor, row, before)
+
+
+def valid_token(token):
+    if not token or len(token) > 100:
+        return None
+    row = BoardToken.get_or_none(BoardToken.token_digest == _digest(token), BoardToken.revoked_at.is_null())
+    if row is not None and (row.last_seen_at is None or utcnow() - row.last_seen_at > dt.timedelta(minutes=5)):
+        BoardToken.update(last_seen_at=utcnow()).where(BoardToken.id == row.id).execute()
+    return row
+
+
+def _day_start_utc(day):
+    return to_utc(dt.datetime.combine(day, dt.time.min))
+
+
+def figures(now=None):
+    """Everything the board shows, as plain values (also the source of its ETag)."""
+    from models.calls import Call
+    from models.desk_items import MailItem
+    from models.duty import DutyDay, EmergencyReport
+    from models.visitors import Visit
+    now = now or utcnow()
+    today = local_now().date()
+    start = _day_start_utc(today)
+    waiting = [{"host": v.host.display_name, "minutes": v.minutes_waited(now)} for v in Visit.waiting()]
+    promises = Call.promises_open()
+    trend_start = _day_start_utc(today - dt.timedelta(days=29))
+    return {
+        "visitors_waiting": waiting,
+        "visitors_on_site": Visit.select().where(Visit.state.in_(["waiting", "on_site"])).count(),
+        "visitors_today": Visit.select().where(Visit.arrived_at >= start).count(),
+        "calls_today": Call.select().where(Call.taken_at >= start).count(),
+        "promises_due_today": promises.where(Call.reply_due < start + dt.timedelta(days=1),
+                                             Call.reply_due >= now).count(),
+        "promises_overdue": promises.where(Call.reply_due < now).count(),
+        "emergencies_open": EmergencyReport.select().where(EmergencyReport.resolved == False).count(),  # noqa: E712
+        "duty_days_unsigned": DutyDay.select().where(DutyDay.signed_at.is_null(), DutyDay.date < today).count(),
+        "mail_waiting": MailItem.waiting().count(),
+        **_complaint_figures(now),
+        "trend": {
+            "visitors": _daily_counts(Visit, Visit.arrived_at, trend_start, today),
+            "calls": _daily_counts(Call, Call.taken_at, trend_start, today),
+        },
+    }
+
+
+def _complaint_figures(now):
+    from models.complaints import BEFORE_HANDLED, OPEN_STATES, Complaint, Customer
+    open_ones = Complaint.select().where(Complaint.state.in_(OPEN_STATES), Complaint.voided_at.is_null())
+    by_state = dict(open_ones.select(Complaint.state, fn.COUNT(Complaint.id)).group_by(Complaint.state).tuples())
+    overdue = open_ones.where(
+        (Complaint.state.in_(BEFORE_HANDLED) & (Complaint.handle_due_at < now))
+        | ((Complaint.state == "received") & (Complaint.reply_due_at < now))).count()
+    urgent = (open_ones.join(Customer, on=(Complaint.customer == Customer.id))
+              .where((Complaint.severity == "major") | (Customer.is_vip == True)).count())  # noqa: E712
+    return {
+        "complaints_open": sum(by_state.values()),
+        "complaints_by_state": [(state, by_state.get(state, 0)) for state in OPEN_STATES if by_state.get(state)],
+        "complaints_overdue": overdue,
+        "complaints_urgent": urgent,
+    }
+
+
+def _daily_counts(model, column, since, today):
+    """Counts per local day over the last 30 days, grouped by the database. The zone's
+    current UTC offset shifts the stored UTC times (exact for China, which keeps no
+    daylight saving; elsewhere a day's edge may be off by the DST hour)."""
+    minutes = int(local_now().utcoffset().total_seconds() // 60)
+    if is_sqlite():
+        local_day = fn.date(column, f"{minutes:+d} minutes").coerce(False)
+    else:
+        local_day = fn.date(column + SQL(f"interval '{minutes} minutes'")).coerce(False)
+    rows = (model.select(local_day.alias("day"), fn.COUNT(model.id).alias("n"))
+            .where(column >= since).group_by(local_day).tuples())
+    counts = {str(day)[:10]: n for day, n in rows}
+    return [counts.get((today - dt.timedelta(days=offset)).isoformat(), 0) for offset in range(29, -1, -1)]
+
+
+_cache = {}
+CACHE_SECONDS = 2  # well inside the 5 s in which a change must reach the screens
+
+
+def cached_figures():
+    """The figures, computed at most once per CACHE_SECONDS per process: a hundred
+    screens polling every 5 s then cost a few queries a second, and most polls a 304."""
+    now = utcnow()
+    key = id(db.obj)  # one entry per database the process serves
+    hit = _cache.get(key)
+    if hit and 0 <= (now - hit[0]).total_seconds() < CACHE_SECONDS:
+        return hit[1]
+    values = figures(now)
+    _cache.clear()
+    _cache[key] = (now, values)
+    return values
+
+
+def etag_of(values):
+    return hashlib.sha1(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+

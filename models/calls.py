@@ -1,0 +1,146 @@
+"""Phone calls at the front desk (电话接听) and the replies promised on them."""
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
+
+from models import audit, settings
+from models.base import BaseModel, utcnow, write_transaction
+from models.notifications import N_, notify
+from models.users import User
+
+CALLS = _l("Phone calls")
+PROMISE_REMINDER_MINUTES = settings.define(
+    "promise_reminder_minutes", int, 30, _l("Minutes before a promised reply is due to remind the promiser"),
+    CALLS, minimum=1, maximum=24 * 60)
+
+CALL_TYPES = {
+    "inquiry": _l("Inquiry"),
+    "complaint": _l("Complaint"),
+    "business": _l("Business"),
+    "personal": _l("Personal"),
+    "other": _l("Other"),
+}
+OUTCOMES = {
+    "answered": _l("Answered"),
+    "transferred": _l("Transferred"),
+    "message": _l("Message taken"),
+    "promised": _l("Reply promised"),
+}
+
+audit.name_record_type("call", _l("Phone call"))
+
+
+class CallError(Exception):
+    """A rule refused the action; the message is for the user."""
+
+
+class Call(BaseModel):
+    caller_name = CharField(max_length=80)
+    organisation = CharField(max_length=120, default="")
+    phone = CharField(max_length=30)
+    reason = TextField()
+    call_type = CharField(max_length=12)
+    outcome = CharField(max_length=12)
+    answer_text = TextField(default="")  # answered: what was said
+    transferred_to = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    transfer_accepted = BooleanField(default=False)
+    message_for = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    message_text = TextField(default="")
+    promiser = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    reply_due = DateTimeField(null=True, index=True)
+    reply_note = TextField(default="")
+    replied_at = DateTimeField(null=True)
+    reminded_at = DateTimeField(null=True)
+    overdue_reported_at = DateTimeField(null=True)
+    taken_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    taken_at = DateTimeField(default=utcnow, index=True)
+
+    @property
+    def type_label(self):
+        return CALL_TYPES.get(self.call_type, self.call_type)
+
+    @property
+    def outcome_label(self):
+        return OUTCOMES.get(self.outcome, self.outcome)
+
+    @property
+    def is_complaint(self):
+        return self.call_type == "complaint"
+
+    @classmethod
+    def promises_open(cls):
+        return (cls.select().where(cls.outcome == "promised", cls.replied_at.is_null())
+                .order_by(cls.reply_due))
+
+    def complaint_prefill(self):
+        """What a complaint intake takes over from this call (the hand-over point)."""
+        return {"name": self.caller_name, "phone": self.phone, "organisation": self.organisation,
+                "channel": "phone", "content": self.reason, "call_id": self.id}
+
+
+def log_call(actor, *, caller_name, organisation, phone, reason, call_type, outcome, answer_text="",
+             transferred_to=None, transfer_accepted=False, message_for=None, message_text="", promiser=None,
+             reply_due=None):
+    if call_type not in CALL_TYPES or outcome not in OUTCOMES:
+        raise CallError(_l("Choose the type and what was done from the lists."))
+    for person in (transferred_to, message_for, promiser):
+        if person is not None and not person.is_active:
+            raise CallError(_l("%(name)s is deactivated; choose someone else.", name=person.display_name))
+    if outcome == "promised" and reply_due is not None and reply_due <= utcnow():
+        raise CallError(_l("The promised reply must be due in the future."))
+    with write_transaction():
+        call = Call.create(caller_name=caller_name, organisation=organisation, phone=phone, reason=reason,
+                           call_type=call_type, outcome=outcome, answer_text=answer_text,
+                           transferred_to=transferred_to, transfer_accepted=transfer_accepted,
+                           message_for=message_for, message_text=message_text, promiser=promiser,
+                           reply_due=reply_due, taken_by=actor)
+        audit.record_create(actor, call)
+    if outcome == "message" and message_for is not None:
+        notify(message_for, N_("Phone message from %(caller)s (%(phone)s): %(text)s"), url=f"/calls/{call.id}",
+               caller=caller_name, phone=phone, text=message_text[:120])
+    if outcome == "promised" and promiser is not None and promiser.id != (actor.id if actor else None):
+        notify(promiser, N_("A reply to %(caller)s was promised in your name."), url=f"/calls/{call.id}",
+               caller=caller_name)
+    if call_type == "complaint":
+        from models.duty import log_system_event
+        log_system_event("complaint_call", f"投诉来电：{caller_name}（{phone}）{reason[:100]}", "calls")
+    return call
+
+
+def close_promise(actor, call, note):
+    if not note.strip():
+        raise CallError(_l("Write what was replied."))
+    with write_transaction():
+        call = Call.get_by_id(call.id)
+        if call.outcome != "promised" or call.replied_at is not None:
+            raise CallError(_l("This promise is already closed."))
+        before = call.snapshot()
+        call.reply_note = note.strip()
+        call.replied_at = utcnow()
+        call.save()
+        audit.record_change(actor, call, before)
+    return call
+
+
+def sweep_promises(now=None):
+    """Remind the promiser before the deadline; tell the service managers once it is
+    missed. Each step is marked, so a missed run is caught up and a repeat does nothing."""
+    now = now or utcnow()
+    done = 0
+    soon = now + dt.timedelta(minutes=settings.get(PROMISE_REMINDER_MINUTES))
+    for call in Call.promises_open().where(Call.reminded_at.is_null(), Call.reply_due <= soon, Call.reply_due > now):
+        if Call.update(reminded_at=now).where(Call.id == call.id, Call.reminded_at.is_null()).execute():
+            if call.promiser_id:
+                notify(call.promiser, N_("Reply due soon to %(caller)s (%(phone)s)."), url=f"/calls/{call.id}",
+                       caller=call.caller_name, phone=call.phone)
+            done += 1
+    for call in Call.promises_open().where(Call.overdue_reported_at.is_null(), Call.reply_due <= now):
+        if Call.update(overdue_reported_at=now).where(Call.id == call.id,
+                                                       Call.overdue_reported_at.is_null()).execute():
+            who = call.promiser.display_name if call.promiser_id else "—"
+            for manager in User.active_with_role("service_manager"):
+                notify(manager, N_("Missed promise: %(who)s did not reply to %(caller)s in time."),
+                       url=f"/calls/{call.id}", who=who, caller=call.caller_name)
+            done += 1
+    return done

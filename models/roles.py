@@ -1,0 +1,58 @@
+"""Roles and what each may do: the single table every permission check reads."""
+from flask_babel import lazy_gettext as _l
+
+ROLES = {
+    "front_desk": _l("Front desk"),
+    "specialist": _l("Service specialist"),
+    "logistics": _l("Logistics"),
+    "dept_head": _l("Department head"),
+    "service_manager": _l("Service manager"),
+    "leadership": _l("Leadership"),
+    "admin": _l("Administrator"),
+}
+
+#: Anyone logged in, whatever their roles.
+AUTHENTICATED = "authenticated"
+
+#: permission -> the roles that hold it. Views declare a permission; nothing else
+#: decides access. Later areas add their permissions here.
+PERMISSIONS = {
+    "home": {AUTHENTICATED},
+    "users.manage": {"admin"},
+    "settings.edit": {"admin"},
+    "audit.view": {"admin"},
+    "board.tokens": {"admin"},
+    # The desk's own work; the administrator runs the system, not the desk.
+    "visitors.desk": {"front_desk", "service_manager"},
+    "calls.desk": {"front_desk", "service_manager"},
+    "visitors.watchlist": {"service_manager", "admin"},
+    # Hosts book their own visitors ahead; the desk books for them.
+    "visitors.book": {AUTHENTICATED},
+    "duty.log": {"front_desk", "service_manager"},
+    "duty.sign": {"service_manager"},
+    "incidents.report": {"front_desk", "service_manager"},
+    "mail.desk": {"front_desk", "service_manager"},
+    # Staff phone numbers beyond the extension (mobile, private) are personal data.
+    "staff.private_phone": {"admin", "service_manager", "dept_head"},
+    # Complaints: the service desk takes them in, departments handle what is assigned to them;
+    # which step each role may take is decided by models.complaints.TRANSITIONS.
+    "complaints.work": {"specialist", "service_manager", "dept_head", "admin"},
+    # The desk turns a complaint call into a complaint; customer service works it.
+    "complaints.intake": {"front_desk", "specialist", "service_manager", "dept_head", "admin"},
+}
+
+
+def role_label(role):
+    return ROLES.get(role, role)
+
+
+def roles_allowed(permission):
+    try:
+        return PERMISSIONS[permission]
+    except KeyError:
+        raise LookupError(f"undeclared permission {permission!r}") from None
+
+
+def has_permission(roles, permission):
+    allowed = roles_allowed(permission)
+    return AUTHENTICATED in allowed or bool(allowed.intersection(roles))

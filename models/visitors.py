@@ -1,0 +1,371 @@
+"""Visitor reception (来访接待): visits, appointments (预约) and the watchlist."""
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
+
+from models import audit, settings
+from models.base import BaseModel, utcnow, write_transaction
+from models.notifications import N_, notify
+from models.numbering import next_number
+from models.timezone import local_now, to_local, to_utc
+from models.users import User
+
+VISITORS = _l("Visitors")
+WAIT_HIGHLIGHT_MINUTES = settings.define(
+    "visitor_wait_highlight_minutes", int, 5,
+    _l("Minutes a visitor waits before the desk is reminded to offer a drink and call again"), VISITORS,
+    minimum=1, maximum=120)
+DESK_CLOSES_HOUR = settings.define(
+    "desk_closes_hour", int, 18, _l("Hour the front desk closes: visits still open are then reported"), VISITORS,
+    minimum=12, maximum=23)
+HOST_ANSWER_MINUTES = settings.define(
+    "host_answer_minutes", int, 3, _l("Minutes a host has to answer before being reminded"), VISITORS,
+    minimum=1, maximum=60)
+
+PURPOSES = {
+    "meeting": _l("Meeting"),
+    "business": _l("Business talks"),
+    "delivery": _l("Delivery"),
+    "interview": _l("Interview"),
+    "maintenance": _l("Maintenance or repair"),
+    "complaint": _l("Complaint or inquiry"),
+    "other": _l("Other"),
+}
+
+# Host answers, as the desk reads them.
+HOST_ANSWERS = {
+    "coming": _l("Coming to the front desk"),
+    "send_up": _l("Send them up"),
+    "wait": _l("Can't come now — ask them to wait"),
+}
+
+audit.name_record_type("visit", _l("Visit"))
+audit.name_record_type("appointment", _l("Appointment"))
+audit.name_record_type("watchlist_entry", _l("Watchlist entry"))
+
+
+class VisitError(Exception):
+    """A rule refused the action; the message is for the user."""
+
+
+class Visit(BaseModel):
+    number = CharField(max_length=24, unique=True)
+    visitor_name = CharField(max_length=80, index=True)
+    phone = CharField(max_length=30, index=True)
+    organisation = CharField(max_length=120, default="")
+    purpose = CharField(max_length=16)
+    purpose_other = CharField(max_length=120, default="")
+    host = ForeignKeyField(User, on_delete="RESTRICT", backref="+")
+    companions = IntegerField(default=0)
+    id_number = CharField(max_length=40, default="")
+    car_plate = CharField(max_length=20, default="")
+    note = TextField(default="")
+    arrived_at = DateTimeField(index=True)
+    # waiting -> on_site -> left; the host's answer moves waiting on (or keeps it waiting).
+    state = CharField(max_length=12, default="waiting", index=True)
+    host_answer = CharField(max_length=12, default="")
+    host_answered_at = DateTimeField(null=True)
+    host_reminded_at = DateTimeField(null=True)
+    expected_end = DateTimeField(null=True)
+    overstay_flagged_at = DateTimeField(null=True)
+    closing_reported_at = DateTimeField(null=True)
+    left_at = DateTimeField(null=True)
+    watchlist_reason = TextField(default="")
+    registered_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=utcnow)
+
+    @property
+    def purpose_label(self):
+        return self.purpose_other if self.purpose == "other" and self.purpose_other else PURPOSES.get(
+            self.purpose, self.purpose)
+
+    @property
+    def host_answer_label(self):
+        return HOST_ANSWERS.get(self.host_answer, "")
+
+    def minutes_waited(self, now=None):
+        return int(((now or utcnow()) - self.arrived_at).total_seconds() // 60)
+
+    @classmethod
+    def with_host(cls):
+        return cls.select(cls, User).join(User, on=(cls.host == User.id))
+
+    @classmethod
+    def waiting(cls):
+        return cls.with_host().where(cls.state == "waiting").order_by(cls.arrived_at)
+
+    @classmethod
+    def on_site(cls):
+        return cls.with_host().where(cls.state.in_(["waiting", "on_site"])).order_by(cls.arrived_at)
+
+    @classmethod
+    def earlier_visitors(cls, text, limit=6):
+        """The latest visit of each returning visitor whose phone or name matches."""
+        text = (text or "").strip()
+        if len(text) < 2:
+            return []
+        like = f"%{text}%"
+        latest = (cls.select(fn.MAX(cls.id)).where((cls.phone ** like) | (cls.visitor_name ** like))
+                  .group_by(cls.phone, cls.visitor_name))
+        return list(cls.with_host().where(cls.id.in_(latest)).order_by(cls.arrived_at.desc()).limit(limit))
+
+    @classmethod
+    def search(cls, date_from=None, date_to=None, host_id=None, organisation=None, purpose=None):
+        query = cls.with_host().order_by(cls.arrived_at.desc())
+        if date_from:
+            query = query.where(cls.arrived_at >= date_from)
+        if date_to:
+            query = query.where(cls.arrived_at < date_to)
+        if host_id:
+            query = query.where(cls.host == host_id)
+        if organisation:
+            query = query.where(cls.organisation ** f"%{organisation}%")
+        if purpose:
+            query = query.where(cls.purpose == purpose)
+        return query
+
+
+class Appointment(BaseModel):
+    visitor_name = CharField(max_length=80)
+    phone = CharField(max_length=30)
+    organisation = CharField(max_length=120, default="")
+    purpose = CharField(max_length=16)
+    host = ForeignKeyField(User, on_delete="RESTRICT", backref="+")
+    starts_at = DateTimeField(index=True)
+    ends_at = DateTimeField(null=True)
+    note = TextField(default="")
+    booked_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    visit = ForeignKeyField(Visit, null=True, on_delete="SET NULL")
+    cancelled_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    @property
+    def purpose_label(self):
+        return PURPOSES.get(self.purpose, self.purpose)
+
+    @classmethod
+    def expected_on(cls, day):
+        start = to_utc(dt.datetime.combine(day, dt.time.min))
+        return (cls.select(cls, User).join(User, on=(cls.host == User.id))
+                .where(cls.starts_at >= start, cls.starts_at < start + dt.timedelta(days=1),
+                       cls.visit.is_null(), cls.cancelled_at.is_null())
+                .order_by(cls.starts_at))
+
+
+class WatchlistEntry(BaseModel):
+    name = CharField(max_length=80, default="")
+    phone = CharField(max_length=30, default="")
+    id_number = CharField(max_length=40, default="")
+    reason = TextField()
+    active = BooleanField(default=True)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=utcnow)
+
+
+def add_to_watchlist(actor, name, phone, id_number, reason):
+    with write_transaction():
+        entry = WatchlistEntry.create(name=name.strip(), phone=phone, id_number=id_number.strip().upper(),
+                                      reason=reason.strip(), created_by=actor)
+        audit.record_create(actor, entry)
+    return entry
+
+
+def retire_from_watchlist(actor, entry):
+    with write_transaction():
+        before = entry.snapshot()
+        entry.active = False
+        entry.save()
+        audit.record_change(actor, entry, before)
+
+
+def watchlist_matches(name, phone, id_number):
+    """Active entries matching the visitor by name, phone or ID number."""
+    conditions = []
+    if name:
+        conditions.append(WatchlistEntry.name == name.strip())
+    if phone:
+        conditions.append(WatchlistEntry.phone == phone)
+    if id_number:
+        conditions.append(WatchlistEntry.id_number == id_number.strip().upper())
+    if not conditions:
+        return []
+    where = conditions[0]
+    for condition in conditions[1:]:
+        where = where | condition
+    return list(WatchlistEntry.select().where(WatchlistEntry.active == True, where))  # noqa: E712
+
+
+def register_visit(actor, *, visitor_name, phone, organisation, purpose, purpose_other, host, companions,
+                   id_number, car_plate, note, arrived_at, expected_end=None, watchlist_reason="",
+                   appointment=None):
+    """Register a visitor and tell the host at once. A watchlist match needs a reason."""
+    if not host.is_active:
+        raise VisitError(_l("This host is deactivated; choose another."))
+    if arrived_at > utcnow() + dt.timedelta(minutes=2):
+        raise VisitError(_l("An arrival in the future cannot be checked in."))
+    matches = watchlist_matches(visitor_name, phone, id_number)
+    if matches and not watchlist_reason.strip():
+        raise VisitError(_l("This visitor is on the watchlist. Registering anyway needs a reason."))
+    with write_transaction():
+        visit = Visit.create(
+            number=next_number("VP"), visitor_name=visitor_name, phone=phone, organisation=organisation,
+            purpose=purpose, purpose_other=purpose_other if purpose == "other" else "", host=host,
+            companions=companions, id_number=id_number.strip().upper(), car_plate=car_plate.strip().upper(),
+            note=note, arrived_at=arrived_at, expected_end=expected_end,
+            watchlist_reason=watchlist_reason.strip() if matches else "", registered_by=actor)
+        audit.record_create(actor, visit)
+        if appointment is not None:
+            appointment.visit = visit
+            appointment.save()
+        if matches:
+            audit.record_event(actor, "watchlist_override", visit, reason=watchlist_reason.strip())
+    notify(host, N_("%(name)s (%(organisation)s) is waiting for you at the front desk."),
+           url=f"/visitors/{visit.id}/answer", name=visitor_name, organisation=organisation or "—")
+    if matches:
+        for manager in User.active_with_role("service_manager"):
+            notify(manager, N_("Watchlist: %(name)s was registered as a visitor. Reason: %(reason)s"),
+                   url=f"/visitors/{visit.id}", name=visitor_name, reason=watchlist_reason.strip())
+        from models.duty import log_system_event
+        log_system_event("other", f"黑名单访客登记：{visitor_name}，原因：{watchlist_reason.strip()}", "visitors")
+    return visit
+
+
+# The visit's states and what moves them: one table, one function.
+TRANSITIONS = {
+    ("waiting", "answer"): "waiting",   # "can't come now" keeps them waiting; coming/send_up move on below
+    ("waiting", "check_out"): "left",
+    ("on_site", "check_out"): "left",
+}
+
+
+def _apply(actor, visit, action, **changes):
+    with write_transaction():
+        visit = Visit.get_by_id(visit.id)
+        target = TRANSITIONS.get((visit.state, action))
+        if target is None:
+            raise VisitError(_l("This visit has changed meanwhile (it is now: %(state)s).",
+                                state=STATE_LABELS.get(visit.state, visit.state)))
+        before = visit.snapshot()
+        visit.state = target
+        for name, value in changes.items():
+            setattr(visit, name, value)
+        if action == "answer" and changes.get("host_answer") in ("coming", "send_up"):
+            visit.state = "on_site"
+        visit.save()
+        audit.record_change(actor, visit, before)
+    return visit
+
+
+STATE_LABELS = {"waiting": _l("Waiting"), "on_site": _l("On site"), "left": _l("Left")}
+
+
+def answer(actor, visit, reply):
+    """The host answers the desk's call."""
+    if reply not in HOST_ANSWERS:
+        raise VisitError(_l("Choose one of the answers."))
+    if actor.id != visit.host_id:
+        raise VisitError(_l("Only the host answers for this visitor."))
+    visit = _apply(actor, visit, "answer", host_answer=reply, host_answered_at=utcnow())
+    for desk in User.active_with_role("front_desk"):
+        notify(desk, DESK_MESSAGES[reply], url="/visitors", host=actor.display_name, name=visit.visitor_name)
+    return visit
+
+
+DESK_MESSAGES = {
+    "coming": N_("%(host)s is coming to the front desk for %(name)s."),
+    "send_up": N_("%(host)s says: send %(name)s up."),
+    "wait": N_("%(host)s can't come now: ask %(name)s to wait and offer a drink."),
+}
+
+
+def check_out(actor, visit):
+    return _apply(actor, visit, "check_out", left_at=utcnow())
+
+
+def book(actor, *, visitor_name, phone, organisation, purpose, host, starts_at, ends_at, note):
+    if not host.is_active:
+        raise VisitError(_l("This host is deactivated; choose another."))
+    with write_transaction():
+        appointment = Appointment.create(visitor_name=visitor_name, phone=phone, organisation=organisation,
+                                         purpose=purpose, host=host, starts_at=starts_at, ends_at=ends_at,
+                                         note=note, booked_by=actor)
+        audit.record_create(actor, appointment)
+    return appointment
+
+
+def check_in(actor, appointment):
+    """The booked visitor arrives: the visit is created with everything filled in."""
+    with write_transaction():
+        # Claim the appointment first: of two taps at once, only one creates the visit.
+        appointment = Appointment.get_by_id(appointment.id)
+        if appointment.visit_id or appointment.cancelled_at:
+            raise VisitError(_l("This appointment was checked in or cancelled already."))
+        return register_visit(
+            actor, visitor_name=appointment.visitor_name, phone=appointment.phone,
+            organisation=appointment.organisation, purpose=appointment.purpose, purpose_other="",
+            host=appointment.host, companions=0, id_number="", car_plate="", note=appointment.note,
+            arrived_at=utcnow(), expected_end=appointment.ends_at, appointment=appointment)
+
+
+def sweep_reminders(now=None):
+    """Host not answering in time: remind once, and tell the desk to call. A visitor past
+    the booked end and not checked out: flag to the host once. Marked, so repeats do nothing."""
+    now = now or utcnow()
+    done = 0
+    cutoff = now - dt.timedelta(minutes=settings.get(HOST_ANSWER_MINUTES))
+    for visit in Visit.waiting().where(Visit.host_answered_at.is_null(), Visit.host_reminded_at.is_null(),
+                                       Visit.arrived_at <= cutoff):
+        claimed = Visit.update(host_reminded_at=now).where(Visit.id == visit.id,
+                                                            Visit.host_reminded_at.is_null()).execute()
+        if claimed:
+            notify(visit.host, N_("Reminder: %(name)s is still waiting for you at the front desk."),
+                   url=f"/visitors/{visit.id}/answer", name=visit.visitor_name)
+            for desk in User.active_with_role("front_desk"):
+                notify(desk, N_("%(host)s has not answered for %(name)s: please call them."), url="/visitors",
+                       host=visit.host.display_name, name=visit.visitor_name)
+            done += 1
+    overstaying = Visit.with_host().where(Visit.state.in_(["waiting", "on_site"]), Visit.expected_end < now,
+                                          Visit.overstay_flagged_at.is_null())
+    for visit in overstaying:
+        claimed = Visit.update(overstay_flagged_at=now).where(Visit.id == visit.id,
+                                                               Visit.overstay_flagged_at.is_null()).execute()
+        if claimed:
+            notify(visit.host, N_("%(name)s's booked visit has ended but they have not checked out."),
+                   url=f"/visitors/{visit.id}", name=visit.visitor_name)
+            done += 1
+    return done
+
+
+def report_open_at_closing(now=None):
+    """After the desk closes: the visits still open go into the duty log and to the
+    managers, once each (never closed silently: someone must check them out)."""
+    now = now or utcnow()
+    local = to_local(now)
+    if local.hour < settings.get(DESK_CLOSES_HOUR):
+        return 0
+    open_visits = [v for v in open_at_end_of_day(local.date()) if v.closing_reported_at is None]
+    if not open_visits:
+        return 0
+    ids = [v.id for v in open_visits]
+    with write_transaction():
+        claimed = Visit.update(closing_reported_at=now).where(Visit.id.in_(ids),
+                                                                Visit.closing_reported_at.is_null()).execute()
+    if not claimed:
+        return 0
+    names = "、".join(f"{v.visitor_name}（找{v.host.display_name}）" for v in open_visits)
+    from models.duty import log_system_event
+    log_system_event("other", f"下班时仍未签退的访客：{names}", "visitors")
+    for manager in User.active_with_role("service_manager"):
+        notify(manager, N_("%(n)s visitors were still signed in when the desk closed."), url="/visitors",
+               n=len(open_visits))
+    return len(open_visits)
+
+
+def open_at_end_of_day(day=None):
+    """Visits of the day still open: listed for the desk and the manager, never closed silently."""
+    day = day or local_now().date()
+    end = to_utc(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+    return list(Visit.on_site().where(Visit.arrived_at < end))
+
+

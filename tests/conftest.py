@@ -1,0 +1,112 @@
+"""Fixtures in the Flask tutorial's style: app, client, auth; a fresh database per test.
+
+SQLite by default (a new file per test); PostgreSQL when DATABASE_URL is set (tables
+created once, emptied between tests). Huey runs in immediate mode."""
+import os
+import re
+import tempfile
+
+import pytest
+
+_INSTANCE = tempfile.mkdtemp(prefix="portal-test-instance-")
+os.environ["INSTANCE_PATH"] = _INSTANCE  # before the app is imported: secret key, huey db
+
+from flask.testing import FlaskClient  # noqa: E402
+
+from app import create_app  # noqa: E402
+from models import all_models, create_tables  # noqa: E402
+from models.base import db  # noqa: E402
+from tasks import huey  # noqa: E402
+
+PASSWORD = "correct-horse-battery"
+TOKEN_PATTERN = re.compile(r'"X-CSRFToken": "([^"]+)"')
+SERVER_DATABASE = os.environ.get("DATABASE_URL", "")
+
+
+class PortalClient(FlaskClient):
+    """A test client that sends the CSRF token the way htmx does, unless told not to."""
+
+    def csrf_token(self):
+        page = super().open("/login", method="GET")
+        return TOKEN_PATTERN.search(page.get_data(as_text=True)).group(1)
+
+    def post(self, *args, csrf=True, htmx=False, **kwargs):
+        headers = dict(kwargs.pop("headers", None) or {})
+        if csrf:
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+        if htmx:
+            headers.setdefault("HX-Request", "true")
+        return super().post(*args, headers=headers, **kwargs)
+
+
+_schema_fresh = False
+
+
+def _reset_server_database():
+    """Recreate the tables once per run (the schema may have changed), empty them per test."""
+    global _schema_fresh
+    if not _schema_fresh:
+        db.drop_tables(all_models(), safe=True, cascade=True)
+        create_tables()
+        _schema_fresh = True
+    tables = ", ".join(f'"{m._meta.table_name}"' for m in all_models())
+    db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def app(tmp_path):
+    url = SERVER_DATABASE or f"sqlite:///{tmp_path / 'portal.db'}"
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "test-secret",
+                      "COMPANY_NAME": "测试服务有限公司", "BABEL_DEFAULT_LOCALE": "en"})
+    app.test_client_class = PortalClient
+    huey.immediate = True
+    with app.app_context():
+        if SERVER_DATABASE:
+            _reset_server_database()
+        else:
+            create_tables()
+    yield app
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user directly: make_user("desk", "front_desk", ...)."""
+    from models.users import Department, create_user
+
+    def make(username, *roles, password=PASSWORD, department=None, **fields):
+        with app.app_context():
+            dept = Department.get_or_create(name=department)[0] if department else None
+            return create_user(None, username, fields.pop("display_name", username.title()),
+                               list(roles) or ["front_desk"], password, department=dept, **fields)
+    return make
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username, password=PASSWORD, **headers):
+        return self._client.post("/login", data={"username": username, "password": password}, headers=headers)
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def admin(make_user, auth):
+    """An administrator, logged in."""
+    user = make_user("boss", "admin", display_name="Admin Boss")
+    auth.login("boss")
+    return user

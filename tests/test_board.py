@@ -1,0 +1,114 @@
+"""The wall board: opened by a revocable link, figures against hand-made data, 304 when unchanged."""
+import datetime as dt
+
+import pytest
+import time_machine
+
+from models.board import BoardToken, create_token, figures, revoke_token
+from models.base import utcnow
+from models.calls import log_call
+from models.visitors import check_out, register_visit
+
+NOW = dt.datetime(2026, 11, 23, 2, 0)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def token(app, admin):
+    _row, token = create_token(admin, "大堂屏幕")
+    return token
+
+
+def visit(host, name="李明", minutes_ago=0):
+    return register_visit(None, visitor_name=name, phone="13800138000", organisation="华信", purpose="meeting",
+                          purpose_other="", host=host, companions=0, id_number="", car_plate="", note="",
+                          arrived_at=utcnow() - dt.timedelta(minutes=minutes_ago))
+
+
+def test_figures_match_hand_computed_data(app, make_user):
+    host = make_user("zhang", "specialist", display_name="张伟")
+    visit(host, "甲", minutes_ago=7)
+    visit(host, "乙", minutes_ago=2)
+    with time_machine.travel(NOW - dt.timedelta(days=3), tick=False):
+        check_out(None, visit(host, "丙"))
+    log_call(None, caller_name="周", organisation="", phone="13800000000", reason="r", call_type="inquiry",
+             outcome="promised", promiser=host, reply_due=NOW + dt.timedelta(hours=2))
+    with time_machine.travel(NOW - dt.timedelta(hours=12), tick=False):  # 22:00 yesterday in Shanghai
+        log_call(None, caller_name="吴", organisation="", phone="13800000001", reason="r", call_type="inquiry",
+                 outcome="promised", promiser=host, reply_due=NOW - dt.timedelta(hours=1))
+    values = figures()
+    assert [w["minutes"] for w in values["visitors_waiting"]] == [7, 2]
+    assert values["visitors_on_site"] == 2 and values["visitors_today"] == 2
+    assert values["calls_today"] == 1  # the other was taken yesterday evening, Shanghai time
+    assert (values["promises_due_today"], values["promises_overdue"]) == (1, 1)
+    assert values["trend"]["visitors"][-1] == 2 and values["trend"]["visitors"][-4] == 1
+    assert len(values["trend"]["calls"]) == 30 and sum(values["trend"]["calls"]) == 2
+
+
+def test_board_opens_with_its_link_and_answers_304_when_nothing_changed(client, token, make_user, frozen):
+    page = client.get(f"/board?token={token}")
+    assert page.status_code == 200
+    assert "等候访客" in page.get_data(as_text=True) and "Visitors waiting" in page.get_data(as_text=True)
+    etag = page.headers["ETag"]
+    unchanged = client.get(f"/board?token={token}", headers={"HX-Request": "true", "If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.data == b""
+    visit(make_user("zhang", "specialist"))
+    cached = client.get(f"/board?token={token}", headers={"HX-Request": "true", "If-None-Match": etag})
+    assert cached.status_code == 304  # figures are reused for 2 s...
+    frozen.shift(3)  # ...and the change shows at the next poll after that
+    changed = client.get(f"/board?token={token}", headers={"HX-Request": "true", "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert '<div id="figures"' in changed.get_data(as_text=True)
+
+
+def test_no_link_or_a_revoked_link_stops_the_screen(client, admin, token):
+    assert client.get("/board").status_code == 403
+    assert client.get("/board?token=guess").status_code == 403
+    revoke_token(admin, BoardToken.get())
+    response = client.get(f"/board?token={token}", headers={"HX-Request": "true"})
+    assert response.status_code == 403 and "此看板链接已失效" in response.get_data(as_text=True)
+
+
+def test_admin_creates_and_revokes_screen_links(client, admin):
+    response = client.post("/admin/board-tokens", data={"label": "三楼走廊", "submission_key": "b1"})
+    page = response.get_data(as_text=True)
+    link = page.split('<code class="link">')[1].split("</code>")[0]
+    assert "/board?token=" in link
+    token = link.split("token=")[1]
+    assert client.get(f"/board?token={token}").status_code == 200
+    row = BoardToken.get()
+    assert row.token_digest != token  # only the digest is kept
+    client.post(f"/admin/board-tokens/{row.id}/revoke")
+    assert client.get(f"/board?token={token}").status_code == 403
+
+
+def test_board_queries_do_not_grow_with_the_data(app, make_user):
+    from playhouse.test_utils import count_queries
+    host = make_user("zhang", "specialist")
+    visit(host, "甲")
+    with count_queries() as few:
+        figures()
+    for n in range(10):
+        visit(host, f"访客{n}")
+    with count_queries() as many:
+        figures()
+    assert many.count == few.count
+
+
+def test_open_complaints_on_the_board(app, make_user, frozen):
+    from models import complaints
+    clerk = make_user("li", "specialist")
+    complaints.create(clerk, name="张先生", phone="13800138000", content="漏水", channel="phone",
+                      category=complaints.categories()[0][0], severity="major")
+    complaints.create(clerk, name="王女士", phone="13900139000", content="态度", channel="visit",
+                      category=complaints.categories()[0][0], severity="general")
+    values = figures()
+    assert (values["complaints_open"], values["complaints_urgent"], values["complaints_overdue"]) == (2, 1, 0)
+    assert values["complaints_by_state"] == [("received", 2)]
+    frozen.shift(dt.timedelta(days=4))
+    assert figures()["complaints_overdue"] == 2

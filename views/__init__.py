@@ -1,0 +1,140 @@
+"""Blueprints, one per area, and the request pipeline they share."""
+import time
+import uuid
+
+from flask import abort, g, request, session
+from flask_babel import Babel
+from flask_login import LoginManager, current_user, logout_user
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
+
+from models import settings
+from models.base import db
+
+csrf = CSRFProtect()
+babel = Babel()
+login_manager = LoginManager()
+
+LOCALES = ("zh_Hans", "en")
+LANG_PARAM = {"zh": "zh_Hans", "zh_Hans": "zh_Hans", "zh-CN": "zh_Hans", "en": "en"}
+
+
+def select_locale():
+    """?lang= (kept on the account), the account's choice, the session's, Accept-Language."""
+    if "locale" in g:
+        return g.locale
+    chosen = LANG_PARAM.get(request.args.get("lang", "")) if request else None
+    if chosen:
+        session["locale"] = chosen
+        if current_user.is_authenticated and current_user.locale != chosen:
+            from models.users import set_locale
+            set_locale(current_user, chosen)
+    elif current_user.is_authenticated and current_user.locale in LOCALES:
+        chosen = current_user.locale
+    elif session.get("locale") in LOCALES:
+        chosen = session["locale"]
+    else:
+        best = request.accept_languages.best_match(["zh", "en"])
+        chosen = LANG_PARAM.get(best) if best else None
+    from flask import current_app
+    g.locale = chosen or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return g.locale
+
+
+@login_manager.user_loader
+def load_user(user_id):
+    """The id is "<pk>:<session_version>": a bumped version or a deactivated
+    account ends every open session at its next request."""
+    from models.users import User
+    try:
+        pk, version = (int(part) for part in user_id.split(":"))
+    except ValueError:
+        return None
+    user = User.get_or_none(User.id == pk)
+    if user is None or not user.is_active or user.session_version != version:
+        return None
+    return user
+
+
+def clear_session():
+    """Empty the session; only the chosen language survives (login, logout, expiry)."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+
+
+def _check_session_age():
+    """Idle timeout and absolute lifetime, both settings."""
+    if "_user_id" not in session:
+        return
+    now = int(time.time())
+    idle = settings.get(settings.SESSION_IDLE_MINUTES) * 60
+    lifetime = settings.get(settings.SESSION_MAX_HOURS) * 3600
+    if now - session.get("seen_at", 0) > idle or now - session.get("login_at", 0) > lifetime:
+        logout_user()
+        clear_session()
+        g.session_expired = True
+        return
+    # Polls are not activity; and the cookie is written at most once a minute.
+    if request.headers.get("X-Poll") != "1" and now - session.get("seen_at", 0) > 60:
+        session["seen_at"] = now
+
+
+def init_app(app):
+    from views import access, ui
+    from views.errors import register_error_handlers
+    from views.templating import register_template_helpers
+
+    Htmx(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # tablets change networks; sessions are versioned instead
+
+    @app.before_request
+    def start_request():
+        g.request_id = request.headers.get("X-Request-Id", "")[:32] or uuid.uuid4().hex[:12]
+        # Werkzeug limits each multipart text field; a plain form body is held to the
+        # same limit here, before anything parses it (uploads may be larger).
+        if (request.content_length or 0) > app.config["MAX_FORM_MEMORY_SIZE"] and \
+                request.mimetype != "multipart/form-data":
+            abort(413)
+        if request.endpoint == "health.healthz":
+            return None  # the health check connects itself, to answer 503 rather than fail
+        db.connect(reuse_if_open=True)
+        _check_session_age()
+
+    @app.before_request
+    def check_access():
+        response = access.enforce()
+        if response is None and request.method not in ("GET", "HEAD", "OPTIONS"):
+            csrf.protect()
+        return response
+
+    @app.after_request
+    def finish_response(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        if request.endpoint != "static":
+            # Pages carry personal data: nothing but static files may be cached.
+            response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return ui.add_toast_header(response)
+
+    @app.teardown_request
+    def close_db(exc):
+        if not db.is_closed():
+            db.close()
+
+    register_error_handlers(app)
+    register_template_helpers(app)
+
+    from views import (
+        admin, audit_log, auth, board, calls, complaints, duty, health, home, incidents, lost_found, mail,
+        notifications, settings_page, visitors,
+    )
+    for module in (auth, home, admin, settings_page, audit_log, health, notifications, visitors, calls, duty,
+                   incidents, mail, lost_found, board, complaints):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,225 @@
+"""Admin: staff accounts and departments."""
+from flask import Blueprint, abort, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from peewee import IntegrityError
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+
+from models import audit
+from models.base import write_transaction
+from models.roles import ROLES
+from models.submissions import submit_once
+from models.users import (
+    Department, User, create_user, end_sessions, generate_password, normalise_username, set_password, update_user,
+)
+from views.access import allow
+from views.fields import CheckboxesField, phone, strip
+from views.ui import PortalForm, redirect_to, render, render_invalid, toast
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+LOCALE_CHOICES = [SelectChoice("", _l("As the browser says")), SelectChoice("zh_Hans", "简体中文"),
+                  SelectChoice("en", "English")]
+
+
+class UserForm(PortalForm):
+    display_name = StringField(_l("Display name"), filters=[strip], validators=[DataRequired(), Length(max=80)])
+    department = SelectField(_l("Department"), coerce=int, validate_choice=False)
+    roles = CheckboxesField(_l("Roles"), choices=[SelectChoice(key, label) for key, label in ROLES.items()])
+    extension = StringField(_l("Extension"), filters=[strip],
+                            validators=[Optional(), Length(max=20),
+                                        Regexp(r"^[0-9#*\-]+$", message=_l("Digits only."))])
+    mobile = StringField(_l("Mobile (private)"), filters=[strip], validators=[Optional(), Length(max=30), phone])
+    email = StringField(_l("E-mail (for notifications)"), filters=[strip],
+                        validators=[Optional(), Length(max=120),
+                                    Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address."))],
+                        render_kw={"inputmode": "email", "autocapitalize": "none"})
+    locale = SelectField(_l("Language"), choices=LOCALE_CHOICES)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.department.choices = [SelectChoice(0, _l("(none)"))] + [
+            SelectChoice(d.id, d.name) for d in Department.active_ones()]
+
+    def validate_roles(self, field):
+        if not field.data:
+            raise ValidationError(_l("Choose at least one role."))
+
+    def validate_department(self, field):
+        if field.data and not Department.get_or_none(Department.id == field.data):
+            raise ValidationError(_l("Choose a department from the list."))
+
+    def values(self):
+        return {
+            "display_name": self.display_name.data,
+            "department": self.department.data or None,
+            "extension": self.extension.data or "",
+            "mobile": self.mobile.data or "",
+            "email": self.email.data or "",
+            "locale": self.locale.data or None,
+        }
+
+
+class NewUserForm(UserForm):
+    username = StringField(_l("Username"), filters=[strip], validators=[
+        DataRequired(), Length(min=2, max=40),
+        Regexp(r"^[A-Za-z0-9._-]+$", message=_l("Letters, digits, dot, dash and underscore only.")),
+    ], render_kw={"autocapitalize": "none", "autocomplete": "off"})
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=8, max=200)],
+                             description=_l("Leave empty to generate a one-time password."),
+                             render_kw={"autocomplete": "new-password"})
+
+    field_order = ("username", "display_name", "department", "roles", "extension", "mobile", "email", "locale",
+                   "password")
+
+    def validate_username(self, field):
+        if User.by_username(field.data):
+            raise ValidationError(_l("This username is taken."))
+
+
+class EditUserForm(UserForm):
+    is_active = BooleanField(_l("Active (may log in)"))
+
+
+class DepartmentForm(PortalForm):
+    name = StringField(_l("Department name"), filters=[strip], validators=[DataRequired(), Length(max=80)])
+
+    def validate_name(self, field):
+        if Department.get_or_none(Department.name == field.data):
+            raise ValidationError(_l("This department exists already."))
+
+
+@bp.route("/users")
+@allow("users.manage")
+def users():
+    """All staff accounts, searchable."""
+    q = request.args.get("q", "").strip()[:80]
+    rows = User.listing(q=q)
+    return render("admin/users.html", "rows", rows=rows, q=q)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@allow("users.manage")
+def new_user():
+    """Create a staff account."""
+    form = NewUserForm()
+    if earlier := form.earlier_result():
+        return redirect_to(earlier)
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render("admin/user_new.html", "form", status=status, form=form)
+    password = form.password.data or generate_password()
+
+    def create():
+        user = create_user(current_user, form.username.data, form.display_name.data, form.roles.data, password,
+                           must_change_password=not form.password.data, **_without(form.values(), "display_name"))
+        return url_for("admin.edit_user", user_id=user.id)
+
+    try:
+        url, created = submit_once(form.submission_key.data, current_user, create)
+    except IntegrityError:
+        form.username.errors.append(_("This username is taken."))
+        return render_invalid("admin/user_new.html", "form", form=form)
+    if created:
+        if form.password.data:
+            toast(_("Account %(username)s created.", username=normalise_username(form.username.data)))
+        else:
+            toast(_("Account %(username)s created. One-time password: %(password)s — give it to the person; "
+                    "they choose their own at the first login.",
+                    username=normalise_username(form.username.data), password=password), "info")
+    return redirect_to(url)
+
+
+def _without(values, *keys):
+    return {k: v for k, v in values.items() if k not in keys}
+
+
+def _get_user(user_id):
+    user = User.get_or_none(User.id == user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@allow("users.manage")
+def edit_user(user_id):
+    """Edit an account: details, roles, active flag."""
+    user = _get_user(user_id)
+    form = EditUserForm(obj=user, data={"department": user.department_id or 0, "roles": user.roles,
+                                        "locale": user.locale or ""}
+                        if request.method == "GET" else None)
+    if request.method == "POST" and form.validate_on_submit():
+        if user.id == current_user.id and (not form.is_active.data or "admin" not in form.roles.data):
+            form.roles.errors.append(_("You cannot remove your own administrator role or deactivate yourself."))
+        else:
+            update_user(current_user, user, form.roles.data, is_active=form.is_active.data, **form.values())
+            toast(_("Saved."))
+            return redirect_to(url_for("admin.edit_user", user_id=user.id))
+    status = 422 if request.method == "POST" else 200
+    return render("admin/user_edit.html", "form", status=status, form=form, user=user)
+
+
+@bp.route("/users/<int:user_id>/end-sessions", methods=["POST"])
+@allow("users.manage")
+def end_user_sessions(user_id):
+    """Log the user out everywhere."""
+    user = _get_user(user_id)
+    end_sessions(current_user, user)
+    toast(_("%(name)s is logged out everywhere.", name=user.display_name))
+    if user.id == current_user.id:
+        return redirect_to(url_for("auth.login"))
+    return redirect_to(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@allow("users.manage")
+def reset_password(user_id):
+    """Give the user a one-time password; their sessions end."""
+    user = _get_user(user_id)
+    password = generate_password()
+    set_password(current_user, user, password, must_change=True)
+    toast(_("New one-time password for %(username)s: %(password)s", username=user.username, password=password),
+          "info")
+    return redirect_to(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.route("/departments", methods=["GET", "POST"])
+@allow("users.manage")
+def departments():
+    """Departments: list and add."""
+    form = DepartmentForm()
+    if earlier := form.earlier_result():
+        return redirect_to(earlier)
+    if request.method == "POST" and form.validate_on_submit():
+        def create():
+            with write_transaction():
+                department = Department.create(name=form.name.data)
+                audit.record_create(current_user, department)
+            return url_for("admin.departments")
+        try:
+            url, _created = submit_once(form.submission_key.data, current_user, create)
+        except IntegrityError:
+            form.name.errors.append(_("This department exists already."))
+        else:
+            toast(_("Department %(name)s added.", name=form.name.data))
+            return redirect_to(url)
+    rows = list(Department.select().order_by(Department.name))
+    status = 422 if request.method == "POST" else 200
+    return render("admin/departments.html", "form", status=status, form=form, rows=rows)
+
+
+@bp.route("/departments/<int:department_id>/toggle", methods=["POST"])
+@allow("users.manage")
+def toggle_department(department_id):
+    """Retire a department (it stays on old records) or bring it back."""
+    department = Department.get_or_none(Department.id == department_id) or abort(404)
+    with write_transaction():
+        before = department.snapshot()
+        department.active = not department.active
+        department.save()
+        audit.record_change(current_user, department, before)
+    return redirect_to(url_for("admin.departments"))

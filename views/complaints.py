@@ -1,0 +1,176 @@
+"""Complaints: intake, the list, a department's inbox, the complaint page and its actions."""
+from flask import Blueprint, abort, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from models import complaints
+from models.complaints import CHANNELS, SEVERITIES, STATES, TRANSITIONS, Complaint, Customer, TransitionError
+from models.phones import PHONE_HELP
+from models.submissions import submit_once
+from models.users import Department
+from views.access import allow
+from views.fields import phone, strip
+from views.ui import PortalForm, redirect_to, render, toast
+
+bp = Blueprint("complaints", __name__)
+
+#: The intake form may be opened pre-filled, e.g. from a logged phone call.
+PREFILL = ("name", "phone", "organisation", "channel", "content", "call_id")
+
+
+class ComplaintForm(PortalForm):
+    name = StringField(_l("Customer name"), filters=[strip], validators=[DataRequired(), Length(max=80)])
+    phone = StringField(_l("Phone"), filters=[strip], validators=[DataRequired(), Length(max=30), phone],
+                        description=PHONE_HELP, render_kw={"inputmode": "tel", "autocomplete": "off"})
+    organisation = StringField(_l("Organisation"), filters=[strip], validators=[Optional(), Length(max=120)])
+    address = StringField(_l("Address"), filters=[strip], validators=[Optional(), Length(max=200)])
+    is_vip = BooleanField(_l("VIP customer"))
+    channel = SelectField(_l("Channel"), choices=[SelectChoice(k, v) for k, v in CHANNELS.items()])
+    category = SelectField(_l("Category"), validate_choice=False)
+    severity = SelectField(_l("Severity"), choices=[SelectChoice(k, v) for k, v in SEVERITIES.items()])
+    staff_person = StringField(_l("Staff member complained about"), filters=[strip],
+                               validators=[Length(max=80)],
+                               description=_l("Only for the category “Staff”."))
+    content = TextAreaField(_l("What the customer complains about"), filters=[strip],
+                            validators=[DataRequired(), Length(max=5000)])
+    call_id = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category.choices = [SelectChoice(c, complaints.category_label(c)) for c in complaints.categories()]
+
+    def validate_category(self, field):
+        if field.data not in complaints.categories():
+            raise ValidationError(_l("Choose a category from the list."))
+
+    def validate_staff_person(self, field):
+        if self.category.data == complaints.STAFF_CATEGORY and not field.data:
+            raise ValidationError(_l("Name the staff member the complaint is about."))
+
+    def call_id_value(self):
+        value = (self.call_id.data or "").strip()
+        return int(value) if value.isdigit() else None
+
+
+@bp.context_processor
+def labels():
+    return {"STATES": STATES, "CHANNELS": CHANNELS, "SEVERITIES": SEVERITIES,
+            "category_label": complaints.category_label}
+
+
+def _complaint(complaint_id):
+    complaint = Complaint.get_or_none(Complaint.id == complaint_id)
+    if complaint is None:
+        abort(404)
+    return complaint
+
+
+@bp.route("/complaints")
+@allow("complaints.work")
+def index():
+    """All complaints, filterable; VIP and major first."""
+    state = request.args.get("state", "open")
+    category = request.args.get("category", "")
+    q = request.args.get("q", "").strip()[:80]
+    rows = complaints.listing(state=state, category=category, q=q)
+    return render("complaints/index.html", "rows", rows=rows, state=state, category=category, q=q,
+                  states=STATES, categories=complaints.categories(), title=_("Complaints"))
+
+
+@bp.route("/complaints/inbox")
+@allow("complaints.work")
+def inbox():
+    """The complaints assigned to my department that wait on it: VIP first, then by deadline."""
+    rows = []
+    if current_user.department_id:
+        rows = (complaints.listing(department_id=current_user.department_id)
+                .where(Complaint.state.in_(("assigned", "handled")))
+                .order_by(Customer.is_vip.desc(), Complaint.handle_due_at))
+    return render("complaints/inbox.html", rows=rows)
+
+
+@bp.route("/complaints/staff")
+@allow("complaints.work")
+def staff_register():
+    """Complaints about members of staff."""
+    return render("complaints/staff.html", rows=complaints.staff_register())
+
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+@allow("complaints.intake")
+def new():
+    """Take in a complaint from any channel."""
+    prefill = {k: request.args[k] for k in PREFILL if k in request.args} if request.method == "GET" else {}
+    form = ComplaintForm(data=prefill or None)
+    if earlier := form.earlier_result():
+        return redirect_to(earlier)
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render("complaints/new.html", "form", status=status, form=form)
+
+    def create():
+        complaint = complaints.create(
+            current_user, name=form.name.data, phone=form.phone.data, content=form.content.data,
+            channel=form.channel.data, category=form.category.data, severity=form.severity.data,
+            address=form.address.data or "", organisation=form.organisation.data or "",
+            is_vip=form.is_vip.data, staff_person=form.staff_person.data or "", call_id=form.call_id_value())
+        return url_for("complaints.show", complaint_id=complaint.id)
+
+    url, created = submit_once(form.submission_key.data, current_user, create)
+    if created:
+        toast(_("Complaint taken in."))
+    if not current_user.can("complaints.work"):
+        # The desk hands the complaint over and goes back to its own screen.
+        call_id = form.call_id_value()
+        return redirect_to(url_for("calls.show", call_id=call_id) if call_id else url_for("calls.index"))
+    return redirect_to(url)
+
+
+def _show(complaint, status=200, error=None, typed=None):
+    return render("complaints/show.html", status=status, complaint=complaint, events=complaint.events(),
+                  actions=complaint.actions_for(current_user), similar=complaint.similar(),
+                  departments=Department.active_ones(), error=error, typed=typed or {})
+
+
+@bp.route("/complaints/<int:complaint_id>")
+@allow("complaints.work")
+def show(complaint_id):
+    """The complaint, its timeline, and what I may do with it now."""
+    return _show(_complaint(complaint_id))
+
+
+@bp.route("/complaints/<int:complaint_id>/act", methods=["POST"])
+@allow("complaints.work")
+def act(complaint_id):
+    """Apply one transition; a refusal is shown on the page with what was typed kept."""
+    complaint = _complaint(complaint_id)
+    action = request.form.get("action", "")
+    typed = {k: request.form.get(k, "")[:5000] for k in ("note", "root_cause", "improvement", "department")}
+    typed["action"] = action
+    try:
+        version = int(request.form.get("version", ""))
+        department_id = int(typed["department"]) if typed["department"].isdigit() else None
+        complaints.apply(complaint.id, action, current_user, version, note=typed["note"],
+                         department_id=department_id, root_cause=typed["root_cause"],
+                         improvement=typed["improvement"])
+    except ValueError:
+        return _show(complaint, 422, _("Reload the page and try again."), typed)
+    except TransitionError as refused:
+        return _show(_complaint(complaint_id), 422, str(refused), typed)
+    toast(_("%(action)s: done.", action=TRANSITIONS[action].label))
+    return redirect_to(url_for("complaints.show", complaint_id=complaint.id))
+
+
+@bp.route("/customers")
+@allow("complaints.work")
+def customers():
+    """Customers, searchable by name or phone."""
+    q = request.args.get("q", "").strip()[:80]
+    rows = Customer.select().order_by(Customer.is_vip.desc(), Customer.name)
+    if q:
+        rows = rows.where(Customer.name ** f"%{q}%" | Customer.phone ** f"%{q}%")
+    return render("complaints/customers.html", "rows", rows=rows.limit(200), q=q)

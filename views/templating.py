@@ -1,0 +1,70 @@
+"""What every template can use: permissions, navigation, time display, labels."""
+from flask import current_app, g, request, url_for
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from models.audit import action_label, record_type_label
+from models.roles import ROLES, role_label
+from models.timezone import to_local
+from views.access import can
+
+#: The navigation: (label, endpoint, permission). Areas add their entries here.
+NAVIGATION = [
+    (_l("Home"), "home.index", "home"),
+    (_l("Visitors"), "visitors.desk", "visitors.desk"),
+    (_l("Calls"), "calls.index", "calls.desk"),
+    (_l("Appointments"), "visitors.appointments", "visitors.book"),
+    (_l("Duty log"), "duty.today", "duty.log"),
+    (_l("Emergencies"), "incidents.index", "incidents.report"),
+    (_l("Mail"), "mail.index", "mail.desk"),
+    (_l("Lost and found"), "lost_found.index", "mail.desk"),
+    (_l("Watchlist"), "visitors.watchlist", "visitors.watchlist"),
+    (_l("Complaints"), "complaints.index", "complaints.work"),
+    (_l("Customers"), "complaints.customers", "complaints.work"),
+    (_l("Users"), "admin.users", "users.manage"),
+    (_l("Settings"), "settings_page.edit", "settings.edit"),
+    (_l("Audit log"), "audit_log.index", "audit.view"),
+    (_l("Board screens"), "board.tokens", "board.tokens"),
+]
+
+
+def navigation():
+    return [(label, endpoint) for label, endpoint, permission in NAVIGATION if can(permission)]
+
+
+def local_datetime(value, fmt="yyyy-MM-dd HH:mm"):
+    return format_datetime(to_local(value).replace(tzinfo=None), fmt) if value else ""
+
+
+def local_date(value, fmt="yyyy-MM-dd"):
+    return format_date(value, fmt) if value else ""
+
+
+def url_with_lang(lang):
+    args = request.args.to_dict()
+    args["lang"] = lang
+    try:
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+    except Exception:  # noqa: BLE001  error pages have no endpoint to rebuild
+        return url_for("home.index", lang=lang)
+
+
+def register_template_helpers(app):
+    app.jinja_env.filters["datetime"] = local_datetime
+    app.jinja_env.filters["date"] = local_date
+    app.jinja_env.filters["role"] = role_label
+    app.jinja_env.filters["audit_action"] = action_label
+    app.jinja_env.filters["record_type"] = record_type_label
+    app.jinja_env.filters["dict_without"] = lambda mapping, *keys: {k: v for k, v in mapping.items() if k not in keys}
+    app.jinja_env.globals.update(can=can, navigation=navigation, ROLES=ROLES, url_with_lang=url_with_lang)
+
+    @app.context_processor
+    def common():
+        locale = get_locale()
+        return {
+            "company_name": current_app.config["COMPANY_NAME"],
+            "html_lang": "zh-Hans" if locale and locale.language == "zh" else "en",
+            "request_id": g.get("request_id", ""),
+            "current_user": current_user,
+        }

@@ -1,0 +1,98 @@
+"""Rendering helpers: fragment or page, redirects after POST, toasts, forms."""
+import json
+from urllib.parse import urlsplit
+
+from flask import flash, get_flashed_messages, make_response, redirect, render_template, request
+from flask_wtf import FlaskForm
+from jinja2_fragments.flask import render_block
+from wtforms import HiddenField
+
+from models.submissions import new_key, result_of
+
+
+def is_htmx():
+    return request.headers.get("HX-Request") == "true"
+
+
+def wants_fragment():
+    """An htmx request that is not boosted and not a history restore gets the fragment."""
+    return (is_htmx() and request.headers.get("HX-Boosted") != "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
+
+
+def render(template, block=None, status=200, **context):
+    """The named block for htmx, the whole page otherwise."""
+    if block and wants_fragment():
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def render_fragment(template, block, **context):
+    """A piece that only exists inside a page (suggestions, pickers): always the block."""
+    response = make_response(render_block(template, block, **context))
+    response.vary.add("HX-Request")
+    return response
+
+
+def render_invalid(template, block, **context):
+    """An invalid form: the same form with errors beside the fields.
+    422 is swapped by our htmx config (static/js/portal.js) and shown by browsers."""
+    return render(template, block, status=422, **context)
+
+
+def redirect_to(url):
+    """After a successful POST: HX-Redirect for htmx, 303 for a plain form."""
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, code=303)
+
+
+def toast(message, level="success"):
+    """A short message for the user: shown by the next full page, or, for an htmx
+    fragment, carried in the HX-Trigger header to the toast area."""
+    flash(str(message), level)
+
+
+def add_toast_header(response):
+    """after_request: a fragment response takes the pending messages with it."""
+    if not wants_fragment() or "HX-Redirect" in response.headers or response.status_code >= 300:
+        return response
+    messages = get_flashed_messages(with_categories=True)
+    if messages:
+        triggers = json.loads(response.headers.get("HX-Trigger", "{}") or "{}")
+        triggers["toast"] = [{"level": level, "message": message} for level, message in messages]
+        # ensure_ascii: header values must be Latin-1; the \u escapes are valid JSON.
+        response.headers["HX-Trigger"] = json.dumps(triggers, ensure_ascii=True)
+    return response
+
+
+def safe_next(target):
+    """Only a path on this site may be a redirect target (no open redirect)."""
+    if not target or "\\" in target or any(ord(c) < 32 for c in target):
+        return None  # browsers read "/\\host" as "//host" in a raw HX-Redirect
+    parts = urlsplit(target)
+    if parts.scheme and parts.netloc and parts.netloc != request.host:
+        return None
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//"):
+        return None
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+class PortalForm(FlaskForm):
+    """Every form carries a one-time submission key (see models.submissions)."""
+
+    submission_key = HiddenField(default=new_key)
+
+    def earlier_result(self):
+        """The URL of what this very form already created (a double tap, a retry after
+        a time-out), checked before validation: the repeat would fail as a duplicate."""
+        if self.is_submitted() and self.submission_key.data:
+            return result_of(self.submission_key.data)
+        return None

@@ -1,0 +1,381 @@
+"""The front desk's visitor screen: the live desk, registration, the host's answer."""
+import datetime as dt
+
+from flask import Blueprint, abort, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from peewee import JOIN
+from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from models import settings
+from models.submissions import submit_once
+from models.timezone import local_now, to_utc
+from models.users import Department, User
+from models.visitors import (
+    HOST_ANSWERS, PURPOSES, WAIT_HIGHLIGHT_MINUTES, Appointment, Visit, VisitError, WatchlistEntry, add_to_watchlist,
+    answer, book, check_in, check_out, retire_from_watchlist,
+    open_at_end_of_day, register_visit, watchlist_matches,
+)
+from views.access import allow
+from views.fields import ChosenIdField, day_arg, int_arg, phone, strip
+from views.exports import table_download
+from views.printing import qr_data_uri, record_url, render_pdf
+from views.templating import local_datetime
+from views.ui import PortalForm, redirect_to, render, render_fragment, toast
+
+bp = Blueprint("visitors", __name__)
+
+
+def purpose_choices():
+    return [SelectChoice(k, v) for k, v in PURPOSES.items()]
+
+
+class VisitForm(PortalForm):
+    phone = StringField(_l("Phone"), filters=[strip], validators=[DataRequired(), Length(max=30), phone],
+                        render_kw={"inputmode": "tel", "autocomplete": "off"})
+    visitor_name = StringField(_l("Visitor's name"), filters=[strip], validators=[DataRequired(), Length(max=80)],
+                               render_kw={"autocomplete": "off"})
+    organisation = StringField(_l("Organisation"), filters=[strip], validators=[Length(max=120)])
+    purpose = SelectField(_l("Purpose"), choices=purpose_choices)
+    purpose_other = StringField(_l("Other purpose"), filters=[strip], validators=[Length(max=120)])
+    host = ChosenIdField(_l("Host"))
+    companions = IntegerField(_l("Companions"), default=0,
+                              validators=[Optional(), NumberRange(min=0, max=50, message=_l("0 to 50."))],
+                              render_kw={"inputmode": "numeric"})
+    id_number = StringField(_l("ID or badge number"), filters=[strip], validators=[Length(max=40)])
+    car_plate = StringField(_l("Car plate"), filters=[strip], validators=[Length(max=20)])
+    note = TextAreaField(_l("Note"), filters=[strip], validators=[Length(max=1000)])
+    arrived_at = DateTimeLocalField(_l("Arrived at"), format="%Y-%m-%dT%H:%M",
+                                    validators=[InputRequired(message=_l("Enter the arrival time."))])
+    watchlist_reason = TextAreaField(_l("Reason to register anyway"), filters=[strip], validators=[Length(max=500)])
+
+    def validate_host(self, field):
+        if not field.data:
+            raise ValidationError(_l("Choose the host."))
+        if not User.get_or_none(User.id == field.data, User.is_active == True):  # noqa: E712
+            raise ValidationError(_l("This host is deactivated; choose another."))
+
+    def validate_purpose_other(self, field):
+        if self.purpose.data == "other" and not field.data:
+            raise ValidationError(_l("Say what the visit is for."))
+
+    def validate_arrived_at(self, field):
+        if field.data and field.data > local_now().replace(tzinfo=None) + dt.timedelta(minutes=2):
+            raise ValidationError(_l("An arrival in the future cannot be checked in."))
+
+
+def _now_local():
+    return local_now().replace(tzinfo=None, second=0, microsecond=0)
+
+
+def _desk_context():
+    now_local = local_now()
+    waiting = list(Visit.waiting())
+    return dict(
+        waiting=waiting,
+        on_site=[v for v in Visit.on_site() if v.state == "on_site"],
+        expected=list(Appointment.expected_on(now_local.date())),
+        left_open=[v for v in open_at_end_of_day(now_local.date() - dt.timedelta(days=1))],
+        highlight_after=settings.get(WAIT_HIGHLIGHT_MINUTES),
+    )
+
+
+@bp.route("/visitors")
+@allow("visitors.desk")
+def desk():
+    """Today's desk: who is waiting (and for how long), who is on site, who is expected."""
+    return render("visitors/desk.html", "board", **_desk_context())
+
+
+def _host_options(selected_id=None, q=""):
+    query = (User.select(User, Department).join(Department, on=(User.department == Department.id),
+                                                join_type=JOIN.LEFT_OUTER)
+             .where(User.is_active == True).order_by(User.display_name))  # noqa: E712
+    if q:
+        query = query.where(User.display_name ** f"%{q}%" | User.username ** f"%{q}%")
+    hosts = list(query.limit(8))
+    if selected_id and selected_id not in [h.id for h in hosts]:
+        selected = User.get_or_none(User.id == selected_id, User.is_active == True)  # noqa: E712
+        if selected:
+            hosts.insert(0, selected)
+    return hosts
+
+
+def _form_page(form, status=200, watchlist=None):
+    return render("visitors/new.html", "form", status=status, form=form, selected=form.host.data,
+                  hosts=_host_options(form.host.data), watchlist=watchlist or [])
+
+
+@bp.route("/visitors/new", methods=["GET", "POST"])
+@allow("visitors.desk")
+def new():
+    """Register a visitor; ?from=<visit> fills the form from an earlier visit."""
+    form = VisitForm()
+    if request.method == "GET":
+        earlier_id = int_arg(request.args, "from")
+        earlier = Visit.get_or_none(Visit.id == earlier_id) if earlier_id else None
+        if earlier:
+            for name in ("phone", "visitor_name", "organisation", "purpose", "purpose_other", "id_number",
+                         "car_plate"):
+                getattr(form, name).data = getattr(earlier, name)
+            form.host.data = earlier.host_id if earlier.host.is_active else None
+        form.arrived_at.data = _now_local()
+        return _form_page(form)
+    if earlier_url := form.earlier_result():
+        return redirect_to(earlier_url)
+    if not form.validate():
+        return _form_page(form, status=422)
+    matches = watchlist_matches(form.visitor_name.data, form.phone.data, form.id_number.data)
+    if matches and not form.watchlist_reason.data:
+        form.watchlist_reason.errors.append(_("This visitor is on the watchlist. Registering anyway needs a reason."))
+        return _form_page(form, status=422, watchlist=matches)
+
+    def create():
+        visit = register_visit(
+            current_user, visitor_name=form.visitor_name.data, phone=form.phone.data,
+            organisation=form.organisation.data, purpose=form.purpose.data, purpose_other=form.purpose_other.data,
+            host=User.get_by_id(form.host.data), companions=form.companions.data or 0,
+            id_number=form.id_number.data, car_plate=form.car_plate.data, note=form.note.data,
+            arrived_at=to_utc(form.arrived_at.data), watchlist_reason=form.watchlist_reason.data)
+        return url_for("visitors.show", visit_id=visit.id)
+    try:
+        url, _created = submit_once(form.submission_key.data, current_user, create)
+    except VisitError as exc:
+        form.host.errors.append(str(exc))
+        return _form_page(form, status=422)
+    toast(_("Registered; the host has been told."))
+    return redirect_to(url)
+
+
+@bp.route("/visitors/suggest")
+@allow("visitors.desk")
+def suggest():
+    """Earlier visits matching the typed phone or name (returning visitors)."""
+    phone_typed = request.args.get("phone", "").strip()[:30]
+    q = phone_typed if len(phone_typed) >= 3 else request.args.get("visitor_name", "").strip()[:40]
+    return render_fragment("visitors/new.html", "suggestions", suggestions=Visit.earlier_visitors(q))
+
+
+@bp.route("/visitors/hosts")
+@allow("visitors.desk")
+def hosts():
+    """Active staff matching the typed name (the host picker)."""
+    q = request.args.get("host_q", "")[:40].strip()
+    selected = int_arg(request.args, "host")
+    return render_fragment("visitors/new.html", "host_options", hosts=_host_options(selected, q=q),
+                           selected=selected)
+
+
+def _visit_or_404(visit_id):
+    return Visit.get_or_none(Visit.id == visit_id) or abort(404)
+
+
+@bp.route("/visitors/<int:visit_id>")
+@allow("visitors.desk")
+def show(visit_id):
+    """One visit, with check-out and the printed pass."""
+    return render("visitors/show.html", visit=_visit_or_404(visit_id))
+
+
+@bp.route("/visitors/<int:visit_id>/check-out", methods=["POST"])
+@allow("visitors.desk")
+def do_check_out(visit_id):
+    """Check a visitor out in one tap."""
+    visit = _visit_or_404(visit_id)
+    try:
+        check_out(current_user, visit)
+        toast(_("%(name)s checked out.", name=visit.visitor_name))
+    except VisitError as exc:
+        toast(str(exc), "error")
+    if request.headers.get("HX-Target") == "desk-board":
+        return render("visitors/desk.html", "board", **_desk_context())
+    return redirect_to(url_for("visitors.desk"))
+
+
+@bp.route("/visitors/<int:visit_id>/answer", methods=["GET", "POST"])
+@allow("home")
+def host_answer(visit_id):
+    """The host sees who is waiting and answers the desk."""
+    visit = _visit_or_404(visit_id)
+    if visit.host_id != current_user.id:
+        abort(403)
+    if request.method == "POST":
+        try:
+            answer(current_user, visit, request.form.get("reply", ""))
+            toast(_("The front desk has your answer."))
+        except VisitError as exc:
+            toast(str(exc), "error")
+        return redirect_to(url_for("visitors.host_answer", visit_id=visit.id))
+    return render("visitors/answer.html", visit=visit, answers=HOST_ANSWERS)
+
+
+class AppointmentForm(PortalForm):
+    visitor_name = StringField(_l("Visitor's name"), filters=[strip], validators=[DataRequired(), Length(max=80)])
+    phone = StringField(_l("Phone"), filters=[strip], validators=[DataRequired(), Length(max=30), phone],
+                        render_kw={"inputmode": "tel"})
+    organisation = StringField(_l("Organisation"), filters=[strip], validators=[Length(max=120)])
+    purpose = SelectField(_l("Purpose"), choices=purpose_choices)
+    host = SelectField(_l("Host"), coerce=int, validate_choice=False)
+    starts_at = DateTimeLocalField(_l("Expected at"), format="%Y-%m-%dT%H:%M",
+                                   validators=[InputRequired(message=_l("Enter when the visitor is expected."))])
+    ends_at = DateTimeLocalField(_l("Until"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    note = TextAreaField(_l("Note"), filters=[strip], validators=[Length(max=1000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.host.choices = [SelectChoice(u.id, u.display_name) for u in
+                             User.select().where(User.is_active == True).order_by(User.display_name)]  # noqa: E712
+
+    def validate_host(self, field):
+        if not User.get_or_none(User.id == field.data, User.is_active == True):  # noqa: E712
+            raise ValidationError(_l("This host is deactivated; choose another."))
+
+    def validate_starts_at(self, field):
+        if field.data and field.data < local_now().replace(tzinfo=None) - dt.timedelta(minutes=5):
+            raise ValidationError(_l("An appointment cannot be booked in the past."))
+
+    def validate_ends_at(self, field):
+        if field.data and self.starts_at.data and field.data <= self.starts_at.data:
+            raise ValidationError(_l("The end must be after the start."))
+
+
+@bp.route("/appointments", methods=["GET", "POST"])
+@allow("visitors.book")
+def appointments():
+    """Visits booked ahead (预约): the list and the booking form."""
+    form = AppointmentForm()
+    if request.method == "GET":
+        form.host.data = current_user.id
+    elif earlier := form.earlier_result():
+        return redirect_to(earlier)
+    elif form.validate():
+        def create():
+            book(current_user, visitor_name=form.visitor_name.data, phone=form.phone.data,
+                 organisation=form.organisation.data, purpose=form.purpose.data,
+                 host=User.get_by_id(form.host.data), starts_at=to_utc(form.starts_at.data),
+                 ends_at=to_utc(form.ends_at.data) if form.ends_at.data else None, note=form.note.data)
+            return url_for("visitors.appointments")
+        try:
+            url, _created = submit_once(form.submission_key.data, current_user, create)
+        except VisitError as exc:
+            form.host.errors.append(str(exc))
+        else:
+            toast(_("Appointment booked."))
+            return redirect_to(url)
+    upcoming = list(Appointment.select(Appointment, User).join(User, on=(Appointment.host == User.id))
+                    .where(Appointment.starts_at >= to_utc(dt.datetime.combine(local_now().date(), dt.time.min)),
+                           Appointment.visit.is_null(), Appointment.cancelled_at.is_null())
+                    .order_by(Appointment.starts_at).limit(100))
+    status = 422 if request.method == "POST" else 200
+    return render("visitors/appointments.html", "form" if request.method == "POST" else None, status=status,
+                  form=form, upcoming=upcoming)
+
+
+@bp.route("/appointments/<int:appointment_id>/check-in", methods=["POST"])
+@allow("visitors.desk")
+def do_check_in(appointment_id):
+    """The booked visitor has arrived: one tap makes the visit."""
+    appointment = Appointment.get_or_none(Appointment.id == appointment_id) or abort(404)
+    try:
+        visit = check_in(current_user, appointment)
+    except VisitError as exc:
+        toast(str(exc), "error")
+        return redirect_to(url_for("visitors.desk"))
+    toast(_("Checked in; the host has been told."))
+    return redirect_to(url_for("visitors.show", visit_id=visit.id))
+
+
+@bp.route("/visitors/<int:visit_id>/pass.pdf")
+@allow("visitors.desk")
+def visitor_pass(visit_id):
+    """Print the visitor pass."""
+    visit = _visit_or_404(visit_id)
+    return render_pdf("print/visitor_pass.html", f"访客证-{visit.number}.pdf", visit=visit, number=visit.number,
+                      qr=qr_data_uri(record_url("visitors.show", visit_id=visit.id)))
+
+
+@bp.route("/visitors/on-site.pdf")
+@allow("visitors.desk")
+def on_site_pdf():
+    """Print everyone in the building now (the evacuation list)."""
+    now = local_now()
+    return render_pdf("print/on_site.html", f"在场人员-{now:%Y%m%d-%H%M}.pdf", visits=list(Visit.on_site()),
+                      number=f"ZC-{now:%Y%m%d-%H%M}", printed_at=now)
+
+
+@bp.route("/visitors/roll-call")
+@allow("visitors.desk")
+def roll_call():
+    """The evacuation roll call on the tablet; it keeps working from its last copy offline."""
+    return render("visitors/roll_call.html", visits=list(Visit.on_site()), now=local_now())
+
+
+@bp.route("/visitors/log")
+@allow("visitors.desk")
+def log():
+    """The visitor log: search by date, host, organisation, purpose; export CSV or XLSX."""
+    args, errors = request.args, {}
+    day_from = day_arg(args, "from", errors)
+    day_to = day_arg(args, "to", errors)
+    query = Visit.search(date_from=to_utc(day_from) if day_from else None,
+                         date_to=to_utc(day_to + dt.timedelta(days=1)) if day_to else None,
+                         host_id=int_arg(args, "host"), organisation=args.get("organisation", "").strip()[:60],
+                         purpose=args.get("purpose") if args.get("purpose") in PURPOSES else None)
+    fmt = args.get("format")
+    if fmt in ("csv", "xlsx") and not errors:
+        headers = [_("Number"), _("Arrived at"), _("Left at"), _("Visitor's name"), _("Phone"), _("Organisation"),
+                   _("Purpose"), _("Host"), _("Companions")]
+        rows = [[v.number, local_datetime(v.arrived_at), local_datetime(v.left_at), v.visitor_name, v.phone,
+                 v.organisation, str(v.purpose_label), v.host.display_name, v.companions] for v in query]
+        return table_download(f"visitor-log-{local_now():%Y%m%d}", headers, rows, fmt)
+    visits = list(query.limit(200))
+    hosts_list = User.select(User.id, User.display_name).order_by(User.display_name)
+    return render("visitors/log.html", "results", visits=visits, errors=errors, filters=args, hosts=hosts_list,
+                  purposes=PURPOSES)
+
+
+class WatchlistForm(PortalForm):
+    name = StringField(_l("Name"), filters=[strip], validators=[Length(max=80)])
+    phone = StringField(_l("Phone"), filters=[strip], validators=[Length(max=30), phone])
+    id_number = StringField(_l("ID or badge number"), filters=[strip], validators=[Length(max=40)])
+    reason = TextAreaField(_l("Reason"), filters=[strip], validators=[DataRequired(), Length(max=500)])
+
+    def validate_name(self, field):
+        if not (field.data or self.phone.data or self.id_number.data):
+            raise ValidationError(_l("Give at least a name, a phone number or an ID number."))
+
+
+@bp.route("/visitors/watchlist", methods=["GET", "POST"])
+@allow("visitors.watchlist")
+def watchlist():
+    """The watchlist the desk is warned by: add and retire entries."""
+    form = WatchlistForm()
+    if request.method == "POST":
+        if earlier := form.earlier_result():
+            return redirect_to(earlier)
+        if form.validate():
+            def create():
+                add_to_watchlist(current_user, form.name.data, form.phone.data, form.id_number.data,
+                                 form.reason.data)
+                return url_for("visitors.watchlist")
+            url, _created = submit_once(form.submission_key.data, current_user, create)
+            toast(_("Added to the watchlist."))
+            return redirect_to(url)
+    entries = list(WatchlistEntry.select().where(WatchlistEntry.active == True)  # noqa: E712
+                   .order_by(WatchlistEntry.created_at.desc()))
+    status = 422 if request.method == "POST" else 200
+    return render("visitors/watchlist.html", "form" if request.method == "POST" else None, status=status,
+                  form=form, entries=entries)
+
+
+@bp.route("/visitors/watchlist/<int:entry_id>/retire", methods=["POST"])
+@allow("visitors.watchlist")
+def retire_watchlist(entry_id):
+    """Take an entry off the watchlist (it stays in the audit trail)."""
+    entry = WatchlistEntry.get_or_none(WatchlistEntry.id == entry_id) or abort(404)
+    retire_from_watchlist(current_user, entry)
+    toast(_("Taken off the watchlist."))
+    return redirect_to(url_for("visitors.watchlist"))
