@@ -11,6 +11,7 @@ def all_models():
     from models.duty import DutyDay, DutyEntry, EmergencyReport, Handover, HandoverItem, IncidentPhoto
     from models.notifications import Notification
     from models.numbering import Counter
+    from models.reports import ReportMailing, ReportRun
     from models.settings import Setting
     from models.submissions import SubmissionKey
     from models.users import Department, LoginAttempt, User, UserRole
@@ -19,7 +20,8 @@ def all_models():
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             DutyDay, DutyEntry, EmergencyReport, IncidentPhoto, Handover, HandoverItem, MailItem, LostItem,
             Visit, Appointment, WatchlistEntry, Call, BoardToken,
-            Customer, Complaint, ComplaintEvent]
+            Customer, Complaint, ComplaintEvent,
+            ReportRun, ReportMailing]
 
 
 def create_tables():

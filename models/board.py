@@ -5,10 +5,11 @@ import json
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from peewee import SQL, CharField, DateTimeField, ForeignKeyField, fn
+from peewee import CharField, DateTimeField, ForeignKeyField, fn
 
 from models import audit
-from models.base import BaseModel, db, is_sqlite, utcnow, write_transaction
+from models.base import BaseModel, db, utcnow, write_transaction
+from models.reports import counts_by_local_day
 from models.timezone import local_now, to_utc
 from models.users import User
 
@@ -85,8 +86,8 @@ def figures(now=None):
         "mail_waiting": MailItem.waiting().count(),
         **_complaint_figures(now),
         "trend": {
-            "visitors": _daily_counts(Visit, Visit.arrived_at, trend_start, today),
-            "calls": _daily_counts(Call, Call.taken_at, trend_start, today),
+            "visitors": _daily_counts(Visit.select(), Visit.arrived_at, trend_start, today),
+            "calls": _daily_counts(Call.select(), Call.taken_at, trend_start, today),
         },
     }
 
@@ -108,19 +109,9 @@ def _complaint_figures(now):
     }
 
 
-def _daily_counts(model, column, since, today):
-    """Counts per local day over the last 30 days, grouped by the database. The zone's
-    current UTC offset shifts the stored UTC times (exact for China, which keeps no
-    daylight saving; elsewhere a day's edge may be off by the DST hour)."""
-    minutes = int(local_now().utcoffset().total_seconds() // 60)
-    if is_sqlite():
-        local_day = fn.date(column, f"{minutes:+d} minutes").coerce(False)
-    else:
-        local_day = fn.date(column + SQL(f"interval '{minutes} minutes'")).coerce(False)
-    rows = (model.select(local_day.alias("day"), fn.COUNT(model.id).alias("n"))
-            .where(column >= since).group_by(local_day).tuples())
-    counts = {str(day)[:10]: n for day, n in rows}
-    return [counts.get((today - dt.timedelta(days=offset)).isoformat(), 0) for offset in range(29, -1, -1)]
+def _daily_counts(query, column, since, today):
+    counts = counts_by_local_day(query, column, since, _day_start_utc(today + dt.timedelta(days=1)))
+    return [counts.get(today - dt.timedelta(days=offset), 0) for offset in range(29, -1, -1)]
 
 
 _cache = {}

@@ -1,4 +1,7 @@
 """Demo data for `make run`, so a first look at the portal is not an empty screen."""
+import datetime as dt
+import random
+
 from models.base import write_transaction
 from models.notifications import N_, notify
 from models.users import Department, User, create_user, generate_password
@@ -32,4 +35,47 @@ def seed_demo(only_if_empty=False):
                                department=departments.get(department), extension=extension,
                                mobile=f"139{extension}{extension[-4:]}")
             notify(user, N_("Welcome to the service portal, %(name)s."), name=name)
+        _front_desk_history()
     return password
+
+
+VISITORS = [("李明", "13800138001", "华信科技"), ("王强", "13911112222", "顺达物流"), ("赵丽", "13722223333", "恒通设备"),
+            ("孙浩", "13633334444", "明远咨询"), ("周敏", "13544445555", ""), ("吴刚", "13455556666", "城建集团")]
+CALLERS = [("钱女士", "13312345678", "咨询保修期"), ("郑先生", "13298765432", "询问发票寄送"),
+           ("冯经理", "13187654321", "洽谈维修合同"), ("陈女士", "13076543210", "反映送货延误")]
+
+
+def _front_desk_history(days=60):
+    """Two months of visits and calls on working days, so the board's trend and the
+    reports have something to show. Seeded: the same data on every machine."""
+    from models.calls import Call
+    from models.numbering import next_number
+    from models.timezone import local_now, to_utc
+    from models.visitors import Visit
+    rng = random.Random(2026)
+    desk, hosts = User.by_username("desk"), [User.by_username(name) for name in ("specialist", "head", "logistics")]
+    today = local_now().date()
+    for offset in range(days, 0, -1):
+        day = today - dt.timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for _ in range(rng.randint(3, 9)):
+            name, phone, organisation = rng.choice(VISITORS)
+            arrived = to_utc(dt.datetime.combine(day, dt.time(rng.randint(9, 16), rng.randint(0, 59))))
+            Visit.create(number=next_number("VP"), visitor_name=name, phone=phone, organisation=organisation,
+                         purpose=rng.choice(["meeting", "business", "delivery", "maintenance", "interview"]),
+                         host=rng.choice(hosts), companions=rng.choice([0, 0, 1, 2]), arrived_at=arrived,
+                         state="left", host_answer="coming",
+                         host_answered_at=arrived + dt.timedelta(minutes=rng.randint(1, 8)),
+                         left_at=arrived + dt.timedelta(minutes=rng.randint(20, 120)), registered_by=desk)
+        for _ in range(rng.randint(5, 14)):
+            name, phone, reason = rng.choice(CALLERS)
+            taken = to_utc(dt.datetime.combine(day, dt.time(rng.randint(8, 17), rng.randint(0, 59))))
+            promised = rng.random() < 0.2
+            Call.create(caller_name=name, phone=phone, reason=reason, taken_by=desk, taken_at=taken,
+                        call_type=rng.choice(["inquiry", "inquiry", "business", "complaint", "other"]),
+                        outcome="promised" if promised else "answered",
+                        answer_text="" if promised else "已答复", promiser=rng.choice(hosts) if promised else None,
+                        reply_due=taken + dt.timedelta(hours=4) if promised else None,
+                        replied_at=taken + dt.timedelta(hours=rng.choice([1, 2, 3, 6])) if promised else None,
+                        reply_note="已回电答复" if promised else "")

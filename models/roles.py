@@ -39,6 +39,8 @@ PERMISSIONS = {
     "complaints.work": {"specialist", "service_manager", "dept_head", "admin"},
     # The desk turns a complaint call into a complaint; customer service works it.
     "complaints.intake": {"front_desk", "specialist", "service_manager", "dept_head", "admin"},
+    # A department head alone reads only their own department's figures (views.reports).
+    "reports.view": {"service_manager", "leadership", "dept_head", "admin"},
 }
 
 

@@ -5,6 +5,26 @@ from email.message import EmailMessage
 from tasks import app_context, huey
 
 
+def send_mail(addresses, subject, body, attachments=()):
+    """One message over the configured SMTP server; attachments are (filename, bytes, mime type)."""
+    from flask import current_app
+    config = current_app.config
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = config["SMTP_FROM"]
+    message["To"] = ", ".join(addresses)
+    message.set_content(body)
+    for filename, data, mimetype in attachments:
+        maintype, subtype = mimetype.split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=20) as smtp:
+        if config["SMTP_STARTTLS"]:
+            smtp.starttls()
+        if config["SMTP_USER"]:
+            smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+        smtp.send_message(message)
+
+
 @huey.task(retries=3, retry_delay=60)
 def email_notification(notification_id):
     """Mail one notification in its reader's language; sent once even if the task runs twice."""
@@ -23,17 +43,7 @@ def email_notification(notification_id):
         config = current_app.config
         with force_locale(note.user.locale or config["BABEL_DEFAULT_LOCALE"]):
             text = note.text
-        message = EmailMessage()
-        message["Subject"] = text[:120]
-        message["From"] = config["SMTP_FROM"]
-        message["To"] = note.user.email
         link = config["PUBLIC_URL"].rstrip("/") + note.url if note.url else config["PUBLIC_URL"]
-        message.set_content(f"{text}\n\n{link}\n\n— {config['COMPANY_NAME']}")
-        with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=20) as smtp:
-            if config["SMTP_STARTTLS"]:
-                smtp.starttls()
-            if config["SMTP_USER"]:
-                smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
-            smtp.send_message(message)
+        send_mail([note.user.email], text[:120], f"{text}\n\n{link}\n\n— {config['COMPANY_NAME']}")
         Notification.update(emailed_at=utcnow()).where(Notification.id == note.id).execute()
         return True

@@ -5,7 +5,7 @@ import pytest
 from models.roles import PERMISSIONS, ROLES, has_permission
 from views.access import PUBLIC, declared_permission
 
-SAMPLE_ARGS = {"user_id": 1, "department_id": 1, "notification_id": 1, "complaint_id": 1}
+SAMPLE_ARGS = {"user_id": 1, "department_id": 1, "notification_id": 1, "complaint_id": 1, "run_id": 1, "fmt": "csv"}
 
 
 def endpoints(app):
@@ -70,7 +70,7 @@ def test_anonymous_visitors_are_sent_to_log_in(app, client):
     for rule in endpoints(app):
         if declared_permission(app, rule.endpoint) == PUBLIC or "GET" not in rule.methods:
             continue
-        args = {name: 1 for name in rule.arguments}
+        args = {name: SAMPLE_ARGS.get(name, 1) for name in rule.arguments}
         with app.test_request_context():
             from flask import url_for
             url = url_for(rule.endpoint, **args)

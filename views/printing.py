@@ -58,15 +58,24 @@ def record_url(endpoint, **values):
     return url_for(endpoint, _external=True, **values)
 
 
-def render_pdf(template, filename, **context):
-    """Render templates/print/<template> to an A4 PDF response, shown inline."""
+def pdf_bytes(template, **context):
+    """Render templates/print/<template> to A4 PDF bytes (needs a request context: the
+    static files are fetched by URL)."""
     context.setdefault("company_name", current_app.config["COMPANY_NAME"])
     with force_locale("zh_Hans"):  # forms print in Chinese, whatever the screen's language
         html = render_template(template, **context)
     document = HTML(string=html, base_url=request.host_url,
                     url_fetcher=StaticOnlyFetcher(current_app.static_folder, request.host_url))
-    pdf = document.write_pdf(stylesheets=[_print_css()], font_config=_fonts())
-    response = make_response(pdf)
+    return document.write_pdf(stylesheets=[_print_css()], font_config=_fonts())
+
+
+def render_pdf(template, filename, **context):
+    return pdf_response(pdf_bytes(template, **context), filename)
+
+
+def pdf_response(data, filename):
+    """PDF bytes as a response, shown inline."""
+    response = make_response(data)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
     return response
