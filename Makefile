@@ -45,5 +45,10 @@ run: setup
 test: setup test-system-packages
 	$(BIN)/pytest -q
 
+# Seeds 10 k, 100 k and 1 M records, serves with gunicorn and writes docs/perf.md
+# (BENCH_SIZES=10000 BENCH_SECONDS=3 for a quick look).
+bench: setup
+	$(BIN)/python scripts/bench.py
+
 clean:
 	rm -rf $(VENV) translations/*/LC_MESSAGES/*.mo

@@ -423,3 +423,17 @@ def test_a_complaint_call_becomes_a_complaint_in_one_action(client, people):
     assert response.headers["Location"] == f"/calls/{call.id}"  # the desk goes back to its call
     complaint = Complaint.get()
     assert complaint.call_id == call.id and complaint.number.startswith("TS-2026-")
+
+
+def test_the_visitor_log_shows_fifty_rows_then_more_on_request(client, people):
+    from models.visitors import Visit
+    _desk, host, _manager = people
+    arrived = dt.datetime(2026, 11, 20, 1, 0)
+    Visit.insert_many([{"number": f"VP-T{i:03d}", "visitor_name": f"访客{i:02d}", "phone": "13800138000",
+                        "purpose": "meeting", "host": host.id, "arrived_at": arrived + dt.timedelta(minutes=i),
+                        "state": "left"} for i in range(55)]).execute()
+    page = client.get("/visitors/log", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert page.count("访客") == 50 and "访客54" in page and "访客04" not in page
+    more = re.search(r'hx-get="([^"]*page=2[^"]*)"', page).group(1).replace("&amp;", "&")
+    rest = client.get(more, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert rest.count("访客") == 5 and "访客00" in rest and "page=3" not in rest

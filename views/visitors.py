@@ -313,6 +313,10 @@ def roll_call():
     return render("visitors/roll_call.html", visits=list(Visit.on_site()), now=local_now())
 
 
+#: Rows per page of the visitor log; "show more" fetches the next ones.
+LOG_PAGE = 50
+
+
 @bp.route("/visitors/log")
 @allow("visitors.desk")
 def log():
@@ -331,10 +335,18 @@ def log():
         rows = [[v.number, local_datetime(v.arrived_at), local_datetime(v.left_at), v.visitor_name, v.phone,
                  v.organisation, str(v.purpose_label), v.host.display_name, v.companions] for v in query]
         return table_download(f"visitor-log-{local_now():%Y%m%d}", headers, rows, fmt)
-    visits = list(query.limit(200))
+    page = max(1, int_arg(args, "page") or 1)
+    visits = list(query.offset((page - 1) * LOG_PAGE).limit(LOG_PAGE + 1))
+    more_url = None
+    if len(visits) > LOG_PAGE:
+        visits = visits[:LOG_PAGE]
+        more_url = url_for("visitors.log", **(args.to_dict() | {"page": page + 1}))
+    context = {"visits": visits, "page": page, "more_url": more_url}
+    if page > 1:  # "show more": the next rows only, in place of the button
+        return render_fragment("visitors/log.html", "rows", **context)
     hosts_list = User.select(User.id, User.display_name).order_by(User.display_name)
-    return render("visitors/log.html", "results", visits=visits, errors=errors, filters=args, hosts=hosts_list,
-                  purposes=PURPOSES)
+    return render("visitors/log.html", "results", errors=errors, filters=args, hosts=hosts_list,
+                  purposes=PURPOSES, **context)
 
 
 class WatchlistForm(PortalForm):
