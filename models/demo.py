@@ -2,7 +2,7 @@
 import datetime as dt
 import random
 
-from models.base import write_transaction
+from models.base import utcnow, write_transaction
 from models.notifications import N_, notify
 from models.users import Department, User, create_user, generate_password
 
@@ -79,3 +79,12 @@ def _front_desk_history(days=60):
                         reply_due=taken + dt.timedelta(hours=4) if promised else None,
                         replied_at=taken + dt.timedelta(hours=rng.choice([1, 2, 3, 6])) if promised else None,
                         reply_note="已回电答复" if promised else "")
+    now = utcnow()
+    for minutes, (name, phone, organisation), state in ((95, VISITORS[0], "on_site"), (40, VISITORS[1], "on_site"),
+                                                        (6, VISITORS[2], "waiting")):
+        arrived = now - dt.timedelta(minutes=minutes)
+        Visit.create(number=next_number("VP"), visitor_name=name, phone=phone, organisation=organisation,
+                     purpose="meeting", host=hosts[minutes % len(hosts)], arrived_at=arrived, state=state,
+                     host_answer="coming" if state == "on_site" else "",
+                     host_answered_at=arrived + dt.timedelta(minutes=3) if state == "on_site" else None,
+                     registered_by=desk)
