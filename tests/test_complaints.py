@@ -1,4 +1,6 @@
 """Complaints: intake, every transition (allowed and refused), concurrency, lists."""
+import re
+
 import pytest
 
 from models import complaints
@@ -434,3 +436,16 @@ def test_a_category_the_admin_adds_is_offered_at_intake(app, client, admin, peop
         settings.save(admin, {complaints.CATEGORIES: "delivery, 安装"})
     auth_page = client.get("/complaints/new").get_data(as_text=True)
     assert 'value="安装"' in auth_page and 'value="billing"' not in auth_page
+
+
+def test_the_list_shows_fifty_then_more_on_request(app, client, auth, people, monkeypatch):
+    import views.complaints
+    monkeypatch.setattr(views.complaints, "LIST_PAGE", 2)
+    for index in range(3):
+        _make(app, people["spec"], name=f"客户{index}", phone=f"1310013100{index}")
+    auth.login("spec")
+    page = client.get("/complaints", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "客户0" in page and "客户1" in page and "客户2" not in page
+    more = re.search(r'hx-get="([^"]*page=2[^"]*)"', page).group(1).replace("&amp;", "&")
+    rest = client.get(more, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "客户2" in rest and "<table" not in rest and "page=3" not in rest

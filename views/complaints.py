@@ -13,8 +13,8 @@ from models.phones import PHONE_HELP
 from models.submissions import submit_once
 from models.users import Department
 from views.access import allow
-from views.fields import phone, strip
-from views.ui import PortalForm, redirect_to, render, toast
+from views.fields import int_arg, phone, strip
+from views.ui import PortalForm, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("complaints", __name__)
 
@@ -69,6 +69,10 @@ def _complaint(complaint_id):
     return complaint
 
 
+#: Rows per page of the complaint list; "show more" fetches the next ones.
+LIST_PAGE = 50
+
+
 @bp.route("/complaints")
 @allow("complaints.work")
 def index():
@@ -76,9 +80,17 @@ def index():
     state = request.args.get("state", "open")
     category = request.args.get("category", "")
     q = request.args.get("q", "").strip()[:80]
-    rows = complaints.listing(state=state, category=category, q=q)
-    return render("complaints/index.html", "rows", rows=rows, state=state, category=category, q=q,
-                  states=STATES, categories=complaints.categories(), title=_("Complaints"))
+    page = max(1, int_arg(request.args, "page") or 1)
+    rows = list(complaints.listing(state=state, category=category, q=q)
+                .offset((page - 1) * LIST_PAGE).limit(LIST_PAGE + 1))
+    more_url = None
+    if len(rows) > LIST_PAGE:
+        rows = rows[:LIST_PAGE]
+        more_url = url_for("complaints.index", **(request.args.to_dict() | {"page": page + 1}))
+    if page > 1:  # "show more": the next rows only, in place of the button
+        return render_fragment("complaints/index.html", "more_rows", rows=rows, more_url=more_url)
+    return render("complaints/index.html", "rows", rows=rows, more_url=more_url, state=state, category=category,
+                  q=q, states=STATES, categories=complaints.categories(), title=_("Complaints"))
 
 
 @bp.route("/complaints/inbox")
