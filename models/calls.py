@@ -56,6 +56,10 @@ class Call(BaseModel):
     taken_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     taken_at = DateTimeField(default=utcnow, index=True)
 
+    class Meta:
+        # Open promises (promised, not replied, by due time) without scanning every call.
+        indexes = ((("outcome", "replied_at", "reply_due"), False),)
+
     @property
     def type_label(self):
         return CALL_TYPES.get(self.call_type, self.call_type)

@@ -124,7 +124,6 @@ def seed(instance, size):
             insert(Complaint, rows)
             insert(ComplaintEvent, events)
         visit_id = Visit.select(Visit.id).order_by(Visit.id.desc()).first().id
-        db.execute_sql("ANALYZE")
     return token, visit_id
 
 
