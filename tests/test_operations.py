@@ -164,6 +164,7 @@ def test_create_tables_brings_an_older_database_up_to_date(app):
     log_call(None, caller_name="周", organisation="", phone="13800000000", reason="r", call_type="inquiry",
              outcome="answered", answer_text="ok")
     db.execute_sql('DROP INDEX IF EXISTS "call_reply_due"')
+    db.execute_sql('DROP INDEX IF EXISTS "call_outcome_replied_at_reply_due"')
     db.execute_sql('ALTER TABLE "call" DROP COLUMN "reply_due"')
     db.execute_sql('ALTER TABLE "visit" DROP COLUMN "closing_reported_at"')
     create_tables()
