@@ -15,11 +15,14 @@ def all_models():
     from models.submissions import SubmissionKey
     from models.users import Department, LoginAttempt, User, UserRole
     from models.visitors import Appointment, Visit, WatchlistEntry
+    from models.complaints import ComplaintPause
+    from models.worktime import CalendarDay, WorkWeekday
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             DutyDay, DutyEntry, EmergencyReport, IncidentPhoto, Handover, HandoverItem, MailItem, LostItem,
             Visit, Appointment, WatchlistEntry, Call, BoardToken,
-            Customer, Complaint, ComplaintEvent]
+            Customer, Complaint, ComplaintEvent,
+            ComplaintPause, WorkWeekday, CalendarDay]
 
 
 def create_tables():
