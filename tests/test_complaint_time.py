@@ -355,3 +355,100 @@ def test_pausing_on_the_page(app, client, auth, people):
     assert "Waits on the customer since" in page and "等客户确认上门时间" in page
     with app.test_request_context():
         assert ComplaintEvent.select().where(ComplaintEvent.action == "pause").count() == 1
+
+
+# The admin's calendar page.
+
+WEEK = {f"day{d}": "09:00-12:00, 13:30-18:00" if d < 5 else "" for d in range(7)}
+
+
+def test_the_admin_enters_the_national_day_holidays_and_make_up_days(app, client, admin):
+    response = client.post("/admin/working-hours/days", data={
+        "first": "2026-10-01", "last": "2026-10-07", "kind": "holiday", "label": "2026 国庆节", "submission_key": "a"})
+    assert response.status_code == 303
+    client.post("/admin/working-hours/days", data={
+        "first": "2026-10-10", "kind": "workday", "label": "国庆调休", "submission_key": "b"})
+    client.post("/admin/working-hours/days", data={
+        "first": "2026-09-20", "kind": "workday", "label": "国庆调休", "periods": "9:00-12:00", "submission_key": "c"})
+    page = client.get("/admin/working-hours").get_data(as_text=True)
+    page = page[page.index('id="calendar-days"'):page.index('</table>', page.index('id="calendar-days"'))]
+    assert page.count("2026 国庆节") == 7 and page.count("国庆调休") == 2 and "09:00-12:00" in page
+    with app.test_request_context():
+        cal = worktime.calendar()
+        assert not cal.is_working_day(dt.date(2026, 10, 5)) and cal.is_working_day(dt.date(2026, 10, 10))
+        assert cal.periods_on(dt.date(2026, 9, 20)) == parse_periods("09:00-12:00")
+        from models.audit import AuditEntry
+        assert AuditEntry.select().where(AuditEntry.record_type == "calendar_day").count() == 9
+
+
+def test_a_double_tap_enters_the_days_once(app, client, admin):
+    data = {"first": "2026-10-01", "last": "2026-10-02", "kind": "holiday", "label": "国庆节", "submission_key": "k"}
+    client.post("/admin/working-hours/days", data=data)
+    assert client.post("/admin/working-hours/days", data=data).status_code == 303
+    with app.test_request_context():
+        assert worktime.CalendarDay.select().count() == 2
+
+
+@pytest.mark.parametrize("data, field, message", [
+    ({"first": ""}, "first", "Enter the date."),
+    ({"first": "2026-02-30"}, "first", "Enter a date like 2026-10-01."),
+    ({"first": "2026-10-07", "last": "2026-10-01"}, "last", "The last day is before the first."),
+    ({"first": "2026-01-01", "last": "2026-03-01"}, "last", "At most 31 days at once."),
+    ({"label": ""}, "label", "This field is required."),
+    ({"periods": "09:00-12:00"}, "periods", "A holiday has no working hours"),
+    ({"kind": "workday", "first": "2026-10-10", "periods": "9-12"}, "periods", "is not a period like 09:00-12:00"),
+    ({"first": "2026-10-03", "last": "2026-10-04"}, "kind", "no working day anyway"),
+    ({"kind": "workday", "first": "2026-10-09"}, "kind", "a working day already"),
+])
+def test_bad_calendar_days_are_refused_beside_the_field(app, client, admin, data, field, message):
+    form = {"first": "2026-10-01", "kind": "holiday", "label": "国庆节", "submission_key": "x"}
+    form.update(data)
+    response = client.post("/admin/working-hours/days", data=form, htmx=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in page
+    assert f'id="{field}-error"' in page and "<html" not in page
+    if form["label"]:
+        assert form["label"] in page  # nothing typed is lost
+    with app.test_request_context():
+        assert worktime.CalendarDay.select().count() == 0
+
+
+def test_a_date_entered_twice_is_refused_with_what_is_there(app, client, admin):
+    client.post("/admin/working-hours/days", data={"first": "2026-10-01", "last": "2026-10-07", "kind": "holiday",
+                                                   "label": "国庆节", "submission_key": "1"})
+    response = client.post("/admin/working-hours/days", data={"first": "2026-10-07", "last": "2026-10-08",
+                                                              "kind": "holiday", "label": "别的", "submission_key": "2"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Already in the calendar: 2026-10-07 (国庆节)" in page
+
+
+def test_the_weekly_hours_are_edited_and_checked(app, client, admin):
+    response = client.post("/admin/working-hours/week", data=dict(WEEK, day5="09:00-12:00"))
+    assert response.status_code == 303
+    with app.test_request_context():
+        assert worktime.calendar().periods_on(dt.date(2026, 11, 28)) == parse_periods("09:00-12:00")
+    response = client.post("/admin/working-hours/week", data=dict(WEEK, day2="13:30-18:00, 09:00-14:00"), htmx=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="day2-error"' in page and "overlap" in page
+    assert "09:00-14:00" in page
+    response = client.post("/admin/working-hours/week", data={f"day{d}": "" for d in range(7)})
+    assert response.status_code == 422 and "Give at least one weekday working hours." in response.get_data(
+        as_text=True)
+    with app.test_request_context():
+        assert worktime.calendar().periods_on(dt.date(2026, 11, 25)) == parse_periods(WEEK["day2"])
+
+
+def test_a_mistaken_day_is_taken_out(app, client, admin):
+    client.post("/admin/working-hours/days", data={"first": "2026-10-01", "kind": "holiday", "label": "国庆节",
+                                                   "submission_key": "1"})
+    with app.test_request_context():
+        row = worktime.CalendarDay.get()
+    assert client.post(f"/admin/working-hours/days/{row.id}/remove").status_code == 303
+    with app.test_request_context():
+        assert worktime.CalendarDay.select().count() == 0 and worktime.calendar().is_working_day(row.day)
+
+
+def test_only_an_admin_edits_the_calendar(client, auth, people):
+    auth.login("manager")
+    assert client.get("/admin/working-hours").status_code == 403
+    assert client.post("/admin/working-hours/week", data=WEEK).status_code == 403
