@@ -213,6 +213,7 @@ class Complaint(VoidableModel):
         """The transitions this user may apply now, in table order."""
         return [(name, t) for name, t in TRANSITIONS.items() if refusal(self, name, user) is None]
 
+
 class ComplaintEvent(BaseModel):
     complaint = ForeignKeyField(Complaint, backref="timeline", on_delete="CASCADE")
     at = DateTimeField(default=utcnow)
@@ -506,6 +507,7 @@ def _first_handling(complaint, now, handle_due):
     """The register's figures of the first handling: taken in the deadline clock, less the waits."""
     waited = (ComplaintPause.select(fn.SUM(ComplaintPause.counted_seconds))
               .where(ComplaintPause.complaint == complaint, ComplaintPause.ended_at.is_null(False)).scalar() or 0)
+    waited = int(waited)  # PostgreSQL may sum into a Decimal
     taken = elapsed(complaint.created_at, now) - dt.timedelta(seconds=waited)
     return {Complaint.first_handled_at: now,
             Complaint.handling_minutes: max(0, int(taken.total_seconds() // 60)),
