@@ -6,7 +6,7 @@ def all_models():
     from models.audit import AuditEntry
     from models.board import BoardToken
     from models.calls import Call
-    from models.complaints import Complaint, ComplaintEvent, Customer
+    from models.complaints import Complaint, ComplaintEvent, ComplaintPause, Customer
     from models.desk_items import LostItem, MailItem
     from models.duty import DutyDay, DutyEntry, EmergencyReport, Handover, HandoverItem, IncidentPhoto
     from models.notifications import Notification
@@ -16,12 +16,13 @@ def all_models():
     from models.submissions import SubmissionKey
     from models.users import Department, LoginAttempt, User, UserRole
     from models.visitors import Appointment, Visit, WatchlistEntry
+    from models.worktime import CalendarDay, WorkWeekday
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             DutyDay, DutyEntry, EmergencyReport, IncidentPhoto, Handover, HandoverItem, MailItem, LostItem,
             Visit, Appointment, WatchlistEntry, Call, BoardToken,
             Customer, Complaint, ComplaintEvent,
-            ReportRun, ReportMailing]
+            ReportRun, ReportMailing, ComplaintPause, WorkWeekday, CalendarDay]
 
 
 def create_tables():

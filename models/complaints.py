@@ -6,9 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
-from models import audit, settings
+from models import audit, settings, worktime
 from models.base import BaseModel, VoidableModel, utcnow, write_transaction
 from models.notifications import N_, notify
 from models.numbering import next_number
@@ -54,6 +54,10 @@ MANAGER_AFTER_HOURS = settings.define(
     "complaint_manager_after_hours", int, 24,
     _l("Overdue complaints go to the service manager this many hours after the department head"), COMPLAINTS,
     minimum=1, maximum=720)
+WORKING_TIME = settings.define(
+    "complaint_working_time", bool, False,
+    _l("Deadlines count working hours only (the working-hours calendar: weekly hours, holidays, 调休)"),
+    COMPLAINTS)
 
 STATES = {
     "received": _l("Newly received"),
@@ -75,14 +79,16 @@ FRONT_OFFICE = frozenset({"specialist", "service_manager", "admin"})
 MANAGERS = frozenset({"service_manager", "admin"})
 #: Who acts for the responsible department: its own staff, and the managers.
 DEPARTMENT = "department"
+#: Customer service, or the responsible department's own staff.
+FRONT_OFFICE_OR_DEPARTMENT = "front office or department"
 
 
 @dataclass(frozen=True)
 class Transition:
     label: object
     sources: tuple
-    target: str
-    roles: frozenset  # or DEPARTMENT
+    target: str  # None: the state stays (the paused clock)
+    roles: frozenset  # or DEPARTMENT, FRONT_OFFICE_OR_DEPARTMENT
     note_required: bool = False
     note_label: object = None
 
@@ -104,7 +110,14 @@ TRANSITIONS = {
                               FRONT_OFFICE, True, _l("What the customer is not satisfied with")),
     "close": Transition(_l("Close"), ("callback",), "closed", FRONT_OFFICE),
     "void": Transition(_l("Void"), OPEN_STATES, "voided", MANAGERS, True, _l("Reason")),
+    # The paused clock: the state stays, the deadlines stop while the complaint waits on the customer.
+    "pause": Transition(_l("Wait on the customer"), BEFORE_HANDLED, None, FRONT_OFFICE_OR_DEPARTMENT,
+                        note_label=_l("What we wait for from the customer")),
+    "resume": Transition(_l("Customer answered: resume"), BEFORE_HANDLED, None, FRONT_OFFICE_OR_DEPARTMENT,
+                         note_label=_l("What the customer answered")),
 }
+#: Timeline headings of the steps that leave the state as it is.
+EVENT_LABELS = {"pause": _l("Waiting on the customer"), "resume": _l("Customer answered; deadlines run again")}
 
 
 class TransitionError(Exception):
@@ -146,6 +159,13 @@ class Complaint(VoidableModel):
     # Each escalation happens once: the sweep stamps it here.
     escalated_head_at = DateTimeField(null=True)
     escalated_manager_at = DateTimeField(null=True)
+    # Set while the complaint waits on the customer: its deadlines do not run.
+    paused_at = DateTimeField(null=True)
+    # The first handling by the department, for the register: when, how long it took in
+    # the deadline clock (less the waits on the customer), and whether it met its deadline.
+    first_handled_at = DateTimeField(null=True)
+    handling_minutes = IntegerField(null=True)
+    handled_on_time = BooleanField(null=True)
 
     @property
     def due_at(self):
@@ -157,8 +177,17 @@ class Complaint(VoidableModel):
         return None
 
     def is_overdue(self, now=None):
+        """While the complaint waits on the customer its clock stands at the pause."""
         due = self.due_at
-        return due is not None and (now or utcnow()) > due
+        return due is not None and (self.paused_at or now or utcnow()) > due
+
+    @property
+    def is_paused(self):
+        return self.paused_at is not None
+
+    def pauses(self):
+        return (ComplaintPause.select().where(ComplaintPause.complaint == self)
+                .order_by(ComplaintPause.started_at, ComplaintPause.id))
 
     @property
     def is_vip(self):
@@ -193,6 +222,33 @@ class ComplaintEvent(BaseModel):
     from_state = CharField(max_length=20, default="")
     to_state = CharField(max_length=20)
     note = TextField(default="")
+
+    @property
+    def heading(self):
+        """What the timeline calls this step: the state reached, or the pause/resume."""
+        return EVENT_LABELS.get(self.action) or STATES.get(self.to_state, self.to_state)
+
+
+class ComplaintPause(BaseModel):
+    """One wait on the customer: who paused and resumed, when, and the time it pushed the deadlines by."""
+    complaint = ForeignKeyField(Complaint, backref="pause_records", on_delete="CASCADE")
+    event = ForeignKeyField(ComplaintEvent, null=True, on_delete="SET NULL")  # the "pause" step
+    started_at = DateTimeField(default=utcnow)
+    started_by = ForeignKeyField(User, on_delete="RESTRICT")
+    ended_at = DateTimeField(null=True)
+    ended_by = ForeignKeyField(User, null=True, on_delete="RESTRICT")
+    # The paused time in the deadline clock (working time when the setting says so).
+    counted_seconds = IntegerField(null=True)
+    in_working_time = BooleanField(default=False)
+
+    @property
+    def length(self):
+        """The wait as it passed on the wall clock (so far, if it goes on)."""
+        return (self.ended_at or utcnow()) - self.started_at
+
+    @property
+    def counted(self):
+        return dt.timedelta(seconds=self.counted_seconds) if self.counted_seconds is not None else None
 
 
 def categories():
@@ -265,13 +321,35 @@ def create(actor, *, name, phone, content, channel, category, severity, address=
 
 
 def deadlines(start, is_vip, is_major):
-    """(reply due, handled due) for a complaint taken in at `start`; VIP ones are shorter."""
+    """(reply due, handled due) for a complaint taken in at `start`; VIP ones are shorter.
+    In working time when the setting says so."""
     if is_vip:
         reply, handle = settings.get(VIP_REPLY_HOURS), settings.get(VIP_HANDLE_HOURS)
     else:
         reply = settings.get(REPLY_HOURS)
         handle = settings.get(PLAN_HOURS if is_major else HANDLE_HOURS)
-    return start + dt.timedelta(hours=reply), start + dt.timedelta(hours=handle)
+    return add_time(start, dt.timedelta(hours=reply)), add_time(start, dt.timedelta(hours=handle))
+
+
+def counts_working_time():
+    return bool(settings.get(WORKING_TIME))
+
+
+def add_time(start, delta):
+    """`start` plus `delta` in the deadline clock: working time when the setting says so."""
+    if counts_working_time():
+        try:
+            return worktime.calendar().add(start, delta)
+        except worktime.NoWorkingTime:
+            pass  # a calendar without working hours must not stop intake: count the clock
+    return start + delta
+
+
+def elapsed(start, end):
+    """The time between two moments in the deadline clock."""
+    if counts_working_time():
+        return worktime.calendar().between(start, end)
+    return max(end - start, dt.timedelta(0))
 
 
 def escalate_overdue(now=None):
@@ -281,11 +359,15 @@ def escalate_overdue(now=None):
     or one catching up after the consumer was down, sends each escalation once."""
     now = now or utcnow()
     late = (Complaint.select(Complaint, Customer).join(Customer)
-            .where(Complaint.state.in_(BEFORE_HANDLED), Complaint.handle_due_at.is_null(False)))
+            .where(Complaint.state.in_(BEFORE_HANDLED), Complaint.handle_due_at.is_null(False),
+                   Complaint.escalated_manager_at.is_null()))
     sent = 0
     for complaint in late:
+        # A paused complaint's clock stands where the pause began: what was overdue
+        # by then is escalated (also when catching up), nothing that fell due later.
         if not complaint.is_overdue(now):
             continue
+        clock = complaint.paused_at or now
         url = f"/complaints/{complaint.id}"
         with write_transaction():
             if complaint.escalated_head_at is None and _claim(complaint, Complaint.escalated_head_at, now):
@@ -296,11 +378,10 @@ def escalate_overdue(now=None):
                 audit.record_event(None, "escalate_head", complaint)
                 complaint.escalated_head_at = now
                 sent += 1
-            manager_due = (complaint.escalated_head_at or now) + dt.timedelta(
-                hours=settings.get(MANAGER_AFTER_HOURS))
-            # Also when catching up: what was missed long ago reaches the manager at once.
-            long_late = now >= complaint.due_at + dt.timedelta(hours=settings.get(MANAGER_AFTER_HOURS))
-            if (complaint.escalated_manager_at is None and (now >= manager_due or long_late)
+            # Due by the data, not by when the head was told: a sweep catching up after the
+            # consumer was down sends what was missed long ago to the manager at once.
+            manager_due = add_time(complaint.due_at, dt.timedelta(hours=settings.get(MANAGER_AFTER_HOURS)))
+            if (complaint.escalated_manager_at is None and clock >= manager_due
                     and _claim(complaint, Complaint.escalated_manager_at, now)):
                 for manager in User.active_with_role("service_manager"):
                     notify(manager, N_("Complaint %(number)s is overdue and was escalated to you"), url,
@@ -322,14 +403,21 @@ def refusal(complaint, action, user):
     if complaint.state not in transition.sources:
         return _l("This cannot be done to a complaint that is “%(state)s”.", state=STATES[complaint.state])
     roles = set(user.roles)
+    own = complaint.department_id is not None and user.department_id == complaint.department_id
     if transition.roles == DEPARTMENT:
-        own = complaint.department_id is not None and user.department_id == complaint.department_id
         if not (own or roles & MANAGERS):
             return _l("Only the responsible department or a service manager may do this.")
+    elif transition.roles == FRONT_OFFICE_OR_DEPARTMENT:
+        if not (own or roles & FRONT_OFFICE):
+            return _l("Only customer service or the responsible department may do this.")
     elif not roles & transition.roles:
         return _l("Your role may not do this.")
     if action == "close" and complaint.is_major and not roles & MANAGERS:
         return _l("Only a service manager may close a major complaint.")
+    if action == "pause" and complaint.paused_at is not None:
+        return _l("This complaint already waits on the customer.")
+    if action == "resume" and complaint.paused_at is None:
+        return _l("This complaint is not waiting on the customer.")
     return None
 
 
@@ -352,7 +440,11 @@ def apply(complaint_id, action, actor, version, note="", department_id=None, roo
             raise TransitionError(_l("Fill in “%(what)s”.", what=transition.note_label))
         before = complaint.snapshot()
         now = utcnow()
-        values = {Complaint.state: transition.target, Complaint.version: version + 1, Complaint.updated_at: now}
+        target = transition.target or complaint.state
+        values = {Complaint.state: target, Complaint.version: version + 1, Complaint.updated_at: now}
+        if complaint.paused_at is not None and action != "pause":
+            # Any step taken while waiting on the customer ends the wait first (recorded as its own step).
+            values.update(_end_pause(complaint, actor, now, note if action == "resume" else ""))
         if action == "assign":
             department = Department.get_or_none(Department.id == department_id, Department.active == True)  # noqa: E712
             if department is None:
@@ -372,12 +464,133 @@ def apply(complaint_id, action, actor, version, note="", department_id=None, roo
         if action == "void":
             values[Complaint.voided_at] = now
             values[Complaint.void_reason] = note
+        if action == "pause":
+            values[Complaint.paused_at] = now
+        if action == "handle" and complaint.first_handled_at is None:
+            values.update(_first_handling(complaint, now, values.get(Complaint.handle_due_at,
+                                                                      complaint.handle_due_at)))
         changed = (Complaint.update(values)
                    .where(Complaint.id == complaint.id, Complaint.version == version).execute())
         if not changed:
             raise TransitionError(_l("Someone else changed this complaint meanwhile; look at it again."))
         complaint = Complaint.get_by_id(complaint.id)
-        ComplaintEvent.create(complaint=complaint, at=now, actor=actor, action=action,
-                              from_state=before["state"], to_state=transition.target, note=note)
+        if action != "resume":  # a resume's step was written by _end_pause
+            event = ComplaintEvent.create(complaint=complaint, at=now, actor=actor, action=action,
+                                          from_state=before["state"], to_state=target, note=note)
+        if action == "pause":
+            ComplaintPause.create(complaint=complaint, event=event, started_at=now, started_by=actor,
+                                  in_working_time=counts_working_time())
         audit.record_change(actor, complaint, before)
     return complaint
+
+
+def _end_pause(complaint, actor, now, note):
+    """Close the open wait: the deadlines move on by the paused time (in the deadline clock).
+    Returns the complaint's new values; writes the pause record and the "resume" step."""
+    paused = elapsed(complaint.paused_at, now)
+    pause = (ComplaintPause.select().where(ComplaintPause.complaint == complaint, ComplaintPause.ended_at.is_null())
+             .order_by(ComplaintPause.id.desc()).first())
+    if pause is not None:
+        ComplaintPause.update(ended_at=now, ended_by=actor, counted_seconds=int(paused.total_seconds()),
+                              in_working_time=counts_working_time()).where(ComplaintPause.id == pause.id).execute()
+    ComplaintEvent.create(complaint=complaint, at=now, actor=actor, action="resume", from_state=complaint.state,
+                          to_state=complaint.state, note=note)
+    values = {Complaint.paused_at: None}
+    if complaint.reply_due_at is not None:
+        values[Complaint.reply_due_at] = add_time(complaint.reply_due_at, paused)
+    if complaint.handle_due_at is not None:
+        values[Complaint.handle_due_at] = add_time(complaint.handle_due_at, paused)
+    return values
+
+
+def _first_handling(complaint, now, handle_due):
+    """The register's figures of the first handling: taken in the deadline clock, less the waits."""
+    waited = (ComplaintPause.select(fn.SUM(ComplaintPause.counted_seconds))
+              .where(ComplaintPause.complaint == complaint, ComplaintPause.ended_at.is_null(False)).scalar() or 0)
+    waited = int(waited)  # PostgreSQL may sum into a Decimal
+    taken = elapsed(complaint.created_at, now) - dt.timedelta(seconds=waited)
+    return {Complaint.first_handled_at: now,
+            Complaint.handling_minutes: max(0, int(taken.total_seconds() // 60)),
+            Complaint.handled_on_time: handle_due is None or now <= handle_due}
+
+
+# The complaint register and its monthly summary (台帐).
+
+def month_bounds(text):
+    """"2026-11" -> (start, end) of that month in the configured zone, as naive UTC; ValueError."""
+    from models.timezone import to_utc
+    year, month = (int(part) for part in text.split("-"))
+    first = dt.datetime(year, month, 1)
+    following = dt.datetime(year + month // 12, month % 12 + 1, 1)
+    return to_utc(first), to_utc(following)
+
+
+def register(start_utc, end_utc, department_id=None):
+    """The complaints taken in between two moments (voided ones are mistakes, not complaints)."""
+    query = (Complaint.select(Complaint, Customer, Department).join(Customer)
+             .switch(Complaint).join(Department, JOIN.LEFT_OUTER)
+             .where(Complaint.created_at >= start_utc, Complaint.created_at < end_utc,
+                    Complaint.voided_at.is_null())
+             .order_by(Complaint.created_at, Complaint.id))
+    if department_id:
+        query = query.where(Complaint.department == department_id)
+    return query
+
+
+def callback_outcomes(complaint_ids):
+    """complaint id -> "satisfied" or "unsatisfied": the latest callback outcome of each."""
+    outcomes = {}
+    if not complaint_ids:
+        return outcomes
+    events = (ComplaintEvent.select(ComplaintEvent.complaint, ComplaintEvent.action)
+              .where(ComplaintEvent.complaint.in_(list(complaint_ids)),
+                     ComplaintEvent.action.in_(("satisfied", "unsatisfied")))
+              .order_by(ComplaintEvent.at, ComplaintEvent.id))
+    for event in events:
+        outcomes[event.complaint_id] = event.action
+    return outcomes
+
+
+def _rate(part, whole):
+    return round(part / whole, 4) if whole else None
+
+
+def complaint_stats(start_utc, end_utc, department_id=None):
+    """The monthly summary of the complaints taken in between two moments (naive UTC, end exclusive).
+
+    Rates are fractions (0–1), None when nothing to divide by. "Handled" is the department's
+    first recorded handling; its time is counted in the deadline clock (working hours when the
+    setting says so), the waits on the customer left out; "on time" is against the handling
+    deadline in force then. Satisfaction is each complaint's latest callback outcome (closing a
+    complaint needs a satisfied callback, so closed ones count as satisfied)."""
+    rows = list(register(start_utc, end_utc, department_id))
+    outcomes = callback_outcomes([c.id for c in rows])
+    by_category, by_department = {}, {}
+    by_severity = {key: 0 for key in SEVERITIES}
+    for c in rows:
+        by_category[c.category] = by_category.get(c.category, 0) + 1
+        name = c.department.name if c.department_id else None
+        by_department[name] = by_department.get(name, 0) + 1
+        by_severity[c.severity] = by_severity.get(c.severity, 0) + 1
+    handled = [c for c in rows if c.first_handled_at is not None]
+    on_time = sum(1 for c in handled if c.handled_on_time)
+    minutes = [c.handling_minutes for c in handled if c.handling_minutes is not None]
+    satisfied = sum(1 for outcome in outcomes.values() if outcome == "satisfied")
+
+    def biggest_first(counts):
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], str(item[0] or ""))))
+
+    return {
+        "total": len(rows),
+        "by_category": biggest_first(by_category),
+        "by_department": biggest_first(by_department),
+        "by_severity": by_severity,
+        "handled": len(handled),
+        "handling_rate": _rate(len(handled), len(rows)),
+        "avg_handling_hours": round(sum(minutes) / len(minutes) / 60, 1) if minutes else None,
+        "on_time": on_time,
+        "on_time_rate": _rate(on_time, len(handled)),
+        "called_back": len(outcomes),
+        "satisfied": satisfied,
+        "satisfied_rate": _rate(satisfied, len(outcomes)),
+    }

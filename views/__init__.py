@@ -145,3 +145,5 @@ def init_app(app):
     for module in (auth, home, admin, settings_page, audit_log, health, notifications, visitors, calls, duty,
                    incidents, mail, lost_found, board, complaints, reports):
         app.register_blueprint(module.bp)
+    from views import worktime
+    app.register_blueprint(worktime.bp)

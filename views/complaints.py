@@ -1,4 +1,7 @@
-"""Complaints: intake, the list, a department's inbox, the complaint page and its actions."""
+"""Complaints: intake, the list, a department's inbox, the complaint page and its actions,
+the register with its monthly summary, the customers, and the printed forms."""
+import datetime as dt
+
 from flask import Blueprint, abort, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,9 +14,13 @@ from models import complaints
 from models.complaints import CHANNELS, SEVERITIES, STATES, TRANSITIONS, Complaint, Customer, TransitionError
 from models.phones import PHONE_HELP
 from models.submissions import submit_once
+from models.timezone import local_now
 from models.users import Department
 from views.access import allow
+from views.exports import table_download
 from views.fields import int_arg, phone, strip
+from views.printing import qr_data_uri, record_url, render_pdf
+from views.templating import local_datetime
 from views.ui import PortalForm, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("complaints", __name__)
@@ -56,10 +63,33 @@ class ComplaintForm(PortalForm):
         return int(value) if value.isdigit() else None
 
 
+def duration(delta):
+    """A length of time as people say it: "2 h 30 min", "3 d 4 h", "45 min"."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return _("%(days)d d %(hours)d h", days=days, hours=hours)
+    if hours:
+        return _("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes) if minutes else _(
+            "%(hours)d h", hours=hours)
+    return _("%(minutes)d min", minutes=minutes)
+
+
+def pause_summary(pause):
+    """One line for a wait on the customer: how long, and how far it moved the deadlines."""
+    if pause.ended_at is None:
+        return _("%(length)s so far", length=duration(pause.length))
+    if pause.in_working_time:
+        return _("Waited %(length)s; the deadlines moved on by %(counted)s of working time.",
+                 length=duration(pause.length), counted=duration(pause.counted))
+    return _("Waited %(length)s; the deadlines moved on by as much.", length=duration(pause.length))
+
+
 @bp.context_processor
 def labels():
     return {"STATES": STATES, "CHANNELS": CHANNELS, "SEVERITIES": SEVERITIES,
-            "category_label": complaints.category_label}
+            "category_label": complaints.category_label, "duration": duration, "pause_summary": pause_summary}
 
 
 def _complaint(complaint_id):
@@ -145,7 +175,8 @@ def new():
 def _show(complaint, status=200, error=None, typed=None):
     return render("complaints/show.html", status=status, complaint=complaint, events=complaint.events(),
                   actions=complaint.actions_for(current_user), similar=complaint.similar(),
-                  departments=Department.active_ones(), error=error, typed=typed or {})
+                  departments=Department.active_ones(), error=error, typed=typed or {},
+                  pauses_by_event={p.event_id: p for p in complaint.pauses()})
 
 
 @bp.route("/complaints/<int:complaint_id>")
@@ -186,3 +217,112 @@ def customers():
     if q:
         rows = rows.where(Customer.name ** f"%{q}%" | Customer.phone ** f"%{q}%")
     return render("complaints/customers.html", "rows", rows=rows.limit(200), q=q)
+
+
+@bp.route("/complaints/<int:complaint_id>.pdf")
+@allow("complaints.work")
+def handling_form(complaint_id):
+    """The service handling form (客户服务处理表): the complaint, every step, the summary, signatures."""
+    complaint = _complaint(complaint_id)
+    return render_pdf("print/complaint_handling.html", f"客户服务处理表-{complaint.number}.pdf", complaint=complaint,
+                      events=list(complaint.events()), pauses_by_event={p.event_id: p for p in complaint.pauses()},
+                      number=complaint.number, printed_at=local_now(),
+                      qr=qr_data_uri(record_url("complaints.show", complaint_id=complaint.id)))
+
+
+def _customer(customer_id):
+    customer = Customer.get_or_none(Customer.id == customer_id)
+    if customer is None:
+        abort(404)
+    return customer
+
+
+def customer_number(customer):
+    return f"KH-{customer.id:06d}"
+
+
+@bp.route("/customers/<int:customer_id>")
+@allow("complaints.work")
+def customer(customer_id):
+    """A customer: details and every complaint of theirs, newest first."""
+    customer = _customer(customer_id)
+    rows = complaints.listing(state="all").where(Complaint.customer == customer).order_by(Complaint.created_at.desc())
+    return render("complaints/customer.html", customer=customer, rows=rows, number=customer_number(customer))
+
+
+@bp.route("/customers/<int:customer_id>.pdf")
+@allow("complaints.work")
+def customer_form(customer_id):
+    """The customer information form (客户信息登记表)."""
+    customer = _customer(customer_id)
+    rows = list(complaints.listing(state="all").where(Complaint.customer == customer)
+                .order_by(Complaint.created_at.desc()))
+    number = customer_number(customer)
+    return render_pdf("print/customer_info.html", f"客户信息登记表-{customer.name}.pdf", customer=customer, rows=rows,
+                      number=number, printed_at=local_now(),
+                      qr=qr_data_uri(record_url("complaints.customer", customer_id=customer.id)))
+
+
+def _percent(rate):
+    return "" if rate is None else f"{rate * 100:.1f}%"
+
+
+@bp.route("/complaints/register")
+@allow("complaints.work")
+def register():
+    """The complaint register (台帐) of one month with its summary; as XLSX or CSV too."""
+    args, errors = request.args, {}
+    month = args.get("month", "").strip()[:7] or f"{local_now():%Y-%m}"
+    try:
+        start, end = complaints.month_bounds(month)
+        if not 2000 <= int(month[:4]) <= 2100:
+            raise ValueError
+    except ValueError:
+        errors["month"] = _("Enter a month like %(example)s.", example=f"{local_now():%Y-%m}")
+        month = f"{local_now():%Y-%m}"
+        start, end = complaints.month_bounds(month)
+    department_id = int(args["department"]) if args.get("department", "").isdigit() else None
+    department = Department.get_or_none(Department.id == department_id) if department_id else None
+    if department_id and department is None:
+        errors["department"] = _("Choose a department from the list.")
+        department_id = None
+    stats = complaints.complaint_stats(start, end, department_id)
+    rows = list(complaints.register(start, end, department_id))
+    outcomes = complaints.callback_outcomes([c.id for c in rows])
+    fmt = args.get("format")
+    suffix = f"{month}" + (f"-{department.name}" if department else "")
+    if fmt in ("csv", "xlsx") and not errors:
+        if args.get("table") == "summary":
+            return table_download(f"投诉汇总-{suffix}", [_("Figure"), _("Value")], _summary_rows(stats), fmt)
+        headers = [_("Number"), _("Received"), _("Customer"), _("VIP"), _("Channel"), _("Category"), _("Severity"),
+                   _("Department"), _("State"), _("First handled"), _("Handling time (hours)"), _("On time"),
+                   _("Callback"), _("Root cause"), _("Improvement proposal")]
+        table = [[c.number, local_datetime(c.created_at), c.customer.name, _("Yes") if c.customer.is_vip else "",
+                  str(CHANNELS.get(c.channel, c.channel)), str(complaints.category_label(c.category)),
+                  str(SEVERITIES.get(c.severity, c.severity)), c.department.name if c.department_id else "",
+                  str(STATES[c.state]), local_datetime(c.first_handled_at),
+                  round(c.handling_minutes / 60, 1) if c.handling_minutes is not None else "",
+                  "" if c.handled_on_time is None else (_("Yes") if c.handled_on_time else _("No")),
+                  str(OUTCOMES.get(outcomes.get(c.id), "")), c.root_cause, c.improvement] for c in rows]
+        return table_download(f"投诉台帐-{suffix}", headers, table, fmt)
+    return render("complaints/register.html", "results", status=422 if errors else 200, stats=stats, rows=rows,
+                  outcomes=outcomes, month=month, department_id=department_id, errors=errors,
+                  departments=Department.select().order_by(Department.name), percent=_percent,
+                  outcome_labels=OUTCOMES)
+
+
+OUTCOMES = {"satisfied": _l("Satisfied"), "unsatisfied": _l("Not satisfied")}
+
+
+def _summary_rows(stats):
+    rows = [[_("Complaints taken in"), stats["total"]]]
+    rows += [[_("Category: %(name)s", name=complaints.category_label(k)), n] for k, n in stats["by_category"].items()]
+    rows += [[_("Department: %(name)s", name=k or _("not assigned yet")), n] for k, n in stats["by_department"].items()]
+    rows += [[_("Severity: %(name)s", name=SEVERITIES.get(k, k)), n] for k, n in stats["by_severity"].items()]
+    rows += [[_("Handled"), stats["handled"]], [_("Handling rate"), _percent(stats["handling_rate"])],
+             [_("Average handling time (hours)"), stats["avg_handling_hours"] if stats["avg_handling_hours"] is not None
+              else ""],
+             [_("Handled on time"), stats["on_time"]], [_("On-time rate"), _percent(stats["on_time_rate"])],
+             [_("Called back"), stats["called_back"]], [_("Satisfied"), stats["satisfied"]],
+             [_("Satisfaction"), _percent(stats["satisfied_rate"])]]
+    return rows

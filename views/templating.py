@@ -27,6 +27,7 @@ NAVIGATION = [
     (_l("Settings"), "settings_page.edit", "settings.edit"),
     (_l("Audit log"), "audit_log.index", "audit.view"),
     (_l("Board screens"), "board.tokens", "board.tokens"),
+    (_l("Working hours"), "worktime.index", "settings.edit"),
 ]
 
 
