@@ -15,11 +15,13 @@ def all_models():
     from models.submissions import SubmissionKey
     from models.users import Department, LoginAttempt, User, UserRole
     from models.visitors import Appointment, Visit, WatchlistEntry
+    from models.callbacks import Callback, CallbackAttempt, Sale
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             DutyDay, DutyEntry, EmergencyReport, IncidentPhoto, Handover, HandoverItem, MailItem, LostItem,
             Visit, Appointment, WatchlistEntry, Call, BoardToken,
-            Customer, Complaint, ComplaintEvent]
+            Customer, Complaint, ComplaintEvent,
+            Sale, Callback, CallbackAttempt]
 
 
 def create_tables():

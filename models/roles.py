@@ -39,6 +39,9 @@ PERMISSIONS = {
     "complaints.work": {"specialist", "service_manager", "dept_head", "admin"},
     # The desk turns a complaint call into a complaint; customer service works it.
     "complaints.intake": {"front_desk", "specialist", "service_manager", "dept_head", "admin"},
+    # Callbacks: the specialists call, record and import the sales lists; the figures also for leadership.
+    "callbacks.work": {"specialist", "service_manager", "admin"},
+    "callbacks.stats": {"specialist", "service_manager", "leadership", "admin"},
 }
 
 

@@ -138,3 +138,5 @@ def init_app(app):
     for module in (auth, home, admin, settings_page, audit_log, health, notifications, visitors, calls, duty,
                    incidents, mail, lost_found, board, complaints):
         app.register_blueprint(module.bp)
+    from views import callbacks
+    app.register_blueprint(callbacks.bp)

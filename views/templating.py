@@ -22,6 +22,7 @@ NAVIGATION = [
     (_l("Watchlist"), "visitors.watchlist", "visitors.watchlist"),
     (_l("Complaints"), "complaints.index", "complaints.work"),
     (_l("Customers"), "complaints.customers", "complaints.work"),
+    (_l("Callbacks"), "callbacks.index", "callbacks.work"),
     (_l("Users"), "admin.users", "users.manage"),
     (_l("Settings"), "settings_page.edit", "settings.edit"),
     (_l("Audit log"), "audit_log.index", "audit.view"),
