@@ -91,6 +91,8 @@ RETRY_MINUTES = settings.define(
 FLAG_AFTER_TRIES = settings.define(
     "callback_flag_after_tries", int, 3, _l("Unreachable this many times: flag to the service manager"),
     CALLBACKS, minimum=1, maximum=20)
+IMPORT_MAX_MB = settings.define(
+    "callback_import_max_mb", int, 5, _l("Largest sales list to import (MB)"), CALLBACKS, minimum=1, maximum=50)
 PASS_TARGET = settings.define(
     "callback_pass_target", int, 98, _l("Callback pass rate target (%)"), CALLBACKS, minimum=1, maximum=100)
 

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from models import callbacks, complaints, settings
 from models.callbacks import Callback, CallbackAttempt, Sale, TimeRanges
-from models.complaints import Complaint, ComplaintEvent, Customer
+from models.complaints import Complaint, Customer
 from models.notifications import Notification
 from models.users import Department, User
 from tests.pdf import assert_embedded_cjk_font, pdf_text
@@ -580,3 +580,13 @@ def test_the_callback_record_prints_in_chinese_with_an_embedded_font(app, client
                      "投诉回访", "满意", "无法接通", "希望以后送货更快", "李专员", "回访人签字", "第1页/共1页"):
         assert expected in text, expected
     assert_embedded_cjk_font(response.data)
+
+
+def test_a_file_over_the_size_limit_is_refused(app, client, auth, people):
+    with app.test_request_context():
+        settings.save(None, {callbacks.IMPORT_MAX_MB: 1})
+    auth.login("spec")
+    response = _import(client, "huge.csv", _csv([]) + b"x" * (1024 * 1024 + 10))
+    assert response.status_code == 422 and "larger than 1 MB" in response.get_data(as_text=True)
+    with app.app_context():
+        assert Sale.select().count() == 0

@@ -13,7 +13,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 
 from models import callbacks, settings
 from models.base import utcnow
-from models.callbacks import OUTCOMES, REASONS, Callback, CallbackError
+from models.callbacks import OUTCOMES, REASONS, CallbackError
 from models.complaints import STATES
 from models.sales_import import COLUMNS, TEMPLATE_HEADERS, ImportRefused, import_sales
 from models.settings import InvalidSetting
@@ -25,9 +25,6 @@ from views.printing import qr_data_uri, record_url, render_pdf
 from views.ui import PortalForm, redirect_to, render, toast
 
 bp = Blueprint("callbacks", __name__)
-
-IMPORT_MAX_BYTES = 5 * 1024 * 1024
-
 
 class OutcomeForm(PortalForm):
     outcome = RadioField(_l("Outcome of the call"), choices=[SelectChoice(k, v) for k, v in OUTCOMES.items()],
@@ -152,9 +149,10 @@ def import_list():
         if not upload or not upload.filename:
             form.file.errors = [_("Choose the file to import.")]
         else:
-            data = upload.read(IMPORT_MAX_BYTES + 1)
-            if len(data) > IMPORT_MAX_BYTES:
-                form.file.errors = [_("The file is larger than %(mb)d MB.", mb=IMPORT_MAX_BYTES // (1024 * 1024))]
+            limit_mb = settings.get(callbacks.IMPORT_MAX_MB)
+            data = upload.read(limit_mb * 1024 * 1024 + 1)
+            if len(data) > limit_mb * 1024 * 1024:
+                form.file.errors = [_("The file is larger than %(mb)d MB.", mb=limit_mb)]
             else:
                 try:
                     report = import_sales(current_user, upload.filename, data)
