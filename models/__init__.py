@@ -5,6 +5,7 @@ def all_models():
     """Every table, in an order that satisfies foreign keys."""
     from models.audit import AuditEntry
     from models.board import BoardToken
+    from models.callbacks import Callback, CallbackAttempt, Sale
     from models.calls import Call
     from models.complaints import Complaint, ComplaintEvent, ComplaintPause, Customer
     from models.desk_items import LostItem, MailItem
@@ -22,7 +23,8 @@ def all_models():
             DutyDay, DutyEntry, EmergencyReport, IncidentPhoto, Handover, HandoverItem, MailItem, LostItem,
             Visit, Appointment, WatchlistEntry, Call, BoardToken,
             Customer, Complaint, ComplaintEvent,
-            ReportRun, ReportMailing, ComplaintPause, WorkWeekday, CalendarDay]
+            ReportRun, ReportMailing, ComplaintPause, WorkWeekday, CalendarDay,
+            Sale, Callback, CallbackAttempt]
 
 
 def create_tables():

@@ -120,6 +120,11 @@ TRANSITIONS = {
 EVENT_LABELS = {"pause": _l("Waiting on the customer"), "resume": _l("Customer answered; deadlines run again")}
 
 
+#: Called as listener(complaint, action, actor, note) after each transition; other areas
+#: (callbacks) subscribe here rather than this module knowing about them.
+AFTER_TRANSITION = []
+
+
 class TransitionError(Exception):
     """A refused transition; the message is for the user."""
 
@@ -131,6 +136,9 @@ class Customer(BaseModel):
     organisation = CharField(max_length=120, default="")
     is_vip = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
+    # When the customer agreed to be called back, e.g. "09:00-11:00, 19:00-20:00"
+    # (local time; see models.callbacks.TimeRanges). Empty: any time outside quiet hours.
+    callback_window = CharField(max_length=100, null=True)
 
     def __str__(self):
         return self.name
@@ -481,6 +489,8 @@ def apply(complaint_id, action, actor, version, note="", department_id=None, roo
             ComplaintPause.create(complaint=complaint, event=event, started_at=now, started_by=actor,
                                   in_working_time=counts_working_time())
         audit.record_change(actor, complaint, before)
+        for listener in AFTER_TRANSITION:
+            listener(complaint, action, actor, note)
     return complaint
 
 

@@ -36,6 +36,7 @@ def seed_demo(only_if_empty=False):
                                mobile=f"139{extension}{extension[-4:]}")
             notify(user, N_("Welcome to the service portal, %(name)s."), name=name)
         _front_desk_history()
+    seed_callbacks_demo()
     return password
 
 
@@ -88,3 +89,39 @@ def _front_desk_history(days=60):
                      host_answer="coming" if state == "on_site" else "",
                      host_answered_at=arrived + dt.timedelta(minutes=3) if state == "on_site" else None,
                      registered_by=desk)
+
+
+def seed_callbacks_demo():
+    """Callbacks to look at: a resolved complaint waiting for its callback (VIP), and an
+    imported sales list whose 30-day callbacks fall due today and soon."""
+    import datetime as dt
+
+    from models import complaints
+    from models.callbacks import Callback, Sale, schedule_due
+    from models.complaints import Complaint, find_or_create_customer
+    from models.timezone import local_now
+    if Callback.select().exists() or Sale.select().exists():
+        return
+    specialist, manager = User.by_username("specialist"), User.by_username("manager")
+    repairs = Department.get(Department.name == "工程维修部")
+    complaint = complaints.create(specialist, name="孙丽", phone="13912345678", content="新买的冰箱不制冷",
+                                  channel="phone", category="product quality", severity="general", is_vip=True)
+    for action, actor, extra in [("acknowledge", specialist, {"note": "已致歉，承诺当天安排上门"}),
+                                 ("assign", specialist, {"department_id": repairs.id}),
+                                 ("handle", manager, {"note": "上门补充制冷剂"}),
+                                 ("report", manager, {"note": "已恢复制冷"}),
+                                 ("inform", specialist, {"note": "已电话告知客户"})]:
+        current = Complaint.get_by_id(complaint.id)
+        complaints.apply(current.id, action, actor, current.version, **extra)
+    today = local_now().date()
+    with write_transaction():
+        for name, phone, product, days_ago, warranty_days, window in [
+                ("周强", "13812340001", "滚筒洗衣机 XQG100", 30, 1065, ""),
+                ("吴敏", "13812340002", "变频空调 KFR-35", 30, 2160, "19:00-20:30"),
+                ("郑涛", "13812340003", "电热水器 60L", 700, 31, "")]:
+            customer = find_or_create_customer(manager, name, phone)
+            customer.callback_window = window or None
+            customer.save()
+            Sale.create(customer=customer, product=product, sale_date=today - dt.timedelta(days=days_ago),
+                        warranty_end=today + dt.timedelta(days=warranty_days), source="demo.xlsx", imported_by=manager)
+    schedule_due()

@@ -14,6 +14,10 @@ from models.base import BaseModel, utcnow, write_transaction
 from models.users import User
 
 
+class InvalidSetting(ValueError):
+    """Raised by a setting kind of its own (e.g. time ranges) with a message for the user."""
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     key: str
@@ -34,6 +38,8 @@ class SettingSpec:
             return text
         try:
             value = self.kind(text)
+        except InvalidSetting:
+            raise
         except (ValueError, InvalidOperation):
             raise ValueError(_l("Enter a number.")) from None
         if self.minimum is not None and value < self.minimum:

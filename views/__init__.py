@@ -147,3 +147,5 @@ def init_app(app):
         app.register_blueprint(module.bp)
     from views import worktime
     app.register_blueprint(worktime.bp)
+    from views import callbacks
+    app.register_blueprint(callbacks.bp)

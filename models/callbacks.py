@@ -1,0 +1,495 @@
+"""Callbacks (回访): after a complaint is resolved, 30 days after a sale, and a month
+before a warranty ends.
+
+Callbacks are created by a sweep (tasks/callbacks.py) that finds by the data what
+needs one, so a missed or repeated run changes nothing more. Every callback falls in
+an allowed slot: never in quiet hours, never outside the time the customer agreed.
+The outcome of a complaint's callback moves the complaint on through
+models.complaints.apply(), so its timeline shows it."""
+import calendar
+import datetime as dt
+import re
+
+from flask_babel import lazy_gettext as _l
+from peewee import (
+    JOIN, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField, fn,
+)
+
+from models import audit, complaints, settings
+from models.base import BaseModel, VoidableModel, db, utcnow, write_transaction
+from models.complaints import Complaint, ComplaintEvent, Customer, TransitionError
+from models.notifications import N_, notify
+from models.numbering import next_number
+from models.settings import InvalidSetting
+from models.timezone import local_now, to_local, to_utc
+from models.users import User
+
+audit.name_record_type("callback", _l("Callback"))
+audit.name_record_type("sale", _l("Sale"))
+audit.ACTION_LABELS.update({
+    "callback_flagged": _l("Callback flagged to the manager"),
+    "import": _l("Imported"),
+})
+
+
+class TimeRanges(tuple):
+    """Times of day as ranges of minutes, written "12:00-14:00, 21:00-09:00" (local
+    time). A range that ends before it starts runs over midnight. Empty: no ranges."""
+
+    PART = re.compile(r"^(\d{1,2})[:：](\d{2})\s*[-–—~～至到]\s*(\d{1,2})[:：](\d{2})$")
+    SEPARATORS = re.compile(r"[,，;；、]")
+
+    def __new__(cls, text=""):
+        ranges = []
+        for part in cls.SEPARATORS.split(str(text or "")):
+            part = part.strip()
+            if not part:
+                continue
+            match = cls.PART.match(part)
+            if not match:
+                raise InvalidSetting(_l("Write times like “09:00-11:30”; several separated by commas."))
+            h1, m1, h2, m2 = (int(g) for g in match.groups())
+            if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
+                raise InvalidSetting(_l("Write times like “09:00-11:30”; several separated by commas."))
+            start, end = h1 * 60 + m1, h2 * 60 + m2
+            if start == end % 1440:
+                raise InvalidSetting(_l("A time range must not start and end at the same time."))
+            ranges.append((start, end))
+        return super().__new__(cls, ranges)
+
+    def __str__(self):
+        return ", ".join(f"{_hhmm(start)}-{_hhmm(end)}" for start, end in self)
+
+    def containing(self, minute):
+        """The range the minute of the day falls in (start inclusive, end exclusive), or None."""
+        for start, end in self:
+            if (start <= minute < end) if start < end else (minute >= start or minute < end):
+                return start, end
+        return None
+
+
+def _hhmm(minutes):
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+CALLBACKS = _l("Callbacks")
+QUIET_HOURS = settings.define(
+    "callback_quiet_hours", TimeRanges, TimeRanges("12:00-14:00, 21:00-09:00"),
+    _l("Quiet hours: no callbacks then (the customer is resting)"), CALLBACKS,
+    help=_l("Local time, e.g. “12:00-14:00, 21:00-09:00”; a range may run over midnight."))
+WITHIN_DAYS = settings.define(
+    "callback_within_days", int, 3, _l("A callback is made within (days)"), CALLBACKS, minimum=1, maximum=30)
+AFTER_SALE_DAYS = settings.define(
+    "callback_after_sale_days", int, 30, _l("Callback after a sale: days after the sale"), CALLBACKS,
+    minimum=1, maximum=365)
+WARRANTY_MONTHS = settings.define(
+    "callback_warranty_months", int, 1, _l("Callback before a warranty ends: months before"), CALLBACKS,
+    minimum=1, maximum=24)
+RETRY_MINUTES = settings.define(
+    "callback_retry_minutes", int, 120, _l("Customer unreachable: try again after (minutes)"), CALLBACKS,
+    minimum=10, maximum=24 * 60)
+FLAG_AFTER_TRIES = settings.define(
+    "callback_flag_after_tries", int, 3, _l("Unreachable this many times: flag to the service manager"),
+    CALLBACKS, minimum=1, maximum=20)
+IMPORT_MAX_MB = settings.define(
+    "callback_import_max_mb", int, 5, _l("Largest sales list to import (MB)"), CALLBACKS, minimum=1, maximum=50)
+PASS_TARGET = settings.define(
+    "callback_pass_target", int, 98, _l("Callback pass rate target (%)"), CALLBACKS, minimum=1, maximum=100)
+
+REASONS = {
+    "complaint": _l("Complaint follow-up"),
+    "after_sale": _l("30 days after the sale"),
+    "warranty": _l("Before the warranty ends"),
+}
+OUTCOMES = {
+    "satisfied": _l("Satisfied"),
+    "unsatisfied": _l("Not satisfied"),
+    "unreachable": _l("Unreachable"),
+}
+DONE = ("satisfied", "unsatisfied")
+
+
+class CallbackError(Exception):
+    """A refused outcome; the message is for the user."""
+
+
+class Sale(BaseModel):
+    """A line of an imported sales/warranty list: what the 30-day and warranty callbacks are about."""
+    customer = ForeignKeyField(Customer, backref="sales", on_delete="RESTRICT")
+    product = CharField(max_length=120)
+    sale_date = DateField()
+    warranty_end = DateField(null=True)
+    source = CharField(max_length=200, default="")  # the imported file's name
+    imported_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    imported_at = DateTimeField(default=utcnow)
+    # Set by the sweep once this sale's callbacks were created (or were already too late).
+    scheduled_at = DateTimeField(null=True, index=True)
+
+    class Meta:
+        indexes = ((("customer", "product", "sale_date"), True),)
+
+
+class Callback(VoidableModel):
+    number = CharField(max_length=20, unique=True)
+    customer = ForeignKeyField(Customer, backref="callbacks", on_delete="RESTRICT")
+    reason = CharField(max_length=12)
+    complaint = ForeignKeyField(Complaint, null=True, backref="callbacks", on_delete="RESTRICT")
+    # The "customer informed" step that asked for this callback: one callback per round.
+    complaint_event = ForeignKeyField(ComplaintEvent, null=True, unique=True, on_delete="RESTRICT", backref="+")
+    sale = ForeignKeyField(Sale, null=True, backref="callbacks", on_delete="RESTRICT")
+    due_at = DateTimeField(index=True)       # when it falls due: the first allowed slot
+    deadline_at = DateTimeField()            # made by then, it is on time
+    next_at = DateTimeField(index=True)      # when to call; moves on after an unreachable try
+    attempts = IntegerField(default=0)
+    outcome = CharField(max_length=12, default="", index=True)  # "", satisfied, unsatisfied
+    note = TextField(default="")
+    done_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    done_at = DateTimeField(null=True)
+    flagged_at = DateTimeField(null=True)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("sale", "reason"), True),)
+
+    @property
+    def is_done(self):
+        return self.outcome in DONE
+
+    @property
+    def is_pending(self):
+        return not self.outcome and self.voided_at is None
+
+    def is_overdue(self, now=None):
+        return self.is_pending and (now or utcnow()) > self.deadline_at
+
+    @property
+    def reason_label(self):
+        return REASONS.get(self.reason, self.reason)
+
+    @property
+    def outcome_label(self):
+        return OUTCOMES.get(self.outcome, "")
+
+    def attempt_log(self):
+        return (CallbackAttempt.select(CallbackAttempt, User).join(User)
+                .where(CallbackAttempt.callback == self).order_by(CallbackAttempt.at, CallbackAttempt.id))
+
+
+class CallbackAttempt(BaseModel):
+    """Every call made, reached or not: the callback is fully recorded."""
+    callback = ForeignKeyField(Callback, backref="attempt_rows", on_delete="CASCADE")
+    at = DateTimeField(default=utcnow)
+    actor = ForeignKeyField(User, on_delete="RESTRICT", backref="+")
+    result = CharField(max_length=12)
+    note = TextField(default="")
+
+
+# Slots
+
+def next_allowed(start_utc, window=None, quiet=None):
+    """The first moment at or after start_utc (naive UTC) outside quiet hours and inside
+    the customer's agreed window (TimeRanges; empty or None: any time).
+
+    If the agreed window lies wholly in quiet hours, the customer's own word wins."""
+    quiet = settings.get(QUIET_HOURS) if quiet is None else quiet
+    window = window or TimeRanges("")
+    moment = to_local(start_utc).replace(tzinfo=None)
+    for _ in range(50):
+        minute = moment.hour * 60 + moment.minute
+        quiet_range = quiet.containing(minute)
+        if quiet_range:
+            moment = _jump(moment, minute, quiet_range[1])
+            continue
+        if window and not window.containing(minute):
+            moment = _jump(moment, minute, _next_start(window, minute))
+            continue
+        return to_utc(moment)
+    if quiet:
+        return next_allowed(start_utc, window, TimeRanges(""))
+    return start_utc
+
+
+def _jump(moment, minute, target):
+    """The next local moment whose minute of the day is `target` (later today or tomorrow)."""
+    day = moment.date() + dt.timedelta(days=1 if target <= minute else 0)
+    return dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=target)
+
+
+def _next_start(window, minute):
+    starts = sorted(start for start, _ in window)
+    later = [s for s in starts if s > minute]
+    return later[0] if later else starts[0]
+
+
+def customer_window(customer):
+    try:
+        return TimeRanges(customer.callback_window or "")
+    except InvalidSetting:
+        return TimeRanges("")
+
+
+def _local_midnight_utc(day):
+    return to_utc(dt.datetime.combine(day, dt.time()))
+
+
+def add_months(day, months):
+    """The same day `months` later (or earlier when negative), clamped to the month's end."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def sale_targets(sale_date, warranty_end):
+    """[(reason, local date the callback is due)] for a sale."""
+    targets = [("after_sale", sale_date + dt.timedelta(days=settings.get(AFTER_SALE_DAYS)))]
+    if warranty_end:
+        targets.append(("warranty", add_months(warranty_end, -settings.get(WARRANTY_MONTHS))))
+    return targets
+
+
+def too_late(day, now=None):
+    """Past the whole window in which a callback due on that day could still be made."""
+    deadline = _local_midnight_utc(day) + dt.timedelta(days=settings.get(WITHIN_DAYS))
+    return deadline <= (now or utcnow())
+
+
+# Scheduling (the sweep)
+
+def _create(customer, reason, base, now, **links):
+    """One callback due at the first allowed slot from `base`; None if another sweep made it first."""
+    due = next_allowed(max(base, now), customer_window(customer))
+    try:
+        with db.atomic():
+            callback = Callback.create(
+                number=next_number("HF"), customer=customer, reason=reason, due_at=due, next_at=due,
+                deadline_at=base + dt.timedelta(days=settings.get(WITHIN_DAYS)), **links)
+            audit.record_create(None, callback)
+    except IntegrityError:
+        return None
+    return callback
+
+
+def schedule_complaint_callbacks(now=None):
+    """A callback for each complaint whose customer was informed of the result and that has none yet."""
+    now = now or utcnow()
+    last_inform = (ComplaintEvent.select(fn.MAX(ComplaintEvent.id))
+                   .where(ComplaintEvent.complaint == Complaint.id, ComplaintEvent.action == "inform"))
+    rows = (Complaint.select(Complaint, Customer, ComplaintEvent)
+            .join(Customer, on=(Complaint.customer == Customer.id))
+            .switch(Complaint).join(ComplaintEvent, on=(ComplaintEvent.id == last_inform), attr="inform_event")
+            .join(Callback, JOIN.LEFT_OUTER, on=(Callback.complaint_event == ComplaintEvent.id))
+            .where(Complaint.state == "customer_informed", Callback.id.is_null()))
+    made = 0
+    for complaint in rows:
+        event = complaint.inform_event
+        with write_transaction():
+            if _create(complaint.customer, "complaint", event.at, now, complaint=complaint, complaint_event=event):
+                made += 1
+    return made
+
+
+def schedule_sale_callbacks(now=None):
+    """The 30-day and warranty callbacks of each imported sale not scheduled yet.
+    A callback whose whole window has passed already is not made (the import said so)."""
+    now = now or utcnow()
+    made = 0
+    for sale in Sale.select(Sale, Customer).join(Customer).where(Sale.scheduled_at.is_null()):
+        with write_transaction():
+            claimed = Sale.update(scheduled_at=now).where(Sale.id == sale.id, Sale.scheduled_at.is_null()).execute()
+            if not claimed:
+                continue
+            for reason, day in sale_targets(sale.sale_date, sale.warranty_end):
+                if too_late(day, now):
+                    continue
+                if _create(sale.customer, reason, _local_midnight_utc(day), now, sale=sale):
+                    made += 1
+    return made
+
+
+def schedule_due(now=None):
+    return schedule_complaint_callbacks(now) + schedule_sale_callbacks(now)
+
+
+# The queue and the outcome
+
+def _day_bounds(now=None):
+    today = to_local(now or utcnow()).date()
+    start = _local_midnight_utc(today)
+    return start, start + dt.timedelta(days=1)
+
+
+def _with_links():
+    return (Callback.select(Callback, Customer, Complaint, Sale)
+            .join(Customer, on=(Callback.customer == Customer.id))
+            .switch(Callback).join(Complaint, JOIN.LEFT_OUTER, on=(Callback.complaint == Complaint.id))
+            .switch(Callback).join(Sale, JOIN.LEFT_OUTER, on=(Callback.sale == Sale.id)))
+
+
+def queue(now=None):
+    """What is due today (or was due earlier and is still open): VIP first, then by time."""
+    _, tomorrow = _day_bounds(now)
+    return (_with_links()
+            .where(Callback.outcome == "", Callback.voided_at.is_null(), Callback.next_at < tomorrow)
+            .order_by(Customer.is_vip.desc(), Callback.next_at, Callback.id))
+
+
+def upcoming(now=None, limit=50):
+    _, tomorrow = _day_bounds(now)
+    return (_with_links()
+            .where(Callback.outcome == "", Callback.voided_at.is_null(), Callback.next_at >= tomorrow)
+            .order_by(Callback.next_at, Callback.id).limit(limit))
+
+
+def done_today(now=None):
+    start, tomorrow = _day_bounds(now)
+    return (_with_links().where(Callback.done_at >= start, Callback.done_at < tomorrow)
+            .order_by(Callback.done_at.desc()))
+
+
+def reported_result(callback):
+    """What the department reported back on the complaint (the latest round), for the call."""
+    if not callback.complaint_id:
+        return ""
+    event = (ComplaintEvent.select().where(ComplaintEvent.complaint == callback.complaint_id,
+                                           ComplaintEvent.action == "report")
+             .order_by(ComplaintEvent.id.desc()).first())
+    return event.note if event else ""
+
+
+def get_with_links(callback_id):
+    return _with_links().where(Callback.id == callback_id).first()
+
+
+def record_outcome(callback_id, outcome, actor, version, note=""):
+    """Record one call. Satisfied or not, a complaint's callback moves the complaint on
+    (satisfied: it can be closed; not satisfied: it is reopened). Unreachable: tried again
+    at the next allowed slot, and flagged to the service managers after the set tries.
+
+    `version` is the one the user saw: of two people recording at once, the second is told."""
+    note = (note or "").strip()
+    if outcome not in OUTCOMES:
+        raise CallbackError(_l("Choose the outcome of the call."))
+    if outcome == "unsatisfied" and not note:
+        raise CallbackError(_l("Write down what the customer is not satisfied with."))
+    with write_transaction():
+        callback = Callback.get_or_none(Callback.id == callback_id)
+        if callback is None:
+            raise CallbackError(_l("No such callback."))
+        if callback.version != version:
+            raise CallbackError(_l("Someone else recorded this callback meanwhile; look at it again."))
+        if not callback.is_pending:
+            raise CallbackError(_l("This callback is finished already."))
+        before = callback.snapshot()
+        now = utcnow()
+        values = {Callback.attempts: Callback.attempts + 1, Callback.version: version + 1}
+        newly_flagged = False
+        if outcome == "unreachable":
+            retry = now + dt.timedelta(minutes=settings.get(RETRY_MINUTES))
+            values[Callback.next_at] = next_allowed(retry, customer_window(callback.customer))
+            if callback.attempts + 1 >= settings.get(FLAG_AFTER_TRIES) and callback.flagged_at is None:
+                values[Callback.flagged_at] = now
+                newly_flagged = True
+        else:
+            values.update({Callback.outcome: outcome, Callback.note: note, Callback.done_by: actor,
+                           Callback.done_at: now})
+        changed = (Callback.update(values)
+                   .where(Callback.id == callback.id, Callback.version == version, Callback.outcome == "",
+                          Callback.voided_at.is_null()).execute())
+        if not changed:
+            raise CallbackError(_l("Someone else recorded this callback meanwhile; look at it again."))
+        CallbackAttempt.create(callback=callback, at=now, actor=actor, result=outcome, note=note)
+        callback = Callback.get_by_id(callback.id)
+        audit.record_change(actor, callback, before)
+        if newly_flagged:
+            audit.record_event(actor, "callback_flagged", callback)
+            for manager in User.active_with_role("service_manager"):
+                notify(manager, N_("Callback %(number)s: %(customer)s could not be reached after %(tries)s tries"),
+                       f"/callbacks/{callback.id}", number=callback.number, customer=callback.customer.name,
+                       tries=callback.attempts)
+        if callback.complaint_id and outcome in DONE:
+            complaint = Complaint.get_by_id(callback.complaint_id)
+            try:
+                complaints.apply(complaint.id, outcome, actor, complaint.version, note=note)
+            except TransitionError as refused:
+                raise CallbackError(refused.args[0]) from None
+    return callback
+
+
+def _after_complaint_transition(complaint, action, actor, note):
+    """Keep callbacks in step with their complaint, whichever screen moved it."""
+    if action == "inform":
+        from tasks.callbacks import schedule_callbacks_now
+        schedule_callbacks_now()
+        return
+    pending = Callback.select().where(Callback.complaint == complaint.id, Callback.outcome == "",
+                                      Callback.voided_at.is_null())
+    now = utcnow()
+    for callback in pending:
+        before = callback.snapshot()
+        if action in DONE:
+            # Recorded on the complaint page instead of the callback queue: the same call.
+            Callback.update({Callback.outcome: action, Callback.note: note, Callback.done_by: actor,
+                             Callback.done_at: now, Callback.attempts: Callback.attempts + 1,
+                             Callback.version: Callback.version + 1}).where(Callback.id == callback.id).execute()
+            CallbackAttempt.create(callback=callback, at=now, actor=actor, result=action, note=note)
+        elif action == "void":
+            Callback.update({Callback.voided_at: now, Callback.void_reason: note,
+                             Callback.version: Callback.version + 1}).where(Callback.id == callback.id).execute()
+        else:
+            continue
+        audit.record_change(actor, Callback.get_by_id(callback.id), before)
+
+
+complaints.AFTER_TRANSITION.append(_after_complaint_transition)
+
+
+def set_window(actor, customer, text):
+    """The time the customer agreed to be called; open callbacks move into it."""
+    window = TimeRanges(text)  # InvalidSetting with the user's message
+    with write_transaction():
+        before = customer.snapshot()
+        customer.callback_window = str(window) or None
+        customer.save()
+        audit.record_change(actor, customer, before)
+        for callback in Callback.select().where(Callback.customer == customer, Callback.outcome == "",
+                                                Callback.voided_at.is_null()):
+            Callback.update({Callback.next_at: next_allowed(max(callback.next_at, utcnow()), window),
+                             Callback.version: Callback.version + 1}).where(Callback.id == callback.id).execute()
+    return customer
+
+
+# Figures
+
+def callback_stats(start_utc, end_utc, reason=None):
+    """Of the callbacks due in [start, end): how many, done, done on time, satisfied, and
+    the pass rate (satisfied ÷ done, in %, one decimal; None when none was done)."""
+    rows = Callback.select().where(Callback.due_at >= start_utc, Callback.due_at < end_utc,
+                                   Callback.voided_at.is_null())
+    if reason:
+        rows = rows.where(Callback.reason == reason)
+    due = rows.count()
+    done = rows.where(Callback.outcome.in_(DONE)).count()
+    on_time = rows.where(Callback.outcome.in_(DONE), Callback.done_at <= Callback.deadline_at).count()
+    satisfied = rows.where(Callback.outcome == "satisfied").count()
+    pass_rate = round(satisfied * 100 / done, 1) if done else None
+    return {"due": due, "done": done, "on_time": on_time, "satisfied": satisfied, "pass_rate": pass_rate}
+
+
+def today_figures(now=None):
+    """For the wall board: today's callbacks (still open for today, or done today) and how many are done."""
+    start, tomorrow = _day_bounds(now)
+    done = Callback.select().where(Callback.done_at >= start, Callback.done_at < tomorrow).count()
+    open_today = Callback.select().where(Callback.outcome == "", Callback.voided_at.is_null(),
+                                         Callback.next_at < tomorrow).count()
+    return {"due": open_today + done, "done": done}
+
+
+def month_bounds(year, month):
+    """The local calendar month as [start, end) in UTC."""
+    start = dt.date(year, month, 1)
+    return _local_midnight_utc(start), _local_midnight_utc(add_months(start, 1))
+
+
+def current_month():
+    today = local_now().date()
+    return today.year, today.month
