@@ -16,6 +16,9 @@ from views.ui import PortalForm, redirect_to, render, render_fragment, toast
 bp = Blueprint("board", __name__)
 
 CHART_WIDTH, CHART_HEIGHT = 760, 220
+#: The key figures' names on the wall, in both languages at once.
+TARGET_LABELS = {"handled": ("投诉处理率", "complaints handled"), "on_time": ("按时处理率", "handled on time"),
+                 "callback_pass": ("回访合格率", "callback pass rate"), "satisfied": ("客户满意度", "satisfaction")}
 
 
 def complaint_state(state):
@@ -59,10 +62,10 @@ def show():
         response = make_response("", 304)
     elif request.headers.get("HX-Request") == "true":
         response = render_fragment("board/board.html", "figures", f=values, chart=trend_lines(values["trend"]),
-                                   complaint_state=complaint_state)
+                                   complaint_state=complaint_state, TARGET_LABELS=TARGET_LABELS)
     else:
         response = render("board/board.html", f=values, chart=trend_lines(values["trend"]), token=token,
-                          now=local_now(), etag=etag, complaint_state=complaint_state)
+                          now=local_now(), etag=etag, complaint_state=complaint_state, TARGET_LABELS=TARGET_LABELS)
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = "no-store"
     return response
