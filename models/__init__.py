@@ -15,11 +15,17 @@ def all_models():
     from models.submissions import SubmissionKey
     from models.users import Department, LoginAttempt, User, UserRole
     from models.visitors import Appointment, Visit, WatchlistEntry
+    from models.procurement import (
+        ApprovalStep, Delivery, DeliveryLine, DepartmentApprover, OrderLine, PurchaseOrder, Requisition,
+        RequisitionEvent, RequisitionLine, ReturnRecord, StockItem, StockMove, Supplier,
+    )
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             DutyDay, DutyEntry, EmergencyReport, IncidentPhoto, Handover, HandoverItem, MailItem, LostItem,
             Visit, Appointment, WatchlistEntry, Call, BoardToken,
-            Customer, Complaint, ComplaintEvent]
+            Customer, Complaint, ComplaintEvent,
+            ApprovalStep, DepartmentApprover, Supplier, Requisition, RequisitionLine, RequisitionEvent,
+            PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove]
 
 
 def create_tables():

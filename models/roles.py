@@ -39,6 +39,14 @@ PERMISSIONS = {
     "complaints.work": {"specialist", "service_manager", "dept_head", "admin"},
     # The desk turns a complaint call into a complaint; customer service works it.
     "complaints.intake": {"front_desk", "specialist", "service_manager", "dept_head", "admin"},
+    # Procurement: any department requests; who approves which step is the approval chain
+    # (data, models.procurement); logistics orders, receives and reimburses.
+    "procurement.request": {AUTHENTICATED},
+    "procurement.manage": {"logistics"},
+    "procurement.chain": {"admin"},
+    # The stock ledger: logistics keeps it, the front desk issues office supplies from it.
+    "stock.view": {"front_desk", "logistics", "service_manager"},
+    "stock.issue": {"front_desk", "logistics"},
 }
 
 

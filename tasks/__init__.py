@@ -43,4 +43,4 @@ def app_context():
     return _app.app_context()
 
 
-from tasks import complaints, frontdesk, maintenance, notifications  # noqa: E402,F401  (registers the tasks)
+from tasks import complaints, frontdesk, maintenance, notifications, procurement  # noqa: E402,F401  (registers the tasks)

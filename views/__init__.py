@@ -133,8 +133,8 @@ def init_app(app):
 
     from views import (
         admin, audit_log, auth, board, calls, complaints, duty, health, home, incidents, lost_found, mail,
-        notifications, settings_page, visitors,
+        notifications, procurement, settings_page, visitors,
     )
     for module in (auth, home, admin, settings_page, audit_log, health, notifications, visitors, calls, duty,
-                   incidents, mail, lost_found, board, complaints):
+                   incidents, mail, lost_found, board, complaints, procurement):
         app.register_blueprint(module.bp)
