@@ -93,7 +93,7 @@ for _type, _label in (("requisition", _l("Requisition")), ("approval_step", _l("
     audit.name_record_type(_type, _label)
 audit.ACTION_LABELS.update({
     "submit": _l("Submitted"), "approve": _l("Approved"), "reject": _l("Returned for amendment"),
-    "amend": _l("Amended"), "order": _l("Ordered"), "receive": _l("Received"), "reimburse": _l("Reimbursed"),
+    "amend": _l("Amended"), "order": _l("Ordered"), "receive": _l("Goods received"), "reimburse": _l("Reimbursed"),
     "issue": _l("Issued from stock"), "remind": _l("Reminder sent"), "resolve": _l("Resolved"),
 })
 

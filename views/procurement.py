@@ -14,6 +14,7 @@ from wtforms import (
     StringField, TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import TextInput
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from models import procurement
@@ -68,7 +69,10 @@ def parse_amount(text):
 
 
 class AmountField(DecimalField):
-    """An amount in CNY: a number with at most 2 decimal places."""
+    """An amount in CNY: a number with at most 2 decimal places. A text box (inputmode
+    decimal): a number box would silently drop "2,100" as typed from an invoice."""
+
+    widget = TextInput()
 
     def process_formdata(self, valuelist):
         self.data = None
@@ -119,14 +123,14 @@ def tax_id(form, field):
 # ---------------------------------------------------------------- the requisition form
 
 class LineForm(Form):
-    item_name = StringField(_l("Item"), filters=[strip], validators=[Length(max=80)])
+    item_name = StringField(_l("Item name"), filters=[strip], validators=[Length(max=80)])
     spec = StringField(_l("Specification / model"), filters=[strip], validators=[Length(max=120)])
     quantity = WholeNumberField(_l("Quantity"), render_kw={"inputmode": "numeric"})
     unit = StringField(_l("Unit"), filters=[strip], validators=[Length(max=12)],
                        render_kw={"placeholder": _l("e.g. box")})
     unit_price = AmountField(_l("Estimated unit price (CNY)"), render_kw={"inputmode": "decimal"})
     needed_on = DayField(_l("Date needed"))
-    purpose = StringField(_l("Purpose"), filters=[strip], validators=[Length(max=200)])
+    purpose = StringField(_l("Used for"), filters=[strip], validators=[Length(max=200)])
 
     def is_blank(self):
         return not any((self.item_name.data, self.spec.data, self.unit.data, self.purpose.data,
