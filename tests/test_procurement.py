@@ -674,3 +674,34 @@ def test_the_front_desk_issues_but_does_not_order(app, client, auth, people):
     assert client.get("/stock").status_code == 200
     assert client.get("/suppliers").status_code == 403
     assert client.get("/procurement/new").status_code == 200
+
+
+def test_the_requester_withdraws_a_returned_requisition_with_a_reason(app, client, auth, people):
+    requisition = _make(app, people)
+    _decide(app, requisition, people["head"], "reject", reason="不需要了")
+    auth.login("req")
+    url = f"/procurement/{requisition.id}/withdraw"
+    version = str(_fresh(requisition).version)
+    response = client.post(url, data={"version": version, "withdraw_reason": ""})
+    assert response.status_code == 422 and 'id="withdraw_reason-error"' in response.get_data(as_text=True)
+    assert client.post(url, data={"version": version, "withdraw_reason": "改用库存"}).status_code == 303
+    requisition = _fresh(requisition)
+    assert requisition.state == "voided" and requisition.void_reason == "改用库存" and requisition.is_void
+
+
+def test_only_the_requester_amends(app, client, auth, people):
+    requisition = _make(app, people, submit=False)
+    auth.login("head")
+    response = client.get(f"/procurement/{requisition.id}/edit")
+    assert response.status_code == 303 and response.headers["Location"] == f"/procurement/{requisition.id}"
+    with pytest.raises(ProcurementError, match="Only the requester submits"):
+        with app.test_request_context():
+            procurement.submit(requisition.id, people["head"], requisition.version)
+
+
+def test_the_pages_speak_chinese(app, client, auth, people):
+    requisition = _make(app, people)
+    auth.login("head")
+    page = client.get(f"/procurement/{requisition.id}?lang=zh").get_data(as_text=True)
+    for text in ("采购申请", "部门负责人", "待审批", "同意", "退回修改", "规格型号"):
+        assert text in page, text
