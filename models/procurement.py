@@ -119,10 +119,6 @@ class ApprovalStep(BaseModel):
     threshold_setting = BooleanField(default=False)  # applies from the leadership-threshold setting
     active = BooleanField(default=True)
 
-    @property
-    def display_label(self):
-        return step_label(self)
-
     def threshold(self):
         """The amount from which this step applies, or None when it always does."""
         amounts = [a for a in (self.min_amount,
@@ -770,6 +766,15 @@ class OrderLine(BaseModel):
 
     def outstanding(self):
         return max(self.quantity - self.accepted() - self.cancelled(), 0)
+
+
+def late_orders(today=None):
+    """Orders past their agreed delivery date with goods still expected, the latest first."""
+    today = today or local_now().date()
+    return (PurchaseOrder.select(PurchaseOrder, Requisition, Supplier).join(Requisition)
+            .switch(PurchaseOrder).join(Supplier)
+            .where(Requisition.state == "ordered", PurchaseOrder.delivery_date < today)
+            .order_by(PurchaseOrder.delivery_date))
 
 
 def place_order(requisition_id, actor, version, *, supplier_id, delivery_date, quality_standard, lines):

@@ -14,7 +14,7 @@ from models.procurement import (
     ApprovalStep, Delivery, ProcurementError, PurchaseOrder, Requisition, RequisitionEvent, ReturnRecord,
     StockItem, StockMove, Supplier,
 )
-from models.users import Department, User
+from models.users import Department
 from tests.pdf import assert_embedded_cjk_font, pdf_text
 
 # 2026-03-02 16:00 in Shanghai: every date rule below is relative to this frozen moment.
@@ -385,6 +385,8 @@ def test_late_deliveries_are_flagged(app, client, auth, people, frozen):
     frozen.move_to(dt.datetime(2026, 3, 7, 2, 0, tzinfo=dt.timezone.utc))
     auth.login("log")  # days later: a new session
     assert 'id="late-flag"' in client.get(f"/procurement/{requisition.id}").get_data(as_text=True)
+    late = client.get("/procurement").get_data(as_text=True)
+    assert 'id="late-orders"' in late and "HT-2026-000001" in late
     delivery = _receive(app, people, requisition, accepted=10, on=dt.date(2026, 3, 7))
     assert delivery.late
     assert 'id="late-flag"' not in client.get(f"/procurement/{requisition.id}").get_data(as_text=True)

@@ -227,8 +227,9 @@ def index():
     state = request.args.get("state", "open")
     q = request.args.get("q", "").strip()[:40]
     rows = procurement.listing(current_user, state=state, q=q).limit(300)
+    late = list(procurement.late_orders()) if current_user.can("procurement.manage") else []
     return render("procurement/index.html", "rows", rows=rows, state=state, q=q,
-                  waiting=procurement.inbox(current_user))
+                  waiting=procurement.inbox(current_user), late=late)
 
 
 @bp.route("/procurement/new", methods=["GET", "POST"])
