@@ -17,6 +17,10 @@ def all_models():
     from models.submissions import SubmissionKey
     from models.users import Department, LoginAttempt, User, UserRole
     from models.visitors import Appointment, Visit, WatchlistEntry
+    from models.procurement import (
+        ApprovalStep, Delivery, DeliveryLine, DepartmentApprover, OrderLine, PurchaseOrder, Requisition,
+        RequisitionEvent, RequisitionLine, ReturnRecord, StockItem, StockMove, Supplier,
+    )
     from models.worktime import CalendarDay, WorkWeekday
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
@@ -24,7 +28,9 @@ def all_models():
             Visit, Appointment, WatchlistEntry, Call, BoardToken,
             Customer, Complaint, ComplaintEvent,
             ReportRun, ReportMailing, ComplaintPause, WorkWeekday, CalendarDay,
-            Sale, Callback, CallbackAttempt]
+            Sale, Callback, CallbackAttempt,
+            ApprovalStep, DepartmentApprover, Supplier, Requisition, RequisitionLine, RequisitionEvent,
+            PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove]
 
 
 def create_tables():

@@ -37,6 +37,7 @@ def seed_demo(only_if_empty=False):
             notify(user, N_("Welcome to the service portal, %(name)s."), name=name)
         _front_desk_history()
     seed_callbacks_demo()
+    seed_procurement_demo()
     return password
 
 
@@ -125,3 +126,66 @@ def seed_callbacks_demo():
             Sale.create(customer=customer, product=product, sale_date=today - dt.timedelta(days=days_ago),
                         warranty_end=today + dt.timedelta(days=warranty_days), source="demo.xlsx", imported_by=manager)
     schedule_due()
+
+
+def seed_procurement_demo():
+    """Suppliers, requisitions at each stage of the chain, and some stock."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from models import procurement
+    from models.procurement import Supplier
+    from models.timezone import local_now
+    if Supplier.select().exists():
+        return
+    people = {u.username: u for u in User.select().where(User.username.in_(
+        ["specialist", "head", "logistics", "leader", "desk"]))}
+    if len(people) < 5:
+        return
+    requester, head, logistics, leader = (people[k] for k in ("specialist", "head", "logistics", "leader"))
+    soon = local_now().date() + dt.timedelta(days=10)
+    suppliers = [procurement.save_supplier(logistics, name=name, tax_id=tax_id, contact=contact, phone=phone,
+                                           address=address)
+                 for name, tax_id, contact, phone, address in (
+                     ("上海晨光文具有限公司", "91310115MA1H7G2K56", "周经理", "021-58123456", "上海市浦东新区"),
+                     ("北京联想科技服务有限公司", "91110105MA01R8XQ3K", "吴工", "13910012345", "北京市朝阳区"),
+                     ("广州洁净日用品有限公司", "91440101MA5CJ4T67B", "郑小姐", "020-87654321", "广州市天河区"))]
+
+    def line(name, spec, quantity, unit, price, purpose):
+        return {"item_name": name, "spec": spec, "quantity": quantity, "unit": unit,
+                "unit_price": Decimal(price), "needed_on": soon, "purpose": purpose}
+
+    def make(lines, submit=True):
+        department_id = requester.department_id or Department.select().first().id
+        return procurement.create(requester, department_id=department_id, lines=lines, submit=submit)
+
+    def step(requisition, actor, decision="approve", **kwargs):
+        current = procurement.Requisition.get_by_id(requisition.id)
+        return procurement.decide(current.id, actor, current.version, decision, **kwargs)
+
+    paper = line("A4复印纸", "70g 500张/包", 40, "包", "28.50", "日常打印")
+    pens = line("中性笔", "0.5mm 黑色", 10, "盒", "18.00", "前台登记")
+    make([paper, pens])  # waits for the department head
+    laptop = make([line("笔记本电脑", "ThinkPad E14 i5/16G/512G", 2, "台", "4800.00", "客服专员更换")])
+    step(laptop, head)  # waits for logistics
+    big = make([line("会议室投影仪", "EPSON CB-FH52", 1, "台", "5600.00", "会议室")])
+    step(big, head)
+    step(big, logistics, purchase_method="quotation", budget_checked=True, confirmed_amount=Decimal("5480.00"))
+    returned = make([line("办公椅", "人体工学 网背", 6, "把", "680.00", "客服中心")])
+    step(returned, head, "reject", reason="预算不足，先买3把")
+    make([line("白板笔", "红蓝黑三色", 5, "盒", "22.00", "培训")], submit=False)  # a draft
+
+    stocked = make([paper, line("垃圾袋", "45×50cm 加厚", 20, "卷", "6.50", "保洁"),
+                    line("抽纸", "三层 120抽", 30, "包", "4.20", "前台")])
+    step(stocked, head)
+    step(stocked, logistics, purchase_method="direct", budget_checked=True, confirmed_amount=Decimal("1396.00"))
+    current = procurement.Requisition.get_by_id(stocked.id)
+    order = procurement.place_order(current.id, logistics, current.version, supplier_id=suppliers[0].id,
+                                    delivery_date=local_now().date(), quality_standard="合格证齐全", lines={})
+    current = procurement.Requisition.get_by_id(stocked.id)
+    lines = {ol.id: (ol.quantity - (2 if ol.item_name == "抽纸" else 0), 2 if ol.item_name == "抽纸" else 0,
+                     "包装破损" if ol.item_name == "抽纸" else "", "return") for ol in order.lines_list()}
+    procurement.receive(current.id, logistics, current.version, received_on=local_now().date(), lines=lines)
+    paper_item = procurement.StockItem.get(procurement.StockItem.name == "A4复印纸")
+    procurement.issue(people["desk"], item_id=paper_item.id, quantity=5, taken_by="张伟",
+                      department_id=requester.department_id)

@@ -44,6 +44,14 @@ PERMISSIONS = {
     # Callbacks: the specialists call, record and import the sales lists; the figures also for leadership.
     "callbacks.work": {"specialist", "service_manager", "admin"},
     "callbacks.stats": {"specialist", "service_manager", "leadership", "admin"},
+    # Procurement: any department requests; who approves which step is the approval chain
+    # (data, models.procurement); logistics orders, receives and reimburses.
+    "procurement.request": {AUTHENTICATED},
+    "procurement.manage": {"logistics"},
+    "procurement.chain": {"admin"},
+    # The stock ledger: logistics keeps it, the front desk issues office supplies from it.
+    "stock.view": {"front_desk", "logistics", "service_manager"},
+    "stock.issue": {"front_desk", "logistics"},
 }
 
 

@@ -140,10 +140,10 @@ def init_app(app):
 
     from views import (
         admin, audit_log, auth, board, calls, complaints, duty, health, home, incidents, lost_found, mail,
-        notifications, reports, settings_page, visitors,
+        notifications, procurement, reports, settings_page, visitors,
     )
     for module in (auth, home, admin, settings_page, audit_log, health, notifications, visitors, calls, duty,
-                   incidents, mail, lost_found, board, complaints, reports):
+                   incidents, mail, lost_found, board, complaints, procurement, reports):
         app.register_blueprint(module.bp)
     from views import worktime
     app.register_blueprint(worktime.bp)

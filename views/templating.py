@@ -29,7 +29,25 @@ NAVIGATION = [
     (_l("Audit log"), "audit_log.index", "audit.view"),
     (_l("Board screens"), "board.tokens", "board.tokens"),
     (_l("Working hours"), "worktime.index", "settings.edit"),
+    (_l("Procurement"), "procurement.index", "procurement.request"),
+    (_l("Suppliers"), "procurement.suppliers", "procurement.manage"),
+    (_l("Stock"), "procurement.stock", "stock.view"),
+    (_l("Approval chain"), "procurement.chain", "procurement.chain"),
 ]
+
+#: endpoint -> function(user) giving the count shown beside its navigation entry (an inbox).
+NAV_COUNTS = {}
+
+
+def nav_count(endpoint):
+    """The count beside a navigation entry, computed once per request; 0 shows nothing."""
+    counter = NAV_COUNTS.get(endpoint)
+    if counter is None or not current_user.is_authenticated:
+        return 0
+    cache = g.setdefault("nav_counts", {})
+    if endpoint not in cache:
+        cache[endpoint] = counter(current_user)
+    return cache[endpoint]
 
 
 def navigation():
@@ -68,6 +86,7 @@ def register_template_helpers(app):
     app.jinja_env.filters["record_type"] = record_type_label
     app.jinja_env.filters["dict_without"] = lambda mapping, *keys: {k: v for k, v in mapping.items() if k not in keys}
     app.jinja_env.globals.update(can=can, navigation=navigation, ROLES=ROLES, url_with_lang=url_with_lang)
+    app.jinja_env.globals["nav_count"] = nav_count
 
     @app.context_processor
     def common():

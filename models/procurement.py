@@ -1,0 +1,1156 @@
+"""Procurement (物资采购): requisition → approvals → purchase order → receiving inspection →
+goods receipt note and stock ledger → reimbursement; and the supplier register.
+
+The approval chain is data (ApprovalStep rows an administrator edits, DepartmentApprover
+rows naming a department's own approvers), never code. decide() is the one function
+that moves a requisition through it; refusal() decides who may act, in one place."""
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import lazy_gettext as _l
+from peewee import (
+    BooleanField, CharField, DateField, DateTimeField, DecimalField, ForeignKeyField, IntegerField,
+    TextField,
+)
+
+from models import audit, settings
+from models.base import BaseModel, VoidableModel, is_postgres, utcnow, write_transaction
+from models.notifications import N_, notify
+from models.numbering import next_number
+from models.timezone import local_now
+from models.users import Department, User
+
+CENT = Decimal("0.01")
+
+
+def money(value):
+    """A Decimal with 2 places (CNY), rounded half up as on an invoice."""
+    return Decimal(value if value is not None else 0).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def MoneyField(**kwargs):  # noqa: N802  (a field factory, read like a class)
+    return DecimalField(max_digits=12, decimal_places=2, auto_round=True, **kwargs)
+
+
+PROCUREMENT = _l("Procurement")
+LEADERSHIP_THRESHOLD = settings.define(
+    "procurement_leadership_threshold", Decimal, Decimal("5000"),
+    _l("Leadership approves requisitions from this confirmed amount (CNY)"), PROCUREMENT,
+    minimum=Decimal("0"), maximum=Decimal("100000000"))
+REMIND_DAYS = settings.define(
+    "procurement_remind_days", int, 2, _l("Remind an approver after a requisition waited this many days"),
+    PROCUREMENT, minimum=1, maximum=60)
+
+STATES = {
+    "draft": _l("Draft (not submitted)"),
+    "pending": _l("Waiting for approval"),
+    "rejected": _l("Returned to the requester"),
+    "approved": _l("Approved, to be ordered"),
+    "ordered": _l("Ordered"),
+    "received": _l("Received into stock"),
+    "reimbursed": _l("Reimbursed"),
+    "voided": _l("Withdrawn"),
+}
+EDITABLE_STATES = ("draft", "rejected")
+
+PURCHASE_METHODS = {
+    "direct": _l("Direct purchase"),
+    "quotation": _l("Quotation comparison"),
+    "tender": _l("Tender"),
+}
+
+#: Events on a requisition's timeline.
+EVENT_LABELS = {
+    "create": _l("Requisition drafted"),
+    "submit": _l("Submitted for approval"),
+    "approve": _l("Approved"),
+    "reject": _l("Returned for amendment"),
+    "amend": _l("Amended"),
+    "void": _l("Withdrawn"),
+    "order": _l("Purchase order placed"),
+    "receive": _l("Delivery inspected"),
+    "reimburse": _l("Reimbursed"),
+}
+DECISIONS = {"approve": _l("Approved"), "reject": _l("Returned")}
+
+#: The default chain, created the first time a chain is needed; labels of these keys are translated.
+DEFAULT_STEP_LABELS = {
+    "head": _l("Department head"),
+    "logistics": _l("Logistics review"),
+    "leadership": _l("Leadership approval"),
+}
+MANAGERS = frozenset({"logistics", "leadership", "admin"})
+
+RETURN_KINDS = {"exchange": _l("Exchange (replacement expected)"), "return": _l("Return (no replacement)")}
+
+for _type, _label in (("requisition", _l("Requisition")), ("approval_step", _l("Approval step")),
+                      ("department_approver", _l("Department approver")), ("supplier", _l("Supplier")),
+                      ("purchase_order", _l("Purchase order")), ("delivery", _l("Delivery inspection")),
+                      ("return_record", _l("Return or exchange")), ("stock_item", _l("Stock item")),
+                      ("stock_move", _l("Stock movement"))):
+    audit.name_record_type(_type, _label)
+audit.ACTION_LABELS.update({
+    "submit": _l("Submitted"), "approve": _l("Approved"), "reject": _l("Returned for amendment"),
+    "amend": _l("Amended"), "order": _l("Ordered"), "receive": _l("Goods received"), "reimburse": _l("Reimbursed"),
+    "issue": _l("Issued from stock"), "remind": _l("Reminder sent"), "resolve": _l("Resolved"),
+})
+
+
+class ProcurementError(Exception):
+    """A refused procurement action; the message is for the user. `field` names the form field."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+# ---------------------------------------------------------------- the approval chain (data)
+
+class ApprovalStep(BaseModel):
+    key = CharField(max_length=40, unique=True)  # "head", "logistics", "leadership", or generated
+    position = IntegerField()
+    label = CharField(max_length=80)  # as the administrator typed it; default steps are translated
+    role = CharField(max_length=32)  # who approves (unless the department names its own)
+    own_department = BooleanField(default=False)  # the approver belongs to the requisition's department
+    review = BooleanField(default=False)  # logistics review: purchase method, budget, confirmed amount
+    min_amount = MoneyField(null=True)  # applies from this amount; empty: always
+    threshold_setting = BooleanField(default=False)  # applies from the leadership-threshold setting
+    active = BooleanField(default=True)
+
+    def threshold(self):
+        """The amount from which this step applies, or None when it always does."""
+        amounts = [a for a in (self.min_amount,
+                               settings.get(LEADERSHIP_THRESHOLD) if self.threshold_setting else None)
+                   if a is not None]
+        return max(amounts) if amounts else None
+
+    def applies_to(self, amount):
+        limit = self.threshold()
+        return self.active and (limit is None or money(amount) >= money(limit))
+
+    def order_key(self):
+        return (self.position, self.id)
+
+
+class DepartmentApprover(BaseModel):
+    """A department's own approver for a step: when a department names any for a step,
+    only they act on that step for its requisitions."""
+    department = ForeignKeyField(Department, on_delete="CASCADE")
+    step = ForeignKeyField(ApprovalStep, on_delete="CASCADE")
+    user = ForeignKeyField(User, on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("department", "step", "user"), True),)
+
+
+DEFAULT_CHAIN = [
+    dict(key="head", position=10, label="", role="dept_head", own_department=True),
+    dict(key="logistics", position=20, label="", role="logistics", review=True),
+    dict(key="leadership", position=30, label="", role="leadership", threshold_setting=True),
+]
+
+
+def ensure_default_chain():
+    """The default chain, the first time one is needed (racing callers insert it once)."""
+    if not ApprovalStep.select().exists():
+        with write_transaction():
+            ApprovalStep.insert_many(DEFAULT_CHAIN).on_conflict_ignore().execute()
+
+
+def chain(include_inactive=False):
+    ensure_default_chain()
+    query = ApprovalStep.select().order_by(ApprovalStep.position, ApprovalStep.id)
+    if not include_inactive:
+        query = query.where(ApprovalStep.active == True)  # noqa: E712
+    return list(query)
+
+
+def step_label(step):
+    """What people call a step: the administrator's label, else the default step's translated name."""
+    if step is None:
+        return ""
+    if step.label:
+        return step.label
+    return DEFAULT_STEP_LABELS.get(step.key, step.key)
+
+
+def save_step(actor, step_id=None, *, label, role, position, own_department=False, review=False,
+              min_amount=None, threshold_setting=False, active=True):
+    """Add a step to the chain or change one; audited."""
+    with write_transaction():
+        if step_id:
+            step = ApprovalStep.get_by_id(step_id)
+            before = step.snapshot()
+        else:
+            step, before = ApprovalStep(key=f"s-{uuid.uuid4().hex[:12]}"), None
+        step.label, step.role, step.position = label, role, position
+        step.own_department, step.review, step.threshold_setting = own_department, review, threshold_setting
+        step.min_amount = money(min_amount) if min_amount is not None else None
+        step.active = active
+        step.save()
+        if before is None:
+            audit.record_create(actor, step)
+        else:
+            audit.record_change(actor, step, before)
+    return step
+
+
+def name_department_approver(actor, department_id, step_id, user_id):
+    with write_transaction():
+        row, created = DepartmentApprover.get_or_create(department=department_id, step=step_id, user=user_id)
+        if created:
+            audit.record_create(actor, row)
+    return row
+
+
+def remove_department_approver(actor, approver_id):
+    with write_transaction():
+        row = DepartmentApprover.get_or_none(DepartmentApprover.id == approver_id)
+        if row is not None:
+            audit.record_event(actor, "void", row, changes={"user": [row.user_id, None]})
+            row.delete_instance()  # a configuration row, not a business record; the audit keeps it
+
+
+def department_approvers():
+    return (DepartmentApprover.select(DepartmentApprover, Department, ApprovalStep, User)
+            .join(Department).switch(DepartmentApprover).join(ApprovalStep)
+            .switch(DepartmentApprover).join(User)
+            .order_by(Department.name, ApprovalStep.position, User.display_name))
+
+
+# ---------------------------------------------------------------- suppliers
+
+USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100-2015: no I, O, S, V, Z
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def check_tax_id(text):
+    """The unified social credit code (统一社会信用代码) in capitals; ValueError with a user message.
+
+    18 characters: registration authority, organisation type, 6-digit region code,
+    9-character organisation code and a check character (GB 32100-2015, mod 31)."""
+    code = (text or "").strip().upper().replace(" ", "")
+    if len(code) != 18:
+        raise ValueError(_l("A unified social credit code has 18 characters (this one has %(n)s).", n=len(code)))
+    if any(c not in USCC_CHARS for c in code) or not code[2:8].isdigit():
+        raise ValueError(_l("This is not a unified social credit code: only digits and capital letters "
+                            "(no I, O, S, V, Z), the 3rd to 8th are digits."))
+    total = sum(USCC_CHARS.index(c) * w for c, w in zip(code[:17], USCC_WEIGHTS))
+    check = (31 - total % 31) % 31
+    if USCC_CHARS[check] != code[17]:
+        raise ValueError(_l("The last character (check digit) does not match: check the code for a typo."))
+    return code
+
+
+class Supplier(VoidableModel):
+    name = CharField(max_length=120, unique=True)
+    contact = CharField(max_length=80, default="")
+    phone = CharField(max_length=30, default="")
+    tax_id = CharField(max_length=18, unique=True)
+    address = CharField(max_length=200, default="")
+    note = TextField(default="")
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def active_ones(cls):
+        return cls.select().where(cls.voided_at.is_null()).order_by(cls.name)
+
+
+def save_supplier(actor, supplier_id=None, **fields):
+    with write_transaction():
+        if supplier_id:
+            supplier = Supplier.get_by_id(supplier_id)
+            before = supplier.snapshot()
+            for name, value in fields.items():
+                setattr(supplier, name, value)
+            supplier.save()
+            audit.record_change(actor, supplier, before)
+        else:
+            supplier = Supplier.create(**fields)
+            audit.record_create(actor, supplier)
+    return supplier
+
+
+# ---------------------------------------------------------------- requisitions
+
+class Requisition(VoidableModel):
+    number = CharField(max_length=20, unique=True)
+    department = ForeignKeyField(Department, on_delete="RESTRICT")
+    requester = ForeignKeyField(User, backref="requisitions", on_delete="RESTRICT")
+    state = CharField(max_length=12, default="draft", index=True)
+    # Optimistic concurrency: every action names the version the person saw.
+    version = IntegerField(default=1)
+    # Each submission is a round; a rejection ends one, the history of every round is kept.
+    round = IntegerField(default=0)
+    step = ForeignKeyField(ApprovalStep, null=True, on_delete="RESTRICT")
+    step_since = DateTimeField(null=True)
+    # The sweep reminds once per requisition and step: stamped here, cleared when the step changes.
+    step_reminded_at = DateTimeField(null=True)
+    estimated_total = MoneyField(default=Decimal("0"))  # computed from the lines, never typed
+    confirmed_amount = MoneyField(null=True)  # set by the logistics review
+    purchase_method = CharField(max_length=12, default="")
+    budget_checked = BooleanField(default=False)
+    note = TextField(default="")
+    first_submitted_at = DateTimeField(null=True, index=True)
+    submitted_at = DateTimeField(null=True)
+    approved_at = DateTimeField(null=True, index=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    @property
+    def amount_for_approval(self):
+        """The confirmed amount once logistics set it, the estimate before."""
+        return self.confirmed_amount if self.confirmed_amount is not None else self.estimated_total
+
+    @property
+    def editable(self):
+        return self.state in EDITABLE_STATES
+
+    def lines_list(self):
+        if not hasattr(self, "_lines"):
+            self._lines = list(RequisitionLine.select().where(RequisitionLine.requisition == self)
+                               .order_by(RequisitionLine.position))
+        return self._lines
+
+    def events(self):
+        return (RequisitionEvent.select(RequisitionEvent, User).join(User, on=RequisitionEvent.actor == User.id)
+                .where(RequisitionEvent.requisition == self)
+                .order_by(RequisitionEvent.at, RequisitionEvent.id))
+
+    def decisions(self, round_=None):
+        """The approvers' decisions of one round (the latest by default), in order."""
+        return [e for e in self.events() if e.action in DECISIONS and e.round == (round_ or self.round)]
+
+    def order(self):
+        return PurchaseOrder.get_or_none(PurchaseOrder.requisition == self)
+
+    def waiting_days(self, now=None):
+        if self.state != "pending" or self.step_since is None:
+            return None
+        return ((now or utcnow()) - self.step_since).days
+
+
+class RequisitionLine(BaseModel):
+    requisition = ForeignKeyField(Requisition, backref="lines", on_delete="CASCADE")
+    position = IntegerField()
+    item_name = CharField(max_length=80)
+    spec = CharField(max_length=120, default="")
+    quantity = IntegerField()
+    unit = CharField(max_length=12)
+    unit_price = MoneyField()
+    needed_on = DateField()
+    purpose = CharField(max_length=200, default="")
+
+    @property
+    def amount(self):
+        return money(self.unit_price * self.quantity)
+
+
+class RequisitionEvent(BaseModel):
+    requisition = ForeignKeyField(Requisition, backref="timeline", on_delete="CASCADE")
+    at = DateTimeField(default=utcnow)
+    actor = ForeignKeyField(User, on_delete="RESTRICT")
+    action = CharField(max_length=12)
+    round = IntegerField(default=0)
+    step = ForeignKeyField(ApprovalStep, null=True, on_delete="RESTRICT")
+    step_label = CharField(max_length=80, default="")  # as it was called when decided
+    note = TextField(default="")
+    purchase_method = CharField(max_length=12, default="")
+    confirmed_amount = MoneyField(null=True)
+
+    @property
+    def label(self):
+        return EVENT_LABELS.get(self.action, self.action)
+
+    @property
+    def step_name(self):
+        """The step as it was called when decided (default steps in the reader's language)."""
+        if self.step_label:
+            return self.step_label
+        return step_label(self.step) if self.step_id else ""
+
+
+def _event(requisition, actor, action, **fields):
+    return RequisitionEvent.create(requisition=requisition, actor=actor, action=action,
+                                   round=requisition.round, **fields)
+
+
+def _lines_snapshot(lines):
+    return "; ".join(f"{l['item_name']} {l.get('spec', '')} ×{l['quantity']}{l['unit']} @{money(l['unit_price'])}"
+                     for l in lines)
+
+
+def _check_lines(lines):
+    """Lines as the domain requires them; the form checks the same, this is the last word."""
+    if not lines:
+        raise ProcurementError(_l("Add at least one item."))
+    today = local_now().date()
+    for line in lines:
+        if not line.get("item_name"):
+            raise ProcurementError(_l("Every line needs an item name."))
+        if not isinstance(line.get("quantity"), int) or line["quantity"] <= 0:
+            raise ProcurementError(_l("Quantities must be whole numbers greater than 0."))
+        if money(line["unit_price"]) < 0:
+            raise ProcurementError(_l("A price cannot be negative."))
+        if line["needed_on"] < today:
+            raise ProcurementError(_l("The date needed cannot be in the past."))
+
+
+def _write_lines(requisition, lines):
+    RequisitionLine.delete().where(RequisitionLine.requisition == requisition).execute()
+    total = Decimal("0")
+    for position, line in enumerate(lines, start=1):
+        row = RequisitionLine.create(requisition=requisition, position=position, item_name=line["item_name"],
+                                     spec=line.get("spec", ""), quantity=line["quantity"], unit=line["unit"],
+                                     unit_price=money(line["unit_price"]), needed_on=line["needed_on"],
+                                     purpose=line.get("purpose", ""))
+        total += row.amount
+    return money(total)
+
+
+def create(actor, *, department_id, lines, note="", submit=False):
+    """A new requisition (a draft); `submit` sends it into the approval chain at once."""
+    _check_lines(lines)
+    department = Department.get_or_none(Department.id == department_id, Department.active == True)  # noqa: E712
+    if department is None:
+        raise ProcurementError(_l("Choose the department."), "department")
+    with write_transaction():
+        requisition = Requisition.create(number=next_number("CG"), department=department, requester=actor,
+                                         note=note or "")
+        requisition.estimated_total = _write_lines(requisition, lines)
+        requisition.save(only=[Requisition.estimated_total])
+        audit.record_create(actor, requisition)
+        _event(requisition, actor, "create", note=_lines_snapshot(lines))
+        if submit:
+            requisition = _submit(requisition, actor, requisition.version)
+    return requisition
+
+
+def amend(requisition_id, actor, version, *, department_id, lines, note=""):
+    """The requester changes a draft or a returned requisition; the old lines stay in the timeline."""
+    _check_lines(lines)
+    with write_transaction():
+        requisition = _load(requisition_id, version)
+        if requisition.requester_id != actor.id:
+            raise ProcurementError(_l("Only the requester amends a requisition."))
+        if not requisition.editable:
+            raise ProcurementError(_l("Only a draft or a returned requisition can be changed."))
+        department = Department.get_or_none(Department.id == department_id, Department.active == True)  # noqa: E712
+        if department is None:
+            raise ProcurementError(_l("Choose the department."), "department")
+        before = requisition.snapshot()
+        total = _write_lines(requisition, lines)
+        _versioned_update(requisition, version, {Requisition.department: department,
+                                                 Requisition.note: note or "",
+                                                 Requisition.estimated_total: total})
+        requisition = Requisition.get_by_id(requisition.id)
+        _event(requisition, actor, "amend", note=_lines_snapshot(lines))
+        audit.record_change(actor, requisition, before)
+    return requisition
+
+
+def _load(requisition_id, version):
+    requisition = Requisition.get_or_none(Requisition.id == requisition_id)
+    if requisition is None:
+        raise ProcurementError(_l("No such requisition."))
+    if requisition.version != version:
+        raise ProcurementError(_l("Someone else acted on this requisition meanwhile; look at it again."))
+    return requisition
+
+
+def _versioned_update(requisition, version, values):
+    values = dict(values)
+    values[Requisition.version] = version + 1
+    values[Requisition.updated_at] = utcnow()
+    changed = (Requisition.update(values)
+               .where(Requisition.id == requisition.id, Requisition.version == version).execute())
+    if not changed:
+        raise ProcurementError(_l("Someone else acted on this requisition meanwhile; look at it again."))
+
+
+def next_step(requisition, after=None, amount=None):
+    """The next step of the chain that applies to this amount, after `after` (a step) or from the start."""
+    amount = requisition.amount_for_approval if amount is None else amount
+    for step in chain():
+        if after is not None and step.order_key() <= after.order_key():
+            continue
+        if step.applies_to(amount):
+            return step
+    return None
+
+
+def submit(requisition_id, actor, version):
+    with write_transaction():
+        requisition = _load(requisition_id, version)
+        return _submit(requisition, actor, version)
+
+
+def _submit(requisition, actor, version):
+    if requisition.requester_id != actor.id:
+        raise ProcurementError(_l("Only the requester submits a requisition."))
+    if not requisition.editable:
+        raise ProcurementError(_l("This requisition was submitted already."))
+    if not requisition.lines_list():
+        raise ProcurementError(_l("Add at least one item."))
+    requisition.confirmed_amount = None  # a new round is reviewed afresh
+    first = next_step(requisition)
+    if first is None:
+        raise ProcurementError(_l("The approval chain has no step; ask the administrator to set it up."))
+    before = requisition.snapshot()
+    now = utcnow()
+    _versioned_update(requisition, version, {
+        Requisition.state: "pending", Requisition.round: requisition.round + 1, Requisition.step: first,
+        Requisition.step_since: now, Requisition.step_reminded_at: None, Requisition.confirmed_amount: None,
+        Requisition.purchase_method: "", Requisition.budget_checked: False, Requisition.submitted_at: now,
+        Requisition.first_submitted_at: requisition.first_submitted_at or now,
+    })
+    requisition = Requisition.get_by_id(requisition.id)
+    _event(requisition, actor, "submit")
+    audit.record_change(actor, requisition, before)
+    _tell_approvers(requisition)
+    return requisition
+
+
+def approvers(requisition, step=None):
+    """Who may act on the step the requisition waits at (the requester never)."""
+    step = step or requisition.step
+    if step is None:
+        return []
+    named = list(User.select().join(DepartmentApprover, on=(DepartmentApprover.user == User.id))
+                 .where(DepartmentApprover.department == requisition.department_id,
+                        DepartmentApprover.step == step.id, User.is_active == True))  # noqa: E712
+    people = named or list(User.active_with_role(step.role))
+    if not named and step.own_department:
+        people = [u for u in people if u.department_id == requisition.department_id]
+    return [u for u in people if u.id != requisition.requester_id]
+
+
+def _named_approvers(department_id, step_id):
+    return [row.user_id for row in DepartmentApprover.select(DepartmentApprover.user)
+            .where(DepartmentApprover.department == department_id, DepartmentApprover.step == step_id)]
+
+
+def refusal(requisition, user):
+    """Why this user may not decide on this requisition now, or None if they may."""
+    if requisition.state != "pending" or requisition.step_id is None:
+        return _l("This requisition is not waiting for an approval.")
+    if requisition.requester_id == user.id:
+        return _l("Nobody approves their own requisition.")
+    named = _named_approvers(requisition.department_id, requisition.step_id)
+    if named:
+        if user.id not in named:
+            return _l("This department named its own approvers for this step.")
+        return None
+    step = requisition.step
+    if step.role not in user.roles:
+        return _l("This step is for someone else: %(step)s.", step=step_label(step))
+    if step.own_department and user.department_id != requisition.department_id:
+        return _l("Only the requisition's own department approves this step.")
+    return None
+
+
+def decide(requisition_id, actor, version, decision, *, reason="", purchase_method="", budget_checked=False,
+           confirmed_amount=None):
+    """Approve or return the step the requisition waits at; the logistics review also sets
+    the purchase method, the budget check and the confirmed amount.
+
+    `version` is what the approver saw: of two approvers acting at once, one wins and the
+    other is told."""
+    reason = (reason or "").strip()
+    if decision not in DECISIONS:
+        raise ProcurementError(_l("Unknown action."))
+    with write_transaction():
+        requisition = _load(requisition_id, version)
+        refused = refusal(requisition, actor)
+        if refused:
+            raise ProcurementError(refused)
+        step = requisition.step
+        before = requisition.snapshot()
+        now = utcnow()
+        values = {}
+        # The admin's own name of the step as it was then; default steps are named when shown (translated).
+        event = dict(step=step, step_label=step.label[:80], note=reason)
+        if decision == "reject":
+            if not reason:
+                raise ProcurementError(_l("Say why it is returned, so the requester can amend it."), "reason")
+            values = {Requisition.state: "rejected", Requisition.step: None, Requisition.step_since: None}
+        else:
+            if step.review:
+                if purchase_method not in PURCHASE_METHODS:
+                    raise ProcurementError(_l("Choose the purchase method."), "purchase_method")
+                if not budget_checked:
+                    raise ProcurementError(_l("Check the amount against the budget before approving."),
+                                           "budget_checked")
+                if confirmed_amount is None or money(confirmed_amount) <= 0:
+                    raise ProcurementError(_l("Enter the confirmed amount."), "confirmed_amount")
+                confirmed = money(confirmed_amount)
+                values.update({Requisition.purchase_method: purchase_method, Requisition.budget_checked: True,
+                               Requisition.confirmed_amount: confirmed})
+                requisition.confirmed_amount = confirmed
+                event.update(purchase_method=purchase_method, confirmed_amount=confirmed)
+            following = next_step(requisition, after=step)
+            if following is None:
+                values.update({Requisition.state: "approved", Requisition.step: None, Requisition.step_since: None,
+                               Requisition.approved_at: now})
+            else:
+                values.update({Requisition.step: following, Requisition.step_since: now,
+                               Requisition.step_reminded_at: None})
+        _versioned_update(requisition, version, values)
+        requisition = Requisition.get_by_id(requisition.id)
+        _event(requisition, actor, decision, **event)
+        audit.record_change(actor, requisition, before)
+        audit.record_event(actor, decision, requisition, reason=reason or None,
+                           changes={"step": [step.label or step.key, None]})
+        url = f"/procurement/{requisition.id}"
+        if decision == "reject":
+            notify(requisition.requester, N_("Requisition %(number)s was returned: %(reason)s"), url,
+                   number=requisition.number, reason=reason)
+        elif requisition.state == "approved":
+            notify(requisition.requester, N_("Requisition %(number)s is approved"), url, number=requisition.number)
+            for person in User.active_with_role("logistics"):
+                if person.id != actor.id:
+                    notify(person, N_("Requisition %(number)s is approved: place the order"), url,
+                           number=requisition.number)
+        else:
+            _tell_approvers(requisition)
+    return requisition
+
+
+def _tell_approvers(requisition):
+    for person in approvers(requisition):
+        notify(person, N_("Requisition %(number)s waits for your approval"), f"/procurement/{requisition.id}",
+               number=requisition.number)
+
+
+def withdraw(requisition_id, actor, version, reason):
+    """The requester withdraws a draft or a returned requisition (voided, never deleted)."""
+    reason = (reason or "").strip()
+    with write_transaction():
+        requisition = _load(requisition_id, version)
+        if requisition.requester_id != actor.id:
+            raise ProcurementError(_l("Only the requester withdraws a requisition."))
+        if not requisition.editable:
+            raise ProcurementError(_l("Only a draft or a returned requisition can be withdrawn."))
+        if not reason:
+            raise ProcurementError(_l("Say why it is withdrawn."), "reason")
+        _versioned_update(requisition, version, {Requisition.state: "voided", Requisition.voided_at: utcnow(),
+                                                 Requisition.void_reason: reason})
+        requisition = Requisition.get_by_id(requisition.id)
+        _event(requisition, actor, "void", note=reason)
+        audit.record_event(actor, "void", requisition, reason=reason)
+    return requisition
+
+
+# ---------------------------------------------------------------- who sees what
+
+def may_view(requisition, user):
+    roles = set(user.roles)
+    if roles & MANAGERS or requisition.requester_id == user.id:
+        return True
+    if user.department_id and user.department_id == requisition.department_id:
+        return True
+    if requisition.state == "pending" and refusal(requisition, user) is None:
+        return True
+    return RequisitionEvent.select().where(RequisitionEvent.requisition == requisition,
+                                           RequisitionEvent.actor == user.id).exists()
+
+
+def visible_to(user):
+    """The requisitions this person may list: everything for logistics, leadership and the
+    administrator; their department's (and their own) for everyone else."""
+    query = (Requisition.select(Requisition, Department, User)
+             .join(Department).switch(Requisition).join(User, on=(Requisition.requester == User.id))
+             .order_by(Requisition.created_at.desc()))
+    if set(user.roles) & MANAGERS:
+        return query
+    condition = Requisition.requester == user.id
+    if user.department_id:
+        condition = condition | (Requisition.department == user.department_id)
+    return query.where(condition)
+
+
+def inbox(user):
+    """The requisitions waiting for this person's decision, the longest waiting first."""
+    pending = (Requisition.select(Requisition, Department, ApprovalStep)
+               .join(Department).switch(Requisition).join(ApprovalStep)
+               .where(Requisition.state == "pending").order_by(Requisition.step_since))
+    named = {}
+    for row in DepartmentApprover.select():
+        named.setdefault((row.department_id, row.step_id), set()).add(row.user_id)
+    roles, mine = set(user.roles), []
+    for requisition in pending:
+        if requisition.requester_id == user.id:
+            continue
+        names = named.get((requisition.department_id, requisition.step_id))
+        if names is not None:
+            if user.id in names:
+                mine.append(requisition)
+            continue
+        step = requisition.step
+        if step.role in roles and (not step.own_department or user.department_id == requisition.department_id):
+            mine.append(requisition)
+    return mine
+
+
+def inbox_count(user):
+    return len(inbox(user))
+
+
+# ---------------------------------------------------------------- purchase orders
+
+class PurchaseOrder(BaseModel):
+    number = CharField(max_length=20, unique=True)
+    requisition = ForeignKeyField(Requisition, unique=True, backref="orders", on_delete="RESTRICT")
+    supplier = ForeignKeyField(Supplier, on_delete="RESTRICT")
+    delivery_date = DateField()
+    quality_standard = TextField(default="")
+    total = MoneyField(default=Decimal("0"))  # computed from the lines
+    created_by = ForeignKeyField(User, on_delete="RESTRICT")
+    created_at = DateTimeField(default=utcnow)
+    # Reimbursement (报销): the three papers checked off, the invoice, then reimbursed.
+    invoice_number = CharField(max_length=40, default="")
+    invoice_amount = MoneyField(null=True)
+    contract_checked = BooleanField(default=False)
+    invoice_checked = BooleanField(default=False)
+    receipt_checked = BooleanField(default=False)
+    reimburse_note = TextField(default="")
+    reimbursed_at = DateTimeField(null=True)
+    reimbursed_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+
+    def lines_list(self):
+        if not hasattr(self, "_lines"):
+            self._lines = list(OrderLine.select().where(OrderLine.order == self).order_by(OrderLine.id))
+        return self._lines
+
+    def deliveries(self):
+        return (Delivery.select(Delivery, User).join(User, on=(Delivery.inspected_by == User.id))
+                .where(Delivery.order == self).order_by(Delivery.received_on, Delivery.id))
+
+    def is_late(self, today=None):
+        """Not completely delivered and past the agreed delivery date."""
+        today = today or local_now().date()
+        return self.requisition.state == "ordered" and today > self.delivery_date
+
+    def received_value(self):
+        return money(sum((line.accepted() * line.unit_price for line in self.lines_list()), Decimal("0")))
+
+    @property
+    def invoice_mismatch(self):
+        return self.invoice_amount is not None and money(self.invoice_amount) != self.received_value()
+
+
+class OrderLine(BaseModel):
+    order = ForeignKeyField(PurchaseOrder, backref="lines", on_delete="CASCADE")
+    requisition_line = ForeignKeyField(RequisitionLine, null=True, on_delete="SET NULL")
+    item_name = CharField(max_length=80)
+    spec = CharField(max_length=120, default="")  # the agreed specification
+    quantity = IntegerField()
+    unit = CharField(max_length=12)
+    unit_price = MoneyField()
+
+    @property
+    def amount(self):
+        return money(self.unit_price * self.quantity)
+
+    def accepted(self):
+        return sum((row.accepted for row in DeliveryLine.select(DeliveryLine.accepted)
+                    .where(DeliveryLine.order_line == self)), 0)
+
+    def cancelled(self):
+        """Rejected and returned without replacement: no longer expected from the supplier."""
+        return sum((r.quantity for r in ReturnRecord.select().where(ReturnRecord.order_line == self,
+                                                                       ReturnRecord.kind == "return")), 0)
+
+    def outstanding(self):
+        return max(self.quantity - self.accepted() - self.cancelled(), 0)
+
+
+def late_orders(today=None):
+    """Orders past their agreed delivery date with goods still expected, the latest first."""
+    today = today or local_now().date()
+    return (PurchaseOrder.select(PurchaseOrder, Requisition, Supplier).join(Requisition)
+            .switch(PurchaseOrder).join(Supplier)
+            .where(Requisition.state == "ordered", PurchaseOrder.delivery_date < today)
+            .order_by(PurchaseOrder.delivery_date))
+
+
+def place_order(requisition_id, actor, version, *, supplier_id, delivery_date, quality_standard, lines):
+    """The purchase order (contract) for an approved requisition. `lines`: {requisition line id:
+    (agreed spec, quantity, unit price)}."""
+    with write_transaction():
+        requisition = _load(requisition_id, version)
+        if requisition.state != "approved":
+            raise ProcurementError(_l("Only an approved requisition is ordered."))
+        supplier = Supplier.get_or_none(Supplier.id == supplier_id, Supplier.voided_at.is_null())
+        if supplier is None:
+            raise ProcurementError(_l("Choose a supplier from the register."), "supplier")
+        if delivery_date < local_now().date():
+            raise ProcurementError(_l("The delivery date cannot be in the past."), "delivery_date")
+        order = PurchaseOrder.create(number=next_number("HT"), requisition=requisition, supplier=supplier,
+                                     delivery_date=delivery_date, quality_standard=quality_standard or "",
+                                     created_by=actor)
+        total = Decimal("0")
+        for line in requisition.lines_list():
+            spec, quantity, unit_price = lines.get(line.id, (line.spec, line.quantity, line.unit_price))
+            if not isinstance(quantity, int) or quantity <= 0:
+                raise ProcurementError(_l("Quantities must be whole numbers greater than 0."))
+            if money(unit_price) < 0:
+                raise ProcurementError(_l("A price cannot be negative."))
+            row = OrderLine.create(order=order, requisition_line=line, item_name=line.item_name, spec=spec or "",
+                                   quantity=quantity, unit=line.unit, unit_price=money(unit_price))
+            total += row.amount
+        order.total = money(total)
+        order.save(only=[PurchaseOrder.total])
+        audit.record_create(actor, order)
+        before = requisition.snapshot()
+        _versioned_update(requisition, version, {Requisition.state: "ordered"})
+        requisition = Requisition.get_by_id(requisition.id)
+        _event(requisition, actor, "order", note=f"{order.number} · {supplier.name} · {order.total}")
+        audit.record_change(actor, requisition, before)
+        notify(requisition.requester, N_("Requisition %(number)s was ordered from %(supplier)s"),
+               f"/procurement/{requisition.id}", number=requisition.number, supplier=supplier.name)
+    return order
+
+
+# ---------------------------------------------------------------- receiving, returns, stock
+
+class Delivery(BaseModel):
+    """One delivery's acceptance inspection; accepted goods give it a goods receipt note number (入库单)."""
+    order = ForeignKeyField(PurchaseOrder, backref="delivery_rows", on_delete="RESTRICT")
+    receipt_number = CharField(max_length=20, null=True, unique=True)
+    received_on = DateField()
+    late = BooleanField(default=False)  # delivered after the agreed date
+    inspected_by = ForeignKeyField(User, on_delete="RESTRICT")
+    note = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+    def lines_list(self):
+        return list(DeliveryLine.select(DeliveryLine, OrderLine).join(OrderLine)
+                    .where(DeliveryLine.delivery == self).order_by(DeliveryLine.id))
+
+    def accepted_value(self):
+        return money(sum((d.accepted * d.order_line.unit_price for d in self.lines_list()), Decimal("0")))
+
+
+class DeliveryLine(BaseModel):
+    delivery = ForeignKeyField(Delivery, backref="lines", on_delete="CASCADE")
+    order_line = ForeignKeyField(OrderLine, on_delete="RESTRICT")
+    accepted = IntegerField(default=0)
+    rejected = IntegerField(default=0)
+    reject_reason = TextField(default="")
+
+
+class ReturnRecord(BaseModel):
+    """Rejected goods returned to or exchanged with the supplier (退换货)."""
+    number = CharField(max_length=20, unique=True)
+    delivery = ForeignKeyField(Delivery, on_delete="RESTRICT")
+    order_line = ForeignKeyField(OrderLine, on_delete="RESTRICT")
+    supplier = ForeignKeyField(Supplier, on_delete="RESTRICT")
+    kind = CharField(max_length=10, default="exchange")
+    quantity = IntegerField()
+    reason = TextField()
+    state = CharField(max_length=10, default="open")  # open → done (the supplier took the goods back)
+    created_at = DateTimeField(default=utcnow)
+    resolved_at = DateTimeField(null=True)
+    resolved_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    resolution = TextField(default="")
+
+
+class StockItem(BaseModel):
+    """A line of the stock ledger (物资台账): the balance is kept with every movement."""
+    name = CharField(max_length=80)
+    spec = CharField(max_length=120, default="")
+    unit = CharField(max_length=12)
+    balance = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("name", "spec", "unit"), True),)
+
+    def __str__(self):
+        return f"{self.name} {self.spec}".strip()
+
+    def moves(self):
+        return (StockMove.select(StockMove, User).join(User, on=(StockMove.actor == User.id))
+                .where(StockMove.item == self).order_by(StockMove.at.desc(), StockMove.id.desc()))
+
+
+class StockMove(BaseModel):
+    item = ForeignKeyField(StockItem, backref="move_rows", on_delete="RESTRICT")
+    at = DateTimeField(default=utcnow, index=True)
+    qty_in = IntegerField(default=0)
+    qty_out = IntegerField(default=0)
+    balance_after = IntegerField()
+    delivery = ForeignKeyField(Delivery, null=True, on_delete="RESTRICT")  # in: from this receipt note
+    taken_by = CharField(max_length=80, default="")  # out: who took it
+    department = ForeignKeyField(Department, null=True, on_delete="SET NULL")
+    actor = ForeignKeyField(User, on_delete="RESTRICT")  # who recorded it
+    note = CharField(max_length=200, default="")
+
+
+def _locked(query):
+    """Row lock on PostgreSQL; SQLite's IMMEDIATE write transaction already serialises writers."""
+    return query.for_update() if is_postgres() else query
+
+
+def _stock_in(item_name, spec, unit, quantity, delivery, actor, note):
+    item, _ = StockItem.get_or_create(name=item_name, spec=spec, unit=unit)
+    item = _locked(StockItem.select().where(StockItem.id == item.id)).get()
+    balance = item.balance + quantity
+    StockItem.update(balance=balance).where(StockItem.id == item.id).execute()
+    return StockMove.create(item=item, qty_in=quantity, balance_after=balance, delivery=delivery, actor=actor,
+                            note=note[:200])
+
+
+def receive(requisition_id, actor, version, *, received_on, lines, note=""):
+    """Inspect one delivery. `lines`: {order line id: (accepted, rejected, reason, kind)}.
+
+    Accepted goods get a goods receipt note and go into the stock ledger; rejected ones
+    open a return/exchange record. When nothing is outstanding the requisition is received."""
+    with write_transaction():
+        requisition = _load(requisition_id, version)
+        if requisition.state != "ordered":
+            raise ProcurementError(_l("Only an ordered requisition has deliveries to inspect."))
+        order = requisition.order()
+        if received_on > local_now().date():
+            raise ProcurementError(_l("A delivery cannot be received in the future."), "received_on")
+        order_lines = {line.id: line for line in order.lines_list()}
+        checked = {}
+        for line_id, (accepted, rejected, reason, kind) in lines.items():
+            line = order_lines.get(line_id)
+            if line is None:
+                continue
+            if accepted < 0 or rejected < 0:
+                raise ProcurementError(_l("Quantities cannot be negative."))
+            if accepted + rejected > line.outstanding():
+                raise ProcurementError(_l("%(item)s: more than the %(n)s still expected.", item=line.item_name,
+                                          n=line.outstanding()))
+            if rejected and not (reason or "").strip():
+                raise ProcurementError(_l("%(item)s: say why goods were rejected.", item=line.item_name))
+            if rejected and kind not in RETURN_KINDS:
+                raise ProcurementError(_l("%(item)s: return or exchange?", item=line.item_name))
+            if accepted or rejected:
+                checked[line_id] = (accepted, rejected, (reason or "").strip(), kind)
+        if not checked:
+            raise ProcurementError(_l("Enter what was accepted or rejected."))
+        accepted_any = any(a for a, _, _, _ in checked.values())
+        delivery = Delivery.create(order=order, received_on=received_on, inspected_by=actor, note=note or "",
+                                   late=received_on > order.delivery_date,
+                                   receipt_number=next_number("RK") if accepted_any else None)
+        for line_id, (accepted, rejected, reason, kind) in checked.items():
+            line = order_lines[line_id]
+            DeliveryLine.create(delivery=delivery, order_line=line, accepted=accepted, rejected=rejected,
+                                reject_reason=reason)
+            if accepted:
+                _stock_in(line.item_name, line.spec, line.unit, accepted, delivery, actor,
+                          f"{delivery.receipt_number} · {order.supplier.name}")
+            if rejected:
+                record = ReturnRecord.create(number=next_number("TH"), delivery=delivery, order_line=line,
+                                             supplier=order.supplier, kind=kind, quantity=rejected, reason=reason)
+                audit.record_create(actor, record)
+        audit.record_create(actor, delivery)
+        complete = all(line.outstanding() == 0 for line in order_lines.values())
+        before = requisition.snapshot()
+        _versioned_update(requisition, version, {Requisition.state: "received"} if complete else {})
+        requisition = Requisition.get_by_id(requisition.id)
+        _event(requisition, actor, "receive", note=delivery.receipt_number or "")
+        audit.record_change(actor, requisition, before)
+        if complete:
+            notify(requisition.requester, N_("The goods of requisition %(number)s have arrived"),
+                   f"/procurement/{requisition.id}", number=requisition.number)
+    return delivery
+
+
+def resolve_return(return_id, actor, resolution):
+    """The supplier took the rejected goods back (and, for an exchange, a replacement is on its way)."""
+    with write_transaction():
+        record = ReturnRecord.get_or_none(ReturnRecord.id == return_id)
+        if record is None:
+            raise ProcurementError(_l("No such return record."))
+        changed = (ReturnRecord.update(state="done", resolved_at=utcnow(), resolved_by=actor,
+                                       resolution=(resolution or "").strip())
+                   .where(ReturnRecord.id == return_id, ReturnRecord.state == "open").execute())
+        if changed:
+            audit.record_event(actor, "resolve", record, reason=resolution or None)
+    return ReturnRecord.get_by_id(return_id)
+
+
+def returns():
+    return (ReturnRecord.select(ReturnRecord, Supplier).join(Supplier)
+            .order_by(ReturnRecord.state != "open", ReturnRecord.created_at.desc()))
+
+
+def issue(actor, *, item_id, quantity, taken_by, department_id=None, note=""):
+    """Office supplies handed out at the front desk, from the same ledger; never below zero."""
+    if not isinstance(quantity, int) or quantity <= 0:
+        raise ProcurementError(_l("Enter a whole number greater than 0."), "quantity")
+    with write_transaction():
+        item = _locked(StockItem.select().where(StockItem.id == item_id)).first()
+        if item is None:
+            raise ProcurementError(_l("Choose an item from the stock list."), "item")
+        if quantity > item.balance:
+            raise ProcurementError(_l("Only %(n)s %(unit)s in stock.", n=item.balance, unit=item.unit), "quantity")
+        balance = item.balance - quantity
+        changed = (StockItem.update(balance=balance)
+                   .where(StockItem.id == item.id, StockItem.balance == item.balance).execute())
+        if not changed:
+            raise ProcurementError(_l("The stock changed meanwhile; look at the balance again."), "quantity")
+        move = StockMove.create(item=item, qty_out=quantity, balance_after=balance, taken_by=taken_by,
+                                department=department_id or None, actor=actor, note=(note or "")[:200])
+        audit.record_event(actor, "issue", item, changes={"balance": [item.balance, balance]},
+                           reason=f"{taken_by} ×{quantity}")
+    return move
+
+
+def stock_items():
+    return StockItem.select().order_by(StockItem.name, StockItem.spec)
+
+
+def recent_issues(limit=30):
+    return (StockMove.select(StockMove, StockItem).join(StockItem)
+            .where(StockMove.qty_out > 0).order_by(StockMove.at.desc(), StockMove.id.desc()).limit(limit))
+
+
+# ---------------------------------------------------------------- reimbursement
+
+def record_reimbursement(requisition_id, actor, version, *, invoice_number, invoice_amount, contract_checked,
+                         invoice_checked, receipt_checked, note="", reimbursed=False):
+    """Check off contract, invoice and receipt note; an invoice that differs from the received
+    value is flagged and needs an explanation before it is marked reimbursed."""
+    with write_transaction():
+        requisition = _load(requisition_id, version)
+        if requisition.state != "received":
+            raise ProcurementError(_l("Reimbursement follows the receipt of the goods."))
+        order = requisition.order()
+        before = order.snapshot()
+        order.invoice_number = (invoice_number or "").strip()
+        order.invoice_amount = money(invoice_amount) if invoice_amount is not None else None
+        order.contract_checked, order.invoice_checked = bool(contract_checked), bool(invoice_checked)
+        order.receipt_checked = bool(receipt_checked)
+        order.reimburse_note = (note or "").strip()
+        if reimbursed:
+            if not order.invoice_number:
+                raise ProcurementError(_l("Enter the invoice number."), "invoice_number")
+            if order.invoice_amount is None:
+                raise ProcurementError(_l("Enter the invoice amount."), "invoice_amount")
+            if not (order.contract_checked and order.invoice_checked and order.receipt_checked):
+                raise ProcurementError(_l("Check off the contract, the invoice and the receipt note first."),
+                                       "receipt_checked")
+            if order.invoice_mismatch and not order.reimburse_note:
+                raise ProcurementError(_l("The invoice differs from the received value: explain the difference."),
+                                       "note")
+            order.reimbursed_at, order.reimbursed_by = utcnow(), actor
+        order.save()
+        audit.record_change(actor, order, before)
+        if reimbursed:
+            before_requisition = requisition.snapshot()
+            _versioned_update(requisition, version, {Requisition.state: "reimbursed"})
+            requisition = Requisition.get_by_id(requisition.id)
+            _event(requisition, actor, "reimburse", note=f"{order.invoice_number} · {order.invoice_amount}")
+            audit.record_change(actor, requisition, before_requisition)
+        else:
+            _versioned_update(requisition, version, {})
+    return order
+
+
+# ---------------------------------------------------------------- reminders (the sweep)
+
+def remind_waiting(now=None):
+    """Remind the approvers of requisitions that waited at a step longer than the setting.
+
+    Once per requisition and step: the reminder is claimed by a conditional update on
+    the step it waits at, so a repeated sweep, a concurrent one, or one catching up after
+    the consumer was down sends it once. Returns how many requisitions were reminded."""
+    now = now or utcnow()
+    due_before = now - dt.timedelta(days=settings.get(REMIND_DAYS))
+    waiting = (Requisition.select().where(Requisition.state == "pending", Requisition.step_reminded_at.is_null(),
+                                          Requisition.step_since <= due_before))
+    sent = 0
+    for requisition in waiting:
+        with write_transaction():
+            claimed = (Requisition.update(step_reminded_at=now)
+                       .where(Requisition.id == requisition.id, Requisition.state == "pending",
+                              Requisition.step == requisition.step_id,
+                              Requisition.step_since == requisition.step_since,
+                              Requisition.step_reminded_at.is_null()).execute())
+            if not claimed:
+                continue
+            days = (now - requisition.step_since).days
+            for person in approvers(requisition):
+                notify(person, N_("Reminder: requisition %(number)s has waited %(days)s days for your approval"),
+                       f"/procurement/{requisition.id}", number=requisition.number, days=days)
+            audit.record_event(None, "remind", requisition,
+                               changes={"step": [requisition.step.label or requisition.step.key, None]})
+            sent += 1
+    return sent
+
+
+# ---------------------------------------------------------------- for the wall board and reports
+
+def waiting_by_step():
+    """[(step label, count)] of requisitions waiting at each approval step, in chain order.
+
+    Every active step is listed (0 when none wait); an inactive step only while some still
+    wait at it. Default steps' labels are lazy strings: str() them in the locale wanted."""
+    counts = {}
+    for requisition in Requisition.select(Requisition.step).where(Requisition.state == "pending"):
+        counts[requisition.step_id] = counts.get(requisition.step_id, 0) + 1
+    return [(step_label(step), counts.get(step.id, 0)) for step in chain(include_inactive=True)
+            if step.active or counts.get(step.id)]
+
+
+def procurement_stats(start_utc, end_utc, department_id=None):
+    """Requisitions in [start_utc, end_utc) (naive UTC):
+
+    - count: first submitted in the period;
+    - approved: approved in the period; total_confirmed: their confirmed amounts (Decimal);
+    - avg_hours_to_approve: from the submission that was approved to the approval, over
+      those approved in the period (None when none were)."""
+    base = Requisition.select().where(Requisition.voided_at.is_null())
+    if department_id:
+        base = base.where(Requisition.department == department_id)
+    count = base.where(Requisition.first_submitted_at >= start_utc, Requisition.first_submitted_at < end_utc).count()
+    approved = list(base.where(Requisition.approved_at >= start_utc, Requisition.approved_at < end_utc))
+    total = money(sum((r.confirmed_amount or r.estimated_total for r in approved), Decimal("0")))
+    hours = [(r.approved_at - r.submitted_at).total_seconds() / 3600 for r in approved if r.submitted_at]
+    return {"count": count, "approved": len(approved), "total_confirmed": total,
+            "avg_hours_to_approve": round(sum(hours) / len(hours), 1) if hours else None}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a requisition stands in the chain, for the page and the printed form."""
+    step: object
+    label: object
+    decision: object  # the event, or None while not decided
+
+
+def chain_progress(requisition):
+    """The steps of the latest round: decided ones with their decision, the waiting one, and
+    the ones still to come for this amount."""
+    decided = requisition.decisions()
+    rows = [Progress(e.step, e.step_name, e) for e in decided]
+    if requisition.state == "pending" and requisition.step is not None:
+        rows.append(Progress(requisition.step, step_label(requisition.step), None))
+        after = requisition.step
+        while True:
+            following = next_step(requisition, after=after)
+            if following is None:
+                break
+            rows.append(Progress(following, step_label(following), None))
+            after = following
+    return rows
+
+
+def listing(user, state=None, q=None):
+    query = visible_to(user)
+    if state == "open":
+        query = query.where(Requisition.state.not_in(("reimbursed", "voided")))
+    elif state in STATES:
+        query = query.where(Requisition.state == state)
+    if q:
+        query = query.where(Requisition.number ** f"%{q}%")
+    return query
+

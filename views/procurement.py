@@ -1,0 +1,804 @@
+"""Procurement: requisitions and the approval inbox, the requisition page with its steps
+(approval, order, receiving, reimbursement), the supplier register, the stock ledger,
+the approval chain, and the two printed forms."""
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, abort, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from peewee import IntegrityError
+from wtforms import (
+    BooleanField, DateField, DecimalField, FieldList, Form, FormField, HiddenField, IntegerField, SelectField,
+    StringField, TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import TextInput
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from models import procurement
+from models.procurement import (
+    PURCHASE_METHODS, RETURN_KINDS, STATES, ApprovalStep, Delivery, DepartmentApprover, ProcurementError,
+    PurchaseOrder, Requisition, ReturnRecord, StockItem, Supplier,
+)
+from models.roles import ROLES
+from models.submissions import submit_once
+from models.timezone import local_now
+from models.users import Department, User
+from views.access import allow
+from views.fields import ChosenIdField, phone, strip
+from views.printing import qr_data_uri, record_url, render_pdf
+from views.templating import NAV_COUNTS
+from views.ui import PortalForm, redirect_to, render, toast
+
+bp = Blueprint("procurement", __name__)
+
+NAV_COUNTS["procurement.index"] = procurement.inbox_count
+
+
+# ---------------------------------------------------------------- fields
+
+class WholeNumberField(IntegerField):
+    """A count of items: a whole number, with our own message when it is not one."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist and valuelist[0].strip():
+            try:
+                self.data = int(valuelist[0].strip())
+            except ValueError:
+                raise ValueError(_l("Enter a whole number, like 3.")) from None
+
+
+def parse_amount(text):
+    """An amount in CNY typed by a person ("1,200.50", "¥30" are read too): a Decimal or None
+    for empty; ValueError with a message for the user."""
+    text = (text or "").strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(_l("Enter an amount in yuan, like 12.50.")) from None
+    if not value.is_finite() or value.as_tuple().exponent < -2:
+        raise ValueError(_l("Enter an amount in yuan with at most 2 decimals, like 12.50."))
+    if abs(value) >= Decimal("10000000000"):
+        raise ValueError(_l("This amount is too large."))
+    return value
+
+
+class AmountField(DecimalField):
+    """An amount in CNY: a number with at most 2 decimal places. A text box (inputmode
+    decimal): a number box would silently drop "2,100" as typed from an invoice."""
+
+    widget = TextInput()
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        self.data = parse_amount(valuelist[0] if valuelist else "")
+
+
+class DayField(DateField):
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format="%Y-%m-%d", **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Enter a date like 2026-11-23.")) from None
+
+
+def positive(form, field):
+    if field.data is not None and field.data <= 0:
+        raise ValidationError(_l("Must be greater than 0."))
+
+
+def not_negative(form, field):
+    if field.data is not None and field.data < 0:
+        raise ValidationError(_l("Cannot be negative."))
+
+
+def not_past(form, field):
+    if field.data and field.data < local_now().date():
+        raise ValidationError(_l("This date is in the past."))
+
+
+def required(message):
+    def check(form, field):
+        if field.data is None or field.data == "":
+            raise ValidationError(message)
+    return check
+
+
+def tax_id(form, field):
+    if field.data:
+        try:
+            field.data = procurement.check_tax_id(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+# ---------------------------------------------------------------- the requisition form
+
+class LineForm(Form):
+    item_name = StringField(_l("Item name"), filters=[strip], validators=[Length(max=80)])
+    spec = StringField(_l("Specification / model"), filters=[strip], validators=[Length(max=120)])
+    quantity = WholeNumberField(_l("Quantity"), render_kw={"inputmode": "numeric"})
+    unit = StringField(_l("Unit"), filters=[strip], validators=[Length(max=12)],
+                       render_kw={"placeholder": _l("e.g. box")})
+    unit_price = AmountField(_l("Estimated unit price (CNY)"), render_kw={"inputmode": "decimal"})
+    needed_on = DayField(_l("Date needed"))
+    purpose = StringField(_l("Used for"), filters=[strip], validators=[Length(max=200)])
+
+    def is_blank(self):
+        return not any((self.item_name.data, self.spec.data, self.unit.data, self.purpose.data,
+                        self.quantity.raw_data and self.quantity.raw_data[0].strip(),
+                        self.unit_price.raw_data and self.unit_price.raw_data[0].strip()))
+
+    def validate(self, extra_validators=None):
+        if self.is_blank():
+            return True  # an empty line is left out, not refused
+        ok = super().validate(extra_validators)
+        checks = [(self.item_name, not self.item_name.data, _l("Name the item.")),
+                  (self.quantity, self.quantity.data is None and not self.quantity.errors,
+                   _l("Enter the quantity.")),
+                  (self.quantity, self.quantity.data is not None and self.quantity.data <= 0,
+                   _l("The quantity must be greater than 0.")),
+                  (self.unit, not self.unit.data, _l("Enter the unit.")),
+                  (self.unit_price, self.unit_price.data is None and not self.unit_price.errors,
+                   _l("Enter the estimated unit price.")),
+                  (self.unit_price, self.unit_price.data is not None and self.unit_price.data < 0,
+                   _l("A price cannot be negative.")),
+                  (self.needed_on, self.needed_on.data is None and not self.needed_on.errors,
+                   _l("Enter the date needed.")),
+                  (self.needed_on, self.needed_on.data is not None and self.needed_on.data < local_now().date(),
+                   _l("The date needed cannot be in the past."))]
+        for field, failed, message in checks:
+            if failed:
+                field.errors = list(field.errors) + [message]
+                ok = False
+        return ok
+
+    def values(self):
+        return {"item_name": self.item_name.data, "spec": self.spec.data or "", "quantity": self.quantity.data,
+                "unit": self.unit.data, "unit_price": self.unit_price.data, "needed_on": self.needed_on.data,
+                "purpose": self.purpose.data or ""}
+
+
+class RequisitionForm(PortalForm):
+    department = SelectField(_l("Department"), coerce=int, validate_choice=False)
+    lines = FieldList(FormField(LineForm), min_entries=1, max_entries=30)
+    note = TextAreaField(_l("Remarks"), filters=[strip], validators=[Length(max=2000)])
+    version = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.department.choices = [SelectChoice(0, _l("Choose…"))] + [
+            SelectChoice(d.id, d.name) for d in Department.active_ones()]
+
+    def validate_department(self, field):
+        if not field.data or not Department.get_or_none(Department.id == field.data, Department.active == True):  # noqa: E712
+            raise ValidationError(_l("Choose the department."))
+
+    def line_values(self):
+        return [entry.form.values() for entry in self.lines if not entry.form.is_blank()]
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if ok and not self.line_values():
+            self.lines[0].form.item_name.errors = [_l("Add at least one item.")]
+            return False
+        return ok
+
+    def estimated_total(self):
+        total = Decimal("0")
+        for line in self.line_values():
+            if line["quantity"] and line["unit_price"] is not None:
+                total += procurement.money(line["unit_price"] * line["quantity"])
+        return procurement.money(total)
+
+
+def _requisition_or_404(requisition_id):
+    requisition = Requisition.get_or_none(Requisition.id == requisition_id)
+    if requisition is None:
+        abort(404)
+    if not procurement.may_view(requisition, current_user):
+        abort(403)
+    return requisition
+
+
+def _form_page(form, requisition=None, status=200):
+    return render("procurement/edit.html", "form", status=status, form=form, requisition=requisition,
+                  total=form.estimated_total())
+
+
+@bp.context_processor
+def labels():
+    return {"STATES": STATES, "PURCHASE_METHODS": PURCHASE_METHODS, "RETURN_KINDS": RETURN_KINDS,
+            "step_label": procurement.step_label, "ROLES": ROLES}
+
+
+@bp.route("/procurement")
+@allow("procurement.request")
+def index():
+    """The requisitions I may see, and those waiting for my approval."""
+    state = request.args.get("state", "open")
+    q = request.args.get("q", "").strip()[:40]
+    rows = procurement.listing(current_user, state=state, q=q).limit(300)
+    late = list(procurement.late_orders()) if current_user.can("procurement.manage") else []
+    return render("procurement/index.html", "rows", rows=rows, state=state, q=q,
+                  waiting=procurement.inbox(current_user), late=late)
+
+
+@bp.route("/procurement/new", methods=["GET", "POST"])
+@allow("procurement.request")
+def new():
+    """Fill a purchase requisition (物资采购申请表): save as a draft or submit it."""
+    form = RequisitionForm(data=None if request.method == "POST" else {"department": current_user.department_id or 0})
+    if earlier := form.earlier_result():
+        return redirect_to(earlier)
+    if request.method == "POST" and request.form.get("add_line"):
+        form.lines.append_entry()
+        return _form_page(form)
+    if not form.validate_on_submit():
+        return _form_page(form, status=422 if request.method == "POST" else 200)
+    submit_now = request.form.get("action") == "submit"
+
+    def create():
+        requisition = procurement.create(current_user, department_id=form.department.data,
+                                         lines=form.line_values(), note=form.note.data or "", submit=submit_now)
+        return url_for("procurement.show", requisition_id=requisition.id)
+
+    try:
+        url, created = submit_once(form.submission_key.data, current_user, create)
+    except ProcurementError as refused:
+        form.department.errors = [str(refused)] if refused.field == "department" else []
+        if refused.field != "department":
+            form.note.errors = [str(refused)]
+        return _form_page(form, status=422)
+    if created:
+        toast(_("Requisition submitted for approval.") if submit_now else _("Requisition saved as a draft."))
+    return redirect_to(url)
+
+
+@bp.route("/procurement/<int:requisition_id>/edit", methods=["GET", "POST"])
+@allow("procurement.request")
+def edit(requisition_id):
+    """Amend a draft, or a requisition returned by an approver, and (re)submit it."""
+    requisition = _requisition_or_404(requisition_id)
+    if requisition.requester_id != current_user.id or not requisition.editable:
+        toast(_("Only the requester changes a draft or a returned requisition."), "error")
+        return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
+    if request.method == "GET":
+        data = {"department": requisition.department_id, "note": requisition.note, "version": requisition.version,
+                "lines": [{"item_name": l.item_name, "spec": l.spec, "quantity": l.quantity, "unit": l.unit,
+                           "unit_price": l.unit_price, "needed_on": l.needed_on, "purpose": l.purpose}
+                          for l in requisition.lines_list()]}
+        form = RequisitionForm(data=data)
+        return _form_page(form, requisition)
+    form = RequisitionForm()
+    if request.form.get("add_line"):
+        form.lines.append_entry()
+        return _form_page(form, requisition)
+    if not form.validate_on_submit():
+        return _form_page(form, requisition, status=422)
+    try:
+        version = int(form.version.data or "")
+        requisition = procurement.amend(requisition.id, current_user, version, department_id=form.department.data,
+                                        lines=form.line_values(), note=form.note.data or "")
+        if request.form.get("action") == "submit":
+            procurement.submit(requisition.id, current_user, requisition.version)
+            toast(_("Requisition submitted for approval."))
+        else:
+            toast(_("Changes saved."))
+    except ValueError:
+        form.note.errors = [_("Reload the page and try again.")]
+        return _form_page(form, requisition, status=422)
+    except ProcurementError as refused:
+        form.note.errors = [str(refused)]
+        return _form_page(form, requisition, status=422)
+    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
+
+
+# ---------------------------------------------------------------- the requisition page
+
+def _show(requisition, status=200, errors=None, typed=None, open_form=None):
+    requisition = Requisition.get_by_id(requisition.id)
+    order = requisition.order()
+    manager = current_user.can("procurement.manage")
+    may_decide = procurement.refusal(requisition, current_user) is None
+    context = dict(requisition=requisition, lines=requisition.lines_list(), events=list(requisition.events()),
+                   progress=procurement.chain_progress(requisition), order=order, may_decide=may_decide,
+                   manager=manager, errors=errors or {}, typed=typed or {}, open_form=open_form,
+                   today=local_now().date())
+    if may_decide and requisition.step.review:
+        context["suggested_amount"] = requisition.estimated_total
+        context["threshold_hint"] = procurement.settings.get(procurement.LEADERSHIP_THRESHOLD)
+    if manager and requisition.state == "approved":
+        context["suppliers"] = list(Supplier.active_ones())
+    if order is not None:
+        context["order_lines"] = order.lines_list()
+        context["deliveries"] = list(order.deliveries())
+        context["returns"] = list(ReturnRecord.select().join(Delivery).where(Delivery.order == order)
+                                  .order_by(ReturnRecord.id))
+    return render("procurement/show.html", status=status, **context)
+
+
+@bp.route("/procurement/<int:requisition_id>")
+@allow("procurement.request")
+def show(requisition_id):
+    """The requisition, where it stands in the approval chain, and what I may do now."""
+    return _show(_requisition_or_404(requisition_id))
+
+
+def _version():
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        raise ProcurementError(_l("Reload the page and try again.")) from None
+
+
+def _amount(typed, name, errors, required_message=None):
+    try:
+        value = parse_amount(typed.get(name, ""))
+    except ValueError as exc:
+        errors[name] = str(exc)
+        return None
+    if value is None and required_message:
+        errors[name] = str(required_message)
+    elif value is not None and value < 0:
+        errors[name] = _("A price cannot be negative.")
+    return value
+
+
+def _whole(typed, name, errors, minimum=0):
+    text = typed.get(name, "").strip()
+    if not text:
+        return 0 if minimum == 0 else None
+    try:
+        value = int(text)
+    except ValueError:
+        errors[name] = _("Enter a whole number, like 3.")
+        return None
+    if value < minimum:
+        errors[name] = _("Cannot be negative.") if minimum == 0 else _("Must be greater than 0.")
+        return None
+    return value
+
+
+def _day(typed, name, errors):
+    try:
+        return dt.date.fromisoformat(typed.get(name, "").strip())
+    except ValueError:
+        errors[name] = _("Enter a date like 2026-11-23.")
+        return None
+
+
+def _typed():
+    return {k: v[:2000] for k, v in request.form.items() if k != "csrf_token"}
+
+
+@bp.route("/procurement/<int:requisition_id>/submit", methods=["POST"])
+@allow("procurement.request")
+def submit(requisition_id):
+    """Send a draft or an amended requisition into the approval chain."""
+    requisition = _requisition_or_404(requisition_id)
+    try:
+        procurement.submit(requisition.id, current_user, _version())
+    except ProcurementError as refused:
+        return _show(requisition, 422, {"submit": str(refused)})
+    toast(_("Requisition submitted for approval."))
+    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
+
+
+@bp.route("/procurement/<int:requisition_id>/withdraw", methods=["POST"])
+@allow("procurement.request")
+def withdraw(requisition_id):
+    """Withdraw a draft or a returned requisition, with a reason (it is kept, voided)."""
+    requisition = _requisition_or_404(requisition_id)
+    typed = _typed()
+    try:
+        procurement.withdraw(requisition.id, current_user, _version(), typed.get("withdraw_reason", ""))
+    except ProcurementError as refused:
+        return _show(requisition, 422, {"withdraw_reason": str(refused)}, typed, "withdraw")
+    toast(_("Requisition withdrawn."))
+    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
+
+
+@bp.route("/procurement/<int:requisition_id>/decide", methods=["POST"])
+@allow("procurement.request")
+def decide(requisition_id):
+    """Approve or return the step the requisition waits at (the chain decides who may)."""
+    requisition = _requisition_or_404(requisition_id)
+    typed = _typed()
+    decision = typed.get("decision", "")
+    errors = {}
+    amount = None
+    if decision == "approve" and typed.get("confirmed_amount", "").strip():
+        amount = _amount(typed, "confirmed_amount", errors)
+    if errors and procurement.refusal(requisition, current_user) is None \
+            and typed.get("version") == str(requisition.version):
+        return _show(requisition, 422, errors, typed, "decide")
+    try:
+        procurement.decide(requisition.id, current_user, _version(), decision, reason=typed.get("reason", ""),
+                           purchase_method=typed.get("purchase_method", ""),
+                           budget_checked=bool(typed.get("budget_checked")), confirmed_amount=amount)
+    except ProcurementError as refused:
+        return _show(requisition, 422, {refused.field or "decide": str(refused)}, typed, "decide")
+    toast(_("Approved.") if decision == "approve" else _("Returned to the requester."))
+    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
+
+
+@bp.route("/procurement/<int:requisition_id>/order", methods=["POST"])
+@allow("procurement.manage")
+def order(requisition_id):
+    """Place the purchase order (contract) with a supplier from the register."""
+    requisition = _requisition_or_404(requisition_id)
+    typed = _typed()
+    errors = {}
+    supplier_id = int(typed["supplier"]) if typed.get("supplier", "").isdigit() else None
+    if not supplier_id:
+        errors["supplier"] = _("Choose a supplier from the register.")
+    delivery_date = _day(typed, "delivery_date", errors)
+    if delivery_date and delivery_date < local_now().date():
+        errors["delivery_date"] = _("The delivery date cannot be in the past.")
+    lines = {}
+    for line in requisition.lines_list():
+        quantity = _whole(typed, f"qty-{line.id}", errors, minimum=1)
+        if quantity is None and f"qty-{line.id}" not in errors:
+            errors[f"qty-{line.id}"] = _("Enter the quantity.")
+        price = _amount(typed, f"price-{line.id}", errors, _l("Enter the unit price."))
+        lines[line.id] = (typed.get(f"spec-{line.id}", "").strip()[:120], quantity, price)
+    if errors:
+        return _show(requisition, 422, errors, typed, "order")
+    try:
+        procurement.place_order(requisition.id, current_user, _version(), supplier_id=supplier_id,
+                                delivery_date=delivery_date, quality_standard=typed.get("quality_standard", ""),
+                                lines=lines)
+    except ProcurementError as refused:
+        return _show(requisition, 422, {refused.field or "order": str(refused)}, typed, "order")
+    toast(_("Purchase order placed."))
+    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
+
+
+@bp.route("/procurement/<int:requisition_id>/receive", methods=["POST"])
+@allow("procurement.manage")
+def receive(requisition_id):
+    """Record one delivery's acceptance inspection, line by line."""
+    requisition = _requisition_or_404(requisition_id)
+    order = requisition.order()
+    if order is None:
+        abort(404)
+    typed = _typed()
+    errors = {}
+    received_on = _day(typed, "received_on", errors)
+    lines = {}
+    for line in order.lines_list():
+        accepted = _whole(typed, f"accepted-{line.id}", errors)
+        rejected = _whole(typed, f"rejected-{line.id}", errors)
+        reason = typed.get(f"reason-{line.id}", "").strip()
+        if rejected and not reason:
+            errors[f"reason-{line.id}"] = _("Say why goods were rejected.")
+        if accepted is not None and rejected is not None and accepted + rejected > line.outstanding():
+            errors[f"accepted-{line.id}"] = _("More than the %(n)s still expected.", n=line.outstanding())
+        lines[line.id] = (accepted or 0, rejected or 0, reason, typed.get(f"kind-{line.id}", "exchange"))
+    if errors:
+        return _show(requisition, 422, errors, typed, "receive")
+    try:
+        delivery = procurement.receive(requisition.id, current_user, _version(), received_on=received_on,
+                                       lines=lines, note=typed.get("receive_note", ""))
+    except ProcurementError as refused:
+        return _show(requisition, 422, {refused.field or "receive": str(refused)}, typed, "receive")
+    if delivery.receipt_number:
+        toast(_("Goods receipt note %(number)s made; the goods are in the stock ledger.",
+                number=delivery.receipt_number))
+    else:
+        toast(_("Inspection recorded; nothing was accepted."))
+    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
+
+
+@bp.route("/procurement/returns/<int:return_id>/resolve", methods=["POST"])
+@allow("procurement.manage")
+def resolve_return(return_id):
+    """The supplier took rejected goods back."""
+    record = ReturnRecord.get_or_none(ReturnRecord.id == return_id)
+    if record is None:
+        abort(404)
+    procurement.resolve_return(record.id, current_user, request.form.get("resolution", "")[:500])
+    toast(_("Return %(number)s is done.", number=record.number))
+    requisition = record.delivery.order.requisition
+    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
+
+
+@bp.route("/procurement/<int:requisition_id>/reimburse", methods=["POST"])
+@allow("procurement.manage")
+def reimburse(requisition_id):
+    """Check off contract, invoice and receipt note; mark reimbursed."""
+    requisition = _requisition_or_404(requisition_id)
+    typed = _typed()
+    errors = {}
+    amount = _amount(typed, "invoice_amount", errors)
+    if errors:
+        return _show(requisition, 422, errors, typed, "reimburse")
+    done = typed.get("action") == "reimburse"
+    try:
+        order = procurement.record_reimbursement(
+            requisition.id, current_user, _version(), invoice_number=typed.get("invoice_number", "")[:40],
+            invoice_amount=amount, contract_checked=bool(typed.get("contract_checked")),
+            invoice_checked=bool(typed.get("invoice_checked")), receipt_checked=bool(typed.get("receipt_checked")),
+            note=typed.get("reimburse_note", ""), reimbursed=done)
+    except ProcurementError as refused:
+        return _show(requisition, 422, {refused.field or "reimburse": str(refused)}, typed, "reimburse")
+    if done:
+        toast(_("Marked reimbursed."))
+    elif order.invoice_mismatch:
+        toast(_("Saved. The invoice amount differs from the received value."), "warning")
+    else:
+        toast(_("Saved."))
+    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
+
+
+# ---------------------------------------------------------------- printed forms
+
+@bp.route("/procurement/<int:requisition_id>.pdf")
+@allow("procurement.request")
+def requisition_pdf(requisition_id):
+    """Print the purchase requisition (物资采购申请表) with the approvers' signature boxes."""
+    requisition = _requisition_or_404(requisition_id)
+    return render_pdf("print/requisition.html", f"物资采购申请表-{requisition.number}.pdf",
+                      requisition=requisition, lines=requisition.lines_list(),
+                      progress=procurement.chain_progress(requisition), number=requisition.number,
+                      states=STATES, methods=PURCHASE_METHODS,
+                      qr=qr_data_uri(record_url("procurement.show", requisition_id=requisition.id)))
+
+
+@bp.route("/procurement/receipts/<int:delivery_id>.pdf")
+@allow("procurement.request")
+def receipt_pdf(delivery_id):
+    """Print a goods receipt note (入库单)."""
+    delivery = Delivery.get_or_none(Delivery.id == delivery_id, Delivery.receipt_number.is_null(False))
+    if delivery is None:
+        abort(404)
+    order = delivery.order
+    requisition = _requisition_or_404(order.requisition_id)
+    lines = [d for d in delivery.lines_list() if d.accepted]
+    return render_pdf("print/goods_receipt.html", f"入库单-{delivery.receipt_number}.pdf", delivery=delivery,
+                      order=order, requisition=requisition, lines=lines, number=delivery.receipt_number,
+                      total=delivery.accepted_value(),
+                      qr=qr_data_uri(record_url("procurement.show", requisition_id=requisition.id)))
+
+
+# ---------------------------------------------------------------- suppliers
+
+class SupplierForm(PortalForm):
+    name = StringField(_l("Supplier name"), filters=[strip], validators=[DataRequired(), Length(max=120)])
+    tax_id = StringField(_l("Unified social credit code"), filters=[strip],
+                         validators=[DataRequired(), Length(max=30), tax_id],
+                         description=_l("18 characters, as on the business licence (统一社会信用代码)."),
+                         render_kw={"autocapitalize": "characters", "autocomplete": "off", "spellcheck": "false"})
+    contact = StringField(_l("Contact person"), filters=[strip], validators=[Optional(), Length(max=80)])
+    phone = StringField(_l("Phone"), filters=[strip], validators=[Optional(), Length(max=30), phone],
+                        render_kw={"inputmode": "tel"})
+    address = StringField(_l("Address"), filters=[strip], validators=[Optional(), Length(max=200)])
+    note = TextAreaField(_l("Note"), filters=[strip], validators=[Length(max=1000)])
+
+    def values(self):
+        return {"name": self.name.data, "tax_id": self.tax_id.data, "contact": self.contact.data or "",
+                "phone": self.phone.data or "", "address": self.address.data or "", "note": self.note.data or ""}
+
+
+def _duplicate_supplier(form, supplier_id=None):
+    same_name = Supplier.get_or_none(Supplier.name == form.name.data)
+    if same_name and same_name.id != supplier_id:
+        form.name.errors = list(form.name.errors) + [_("This supplier is in the register already.")]
+    same_tax = Supplier.get_or_none(Supplier.tax_id == form.tax_id.data)
+    if same_tax and same_tax.id != supplier_id:
+        form.tax_id.errors = list(form.tax_id.errors) + [
+            _("%(name)s has this code already.", name=same_tax.name)]
+    return bool(form.name.errors or form.tax_id.errors)
+
+
+@bp.route("/suppliers", methods=["GET", "POST"])
+@allow("procurement.manage")
+def suppliers():
+    """The supplier register, and a new supplier."""
+    form = SupplierForm()
+    rows = Supplier.active_ones()
+    if earlier := form.earlier_result():
+        return redirect_to(earlier)
+    if not form.validate_on_submit() or _duplicate_supplier(form):
+        status = 422 if request.method == "POST" else 200
+        return render("procurement/suppliers.html", "form", status=status, form=form, rows=rows)
+
+    def create():
+        procurement.save_supplier(current_user, **form.values())
+        return url_for("procurement.suppliers")
+
+    try:
+        url, created = submit_once(form.submission_key.data, current_user, create)
+    except IntegrityError:
+        _duplicate_supplier(form)
+        return render("procurement/suppliers.html", "form", status=422, form=form, rows=rows)
+    if created:
+        toast(_("Supplier added."))
+    return redirect_to(url)
+
+
+@bp.route("/suppliers/<int:supplier_id>", methods=["GET", "POST"])
+@allow("procurement.manage")
+def supplier(supplier_id):
+    """Change a supplier's details."""
+    row = Supplier.get_or_none(Supplier.id == supplier_id)
+    if row is None:
+        abort(404)
+    form = SupplierForm(obj=row if request.method == "GET" else None)
+    if not form.validate_on_submit() or _duplicate_supplier(form, row.id):
+        status = 422 if request.method == "POST" else 200
+        orders = PurchaseOrder.select().where(PurchaseOrder.supplier == row).order_by(PurchaseOrder.created_at.desc())
+        return render("procurement/supplier.html", "form", status=status, form=form, supplier=row, orders=orders)
+    procurement.save_supplier(current_user, row.id, **form.values())
+    toast(_("Supplier saved."))
+    return redirect_to(url_for("procurement.suppliers"))
+
+
+# ---------------------------------------------------------------- stock
+
+class IssueForm(PortalForm):
+    item = ChosenIdField(_l("Item"))
+    quantity = WholeNumberField(_l("Quantity"), validators=[required(_l("Enter the quantity.")), positive],
+                                render_kw={"inputmode": "numeric"})
+    taken_by = StringField(_l("Taken by"), filters=[strip], validators=[DataRequired(), Length(max=80)])
+    department = SelectField(_l("Department"), coerce=int, validate_choice=False)
+    note = StringField(_l("Note"), filters=[strip], validators=[Length(max=200)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.department.choices = [SelectChoice(0, _l("(none)"))] + [
+            SelectChoice(d.id, d.name) for d in Department.active_ones()]
+
+    def validate_item(self, field):
+        if not field.data or not StockItem.get_or_none(StockItem.id == field.data):
+            raise ValidationError(_l("Choose an item from the stock list."))
+
+
+def _stock_page(form, status=200):
+    return render("procurement/stock.html", "issue", status=status, form=form,
+                  items=list(procurement.stock_items()), issues=list(procurement.recent_issues()),
+                  may_issue=current_user.can("stock.issue"))
+
+
+@bp.route("/stock")
+@allow("stock.view")
+def stock():
+    """The stock ledger (物资台账): balances, and office supplies handed out."""
+    form = IssueForm(data={"item": request.args.get("item", type=int)})
+    return _stock_page(form)
+
+
+@bp.route("/stock/issue", methods=["POST"])
+@allow("stock.issue")
+def issue():
+    """Hand out office supplies: out of the ledger, with who took what; never more than the balance."""
+    form = IssueForm()
+    if earlier := form.earlier_result():
+        return redirect_to(earlier)
+    if not form.validate_on_submit():
+        return _stock_page(form, 422)
+
+    def create():
+        procurement.issue(current_user, item_id=form.item.data, quantity=form.quantity.data,
+                          taken_by=form.taken_by.data, department_id=form.department.data or None,
+                          note=form.note.data or "")
+        return url_for("procurement.stock")
+
+    try:
+        url, created = submit_once(form.submission_key.data, current_user, create)
+    except ProcurementError as refused:
+        getattr(form, refused.field or "quantity").errors = [str(refused)]
+        return _stock_page(form, 422)
+    if created:
+        toast(_("Issued."))
+    return redirect_to(url)
+
+
+@bp.route("/stock/<int:item_id>")
+@allow("stock.view")
+def stock_item(item_id):
+    """One item's ledger: every movement in and out with the balance after it."""
+    item = StockItem.get_or_none(StockItem.id == item_id)
+    if item is None:
+        abort(404)
+    return render("procurement/stock_item.html", item=item, moves=list(item.moves().limit(500)))
+
+
+# ---------------------------------------------------------------- the approval chain (admin)
+
+class StepForm(PortalForm):
+    step_id = HiddenField()
+    label = StringField(_l("Step name"), filters=[strip], validators=[Length(max=80)],
+                        description=_l("Leave empty for a default step to keep its translated name."))
+    role = SelectField(_l("Approver role"), choices=[SelectChoice(k, v) for k, v in ROLES.items()])
+    position = WholeNumberField(_l("Sequence (smaller first)"), validators=[required(_l("Enter a number.")),
+                                                                           not_negative])
+    own_department = BooleanField(_l("The approver belongs to the requisition's department"))
+    review = BooleanField(_l("Logistics review (purchase method, budget, confirmed amount)"))
+    min_amount = AmountField(_l("Applies from this amount (CNY)"), validators=[Optional(), not_negative],
+                             description=_l("Empty: every requisition passes this step."))
+    threshold_setting = BooleanField(_l("Applies from the leadership threshold setting"))
+    active = BooleanField(_l("In use"), default=True)
+
+    def validate_label(self, field):
+        step = ApprovalStep.get_or_none(ApprovalStep.id == int(self.step_id.data)) if (
+            self.step_id.data or "").isdigit() else None
+        if not field.data and not (step and step.key in procurement.DEFAULT_STEP_LABELS):
+            raise ValidationError(_l("Name the step."))
+
+
+class ApproverForm(PortalForm):
+    department = SelectField(_l("Department"), coerce=int, validate_choice=False)
+    step = SelectField(_l("Step"), coerce=int, validate_choice=False)
+    user = SelectField(_l("Approver"), coerce=int, validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.department.choices = [SelectChoice(d.id, d.name) for d in Department.active_ones()]
+        self.step.choices = [SelectChoice(s.id, procurement.step_label(s)) for s in procurement.chain()]
+        self.user.choices = [SelectChoice(u.id, u.display_name) for u in
+                             User.select().where(User.is_active == True).order_by(User.display_name)]  # noqa: E712
+
+
+def _chain_page(step_form=None, approver_form=None, status=200, block=None):
+    return render("procurement/chain.html", block, status=status, steps=procurement.chain(include_inactive=True),
+                  named=list(procurement.department_approvers()), step_form=step_form or StepForm(),
+                  approver_form=approver_form or ApproverForm(),
+                  threshold=procurement.settings.get(procurement.LEADERSHIP_THRESHOLD))
+
+
+@bp.route("/procurement/chain", methods=["GET"])
+@allow("procurement.chain")
+def chain():
+    """The approval chain as data: steps, amount tiers, and departments' own approvers."""
+    step = ApprovalStep.get_or_none(ApprovalStep.id == request.args.get("step", type=int))
+    form = StepForm(obj=step, data={"step_id": step.id}) if step else StepForm(data={"position": 40})
+    return _chain_page(step_form=form)
+
+
+@bp.route("/procurement/chain/step", methods=["POST"])
+@allow("procurement.chain")
+def save_step():
+    """Add a step to the chain or change one."""
+    form = StepForm()
+    if not form.validate_on_submit():
+        return _chain_page(step_form=form, status=422, block="step_form")
+    step_id = int(form.step_id.data) if (form.step_id.data or "").isdigit() else None
+    procurement.save_step(current_user, step_id, label=form.label.data or "", role=form.role.data,
+                          position=form.position.data, own_department=form.own_department.data,
+                          review=form.review.data, min_amount=form.min_amount.data,
+                          threshold_setting=form.threshold_setting.data, active=form.active.data)
+    toast(_("Approval chain saved."))
+    return redirect_to(url_for("procurement.chain"))
+
+
+@bp.route("/procurement/chain/approvers", methods=["POST"])
+@allow("procurement.chain")
+def add_approver():
+    """Name a department's own approver for a step."""
+    form = ApproverForm()
+    if not form.validate_on_submit():
+        return _chain_page(approver_form=form, status=422, block="approver_form")
+    procurement.name_department_approver(current_user, form.department.data, form.step.data, form.user.data)
+    toast(_("Approver named."))
+    return redirect_to(url_for("procurement.chain"))
+
+
+@bp.route("/procurement/chain/approvers/<int:approver_id>/remove", methods=["POST"])
+@allow("procurement.chain")
+def remove_approver(approver_id):
+    """Stop a department's named approver (the step's role approves again)."""
+    if not DepartmentApprover.get_or_none(DepartmentApprover.id == approver_id):
+        abort(404)
+    procurement.remove_department_approver(current_user, approver_id)
+    toast(_("Approver removed."))
+    return redirect_to(url_for("procurement.chain"))
