@@ -87,12 +87,26 @@ def figures(now=None):
         "mail_waiting": MailItem.waiting().count(),
         **_complaint_figures(now),
         "callbacks_today": today_figures(now),
+        "requisitions_waiting": _requisitions_waiting(),
         "targets": cached_targets(now),
         "trend": {
             "visitors": _daily_counts(Visit.select(), Visit.arrived_at, trend_start, today),
             "calls": _daily_counts(Call.select(), Call.taken_at, trend_start, today),
         },
     }
+
+
+def _requisitions_waiting():
+    """(Chinese label, English label, count) per approval step: the wall shows both languages."""
+    from flask_babel import force_locale
+
+    from models.procurement import waiting_by_step
+    steps = waiting_by_step()
+    with force_locale("zh_Hans"):
+        chinese = [str(label) for label, _count in steps]
+    with force_locale("en"):
+        english = [str(label) for label, _count in steps]
+    return [(zh, en, count) for zh, en, (_label, count) in zip(chinese, english, steps)]
 
 
 def _complaint_figures(now):

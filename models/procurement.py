@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask_babel import lazy_gettext as _l
 from peewee import (
     BooleanField, CharField, DateField, DateTimeField, DecimalField, ForeignKeyField, IntegerField,
-    TextField,
+    TextField, fn,
 )
 
 from models import audit, settings
@@ -1094,9 +1094,8 @@ def waiting_by_step():
 
     Every active step is listed (0 when none wait); an inactive step only while some still
     wait at it. Default steps' labels are lazy strings: str() them in the locale wanted."""
-    counts = {}
-    for requisition in Requisition.select(Requisition.step).where(Requisition.state == "pending"):
-        counts[requisition.step_id] = counts.get(requisition.step_id, 0) + 1
+    counts = dict(Requisition.select(Requisition.step, fn.COUNT(Requisition.id))
+                  .where(Requisition.state == "pending").group_by(Requisition.step).tuples())
     return [(step_label(step), counts.get(step.id, 0)) for step in chain(include_inactive=True)
             if step.active or counts.get(step.id)]
 

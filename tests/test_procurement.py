@@ -707,3 +707,15 @@ def test_the_pages_speak_chinese(app, client, auth, people):
     page = client.get(f"/procurement/{requisition.id}?lang=zh").get_data(as_text=True)
     for text in ("采购申请", "部门负责人", "待审批", "同意", "退回修改", "规格型号"):
         assert text in page, text
+
+
+def test_the_wall_board_counts_requisitions_waiting_at_each_step(app, people):
+    from models.board import figures
+    _make(app, people)
+    second = _make(app, people)
+    _decide(app, second, people["head"])
+    with app.test_request_context():
+        waiting = figures()["requisitions_waiting"]
+    assert [(en, n) for _zh, en, n in waiting] == [("Department head", 1), ("Logistics review", 1),
+                                                  ("Leadership approval", 0)]
+    assert waiting[0][0] == "部门负责人"
