@@ -188,10 +188,46 @@ def calls_section(start, end, department_id):
     }
 
 
+def _percent(fraction):
+    return None if fraction is None else round(100 * fraction, 1)
+
+
+def complaints_section(start, end, department_id):
+    from models.complaints import complaint_stats
+    stats = complaint_stats(start, end, department_id)
+    return {
+        **{key: stats[key] for key in ("total", "handled", "on_time", "called_back", "satisfied")},
+        "avg_handling_hours": stats["avg_handling_hours"],
+        "handling_rate": _percent(stats["handling_rate"]),
+        "on_time_rate": _percent(stats["on_time_rate"]),
+        "satisfied_rate": _percent(stats["satisfied_rate"]),
+        "by_category": [[key, n] for key, n in stats["by_category"].items()],
+        "by_department": [[name or "", n] for name, n in stats["by_department"].items()],
+        "by_severity": [[key, n] for key, n in stats["by_severity"].items()],
+    }
+
+
+def callbacks_section(start, end, department_id):
+    """Callbacks are customer service's work for the whole company: not split by department."""
+    from models.callbacks import callback_stats
+    return None if department_id else callback_stats(start, end)
+
+
+def procurement_section(start, end, department_id):
+    from models.procurement import procurement_stats
+    stats = procurement_stats(start, end, department_id)
+    hours = stats["avg_hours_to_approve"]
+    return {"count": stats["count"], "approved": stats["approved"], "total_confirmed": str(stats["total_confirmed"]),
+            "avg_hours_to_approve": round(hours, 1) if hours is not None else None}
+
+
 #: (section name, builder(start_utc, end_utc, department_id) -> plain values), in page order.
 SECTIONS = [
     ("visitors", visitors_section),
     ("calls", calls_section),
+    ("complaints", complaints_section),
+    ("callbacks", callbacks_section),
+    ("procurement", procurement_section),
 ]
 
 

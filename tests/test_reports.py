@@ -200,3 +200,23 @@ def test_a_department_head_without_a_department_is_told_why_there_are_no_figures
     response = client.get("/reports?lang=zh")
     assert response.status_code == 200 and "您的账号未归属任何部门" in response.get_data(as_text=True)
     assert ReportRun.select().count() == 0
+
+
+def test_complaints_callbacks_and_procurement_join_the_report(client, auth, manager, make_user):
+    from models import complaints
+    clerk = make_user("li", "specialist")
+    with time_machine.travel(dt.datetime(2026, 11, 10, 2), tick=False):
+        complaints.create(clerk, name="张先生", phone="13800138000", content="漏水", channel="phone",
+                          category=complaints.categories()[0], severity="major")
+    auth.login("manager")
+    client.get("/reports?kind=month&month=2026-11&lang=zh")
+    run = ReportRun.get()
+    sections = run.figures["sections"]
+    assert sections["complaints"]["total"] == 1 and sections["complaints"]["by_severity"] == [["general", 0],
+                                                                                               ["major", 1]]
+    assert sections["complaints"]["handling_rate"] == 0.0
+    assert sections["callbacks"]["due"] == 0 and sections["procurement"]["count"] == 0
+    text = pdf_text(client.get(f"/reports/runs/{run.id}.pdf").data)
+    assert "三、投诉处理" in text and "四、客户回访" in text and "五、物资采购" in text
+    rows = list(load_workbook(io.BytesIO(client.get(f"/reports/runs/{run.id}.xlsx?lang=zh").data)).active.values)
+    assert ("投诉", "投诉处理率（目标 100 %）", 0) in rows

@@ -1,5 +1,7 @@
 """The managers' reports (/reports): a period and a department chosen, the figures built
 by the consumer while the page shows progress, then shown, printed and exported."""
+from decimal import Decimal
+
 from flask import Blueprint, abort, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from models import reports
 from models.calls import CALL_TYPES
+from models.complaints import SEVERITIES, category_label
 from models.reports import PERIOD_KINDS, Period, ReportRun
 from models.timezone import local_now
 from models.users import Department
@@ -20,6 +23,8 @@ from views.printing import pdf_bytes, pdf_response
 from views.ui import render, render_fragment, render_invalid
 
 bp = Blueprint("reports", __name__)
+#: What turns the stored keys into words, on the page, in print and in the spreadsheets.
+LABELS = {"PURPOSES": PURPOSES, "CALL_TYPES": CALL_TYPES, "SEVERITIES": SEVERITIES, "category_label": category_label}
 
 #: Roles that read every department's figures; a department head alone reads their own.
 WHOLE_DEPARTMENT_ROLES = {"service_manager", "leadership", "admin"}
@@ -127,7 +132,7 @@ def _context(run):
                           department=run.department_id or "", rebuild=1)
     return {"run": run, "period": run.period, "department": department, "f": figures, "rebuild_url": rebuild_url,
             "chart": bar_chart(figures["chart"]) if figures else None,
-            "PURPOSES": PURPOSES, "CALL_TYPES": CALL_TYPES}
+            **LABELS}
 
 
 @bp.route("/reports")
@@ -166,7 +171,7 @@ def report_pdf(period, department, figures):
     """The printed report (月度统计报告 for a month), also what the monthly mail attaches."""
     number = period.key + (f" · {department.name}" if department else "")
     return pdf_bytes("print/report.html", period=period, department=department, f=figures,
-                     chart=bar_chart(figures["chart"]), PURPOSES=PURPOSES, CALL_TYPES=CALL_TYPES,
+                     chart=bar_chart(figures["chart"]), **LABELS,
                      number=number, built_at=local_now())
 
 
@@ -195,6 +200,28 @@ def table_rows(figures):
         [_("Calls"), _("Promises kept on time"), calls["promises_kept"]],
         [_("Calls"), _("Promises missed"), calls["promises_missed"]],
     ]
+    complaints, callbacks, procurement = (sections[name] for name in ("complaints", "callbacks", "procurement"))
+    rows += [
+        [_("Complaints"), _("Complaints"), complaints["total"]],
+        [_("Complaints"), _("Handled"), complaints["handled"]],
+        [_("Complaints"), _("Complaints handled, target %(target)s", target="100 %"), complaints["handling_rate"]],
+        [_("Complaints"), _("Handled on time"), complaints["on_time_rate"]],
+        [_("Complaints"), _("Average handling time (hours)"), complaints["avg_handling_hours"]],
+        [_("Complaints"), _("Satisfied at the callback"), complaints["satisfied"]],
+        *[[_("Complaints"), str(SEVERITIES.get(key, key)), n] for key, n in complaints["by_severity"]],
+        *[[_("Complaints"), str(category_label(key)), n] for key, n in complaints["by_category"]],
+        *[[_("Complaints"), name or _("Not yet assigned"), n] for name, n in complaints["by_department"]],
+    ]
+    if callbacks:
+        rows += [[_("Callbacks"), _("Callbacks due"), callbacks["due"]],
+                 [_("Callbacks"), _("Callbacks done"), callbacks["done"]],
+                 [_("Callbacks"), _("Done on time"), callbacks["on_time"]],
+                 [_("Callbacks"), _("Customer satisfied"), callbacks["satisfied"]],
+                 [_("Callbacks"), _("Callback pass rate, target %(target)s", target="≥ 98 %"), callbacks["pass_rate"]]]
+    rows += [[_("Procurement"), _("Requisitions submitted"), procurement["count"]],
+             [_("Procurement"), _("Requisitions approved"), procurement["approved"]],
+             [_("Procurement"), _("Confirmed amount (CNY)"), Decimal(procurement["total_confirmed"])],
+             [_("Procurement"), _("Average time to approve (hours)"), procurement["avg_hours_to_approve"]]]
     chart = figures["chart"]
     for name, values in chart["series"].items():
         rows.extend([str(SERIES_LABELS[name]), label, n] for label, n in zip(chart["labels"], values))
