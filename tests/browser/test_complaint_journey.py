@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in
 from tests.conftest import PASSWORD
+from tests.pdf import assert_embedded_cjk_font, pdf_text
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -130,6 +131,15 @@ def test_from_a_call_to_a_closed_complaint_through_two_callbacks(live_server, ne
         act(boss, "关闭", **{"根本原因": "压缩机批次质量问题", "改进建议": "该批次全部抽检，更换供应商"})
         expect(boss.locator("#complaint-state")).to_have_text("已关闭")
         screenshot(boss, "closed")
+
+        # The handling form prints for the paper archive, every step of the timeline on it.
+        form = boss.request.get(live_server + boss.locator("#print-handling-form").get_attribute("href"))
+        assert form.headers["content-type"] == "application/pdf"
+        text = pdf_text(form.body()).replace(" ", "")
+        for words in ("客户服务处理表", "孙女士", "第二天又不制冷了", "更换了压缩机", "压缩机批次质量问题",
+                      "该批次全部抽检，更换供应商"):
+            assert words in text, words
+        assert_embedded_cjk_font(form.body())
         boss.goto(f"{live_server}/callbacks/stats?month=2026-11")
         expect(boss.locator("#stats-total")).to_contain_text("50.0 %")
         screenshot(boss, "stats")
