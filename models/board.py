@@ -7,7 +7,7 @@ import secrets
 from flask_babel import lazy_gettext as _l
 from peewee import CharField, DateTimeField, ForeignKeyField, fn
 
-from models import audit
+from models import audit, settings
 from models.base import BaseModel, db, utcnow, write_transaction
 from models.reports import counts_by_local_day
 from models.timezone import local_now, to_utc
@@ -131,14 +131,15 @@ def _daily_counts(query, column, since, today):
     return [counts.get(today - dt.timedelta(days=offset), 0) for offset in range(29, -1, -1)]
 
 
-#: The seed's targets (seed 002), as percentages: what the month's key figures are held to.
-TARGETS = {"handled": 100.0, "on_time": 100.0, "callback_pass": 98.0, "satisfied": 100.0}
+#: The seed's targets (seed 002), as percentages: what the month's key figures are held to
+#: (the callback pass rate's is a setting of the callbacks).
+TARGETS = {"handled": 100.0, "on_time": 100.0, "satisfied": 100.0}
 TARGETS_SECONDS = 60  # a month's rates move slowly; their queries are the board's dearest
 
 
 def targets(_now):
     """This month so far, against the targets; None where there is nothing to count yet."""
-    from models.callbacks import callback_stats
+    from models.callbacks import PASS_TARGET, callback_stats
     from models.complaints import complaint_stats
     from models.reports import Period
     start, end = Period.containing("month", local_now().date()).utc_range()
@@ -150,7 +151,8 @@ def targets(_now):
 
     values = {"handled": percent(complaints["handling_rate"]), "on_time": percent(complaints["on_time_rate"]),
               "callback_pass": callbacks["pass_rate"], "satisfied": percent(complaints["satisfied_rate"])}
-    return [{"key": key, "value": value, "target": TARGETS[key], "met": value is None or value >= TARGETS[key]}
+    goals = {**TARGETS, "callback_pass": float(settings.get(PASS_TARGET))}
+    return [{"key": key, "value": value, "target": goals[key], "met": value is None or value >= goals[key]}
             for key, value in values.items()]
 
 

@@ -484,12 +484,3 @@ def today_figures(now=None):
     return {"due": open_today + done, "done": done}
 
 
-def month_bounds(year, month):
-    """The local calendar month as [start, end) in UTC."""
-    start = dt.date(year, month, 1)
-    return _local_midnight_utc(start), _local_midnight_utc(add_months(start, 1))
-
-
-def current_month():
-    today = local_now().date()
-    return today.year, today.month

@@ -526,15 +526,6 @@ def _first_handling(complaint, now, handle_due):
 
 # The complaint register and its monthly summary (台帐).
 
-def month_bounds(text):
-    """"2026-11" -> (start, end) of that month in the configured zone, as naive UTC; ValueError."""
-    from models.timezone import to_utc
-    year, month = (int(part) for part in text.split("-"))
-    first = dt.datetime(year, month, 1)
-    following = dt.datetime(year + month // 12, month % 12 + 1, 1)
-    return to_utc(first), to_utc(following)
-
-
 def register(start_utc, end_utc, department_id=None):
     """The complaints taken in between two moments (voided ones are mistakes, not complaints)."""
     query = (Complaint.select(Complaint, Customer, Department).join(Customer)

@@ -94,6 +94,9 @@ class Period:
     def last_day(self):
         return self.end - dt.timedelta(days=1)
 
+    def following(self):
+        return Period.containing(self.kind, self.end)
+
     def previous(self):
         return Period.containing(self.kind, self.start - dt.timedelta(days=1))
 

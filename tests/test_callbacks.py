@@ -13,6 +13,7 @@ from models import callbacks, complaints, settings
 from models.callbacks import Callback, CallbackAttempt, Sale, TimeRanges
 from models.complaints import Complaint, Customer
 from models.notifications import Notification
+from models.reports import Period
 from models.users import Department, User
 from tests.pdf import assert_embedded_cjk_font, pdf_text
 
@@ -531,7 +532,7 @@ def test_monthly_figures_by_hand(app, client, auth, people):
         _callback_row("HF-6", local(2026, 11, 15, 9, 0), voided=True)
         _callback_row("HF-7", local(2026, 10, 31, 23, 59), outcome="satisfied", done=local(2026, 11, 1, 9, 0))
         _callback_row("HF-8", local(2026, 12, 1, 0, 0), outcome="satisfied", done=local(2026, 12, 1, 9, 0))
-        start, end = callbacks.month_bounds(2026, 11)
+        start, end = Period.parse("month", "2026-11").utc_range()
         assert (start, end) == (local(2026, 11, 1, 0, 0), local(2026, 12, 1, 0, 0))
         figures = callbacks.callback_stats(start, end)
     # done 4; on time: HF-1, HF-2 (exactly at the deadline), HF-4 → 3; satisfied 3; 3/4 = 75.0 %.
@@ -546,7 +547,7 @@ def test_monthly_figures_by_hand(app, client, auth, people):
 
 def test_the_pass_rate_of_an_empty_month_is_none(app):
     with app.app_context():
-        figures = callbacks.callback_stats(*callbacks.month_bounds(2026, 2))
+        figures = callbacks.callback_stats(*Period.parse("month", "2026-02").utc_range())
     assert figures == {"due": 0, "done": 0, "on_time": 0, "satisfied": 0, "pass_rate": None}
 
 

@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 
 from models import complaints
 from models.complaints import Complaint
+from models.reports import Period
 from models.users import Department
 
 H = dt.timedelta(hours=1)
@@ -87,7 +88,7 @@ def november(app, people):
 
 def test_the_monthly_figures(app, november):
     with app.test_request_context():
-        start, end = complaints.month_bounds("2026-11")
+        start, end = Period.parse("month", "2026-11").utc_range()
         assert (start, end) == (dt.datetime(2026, 10, 31, 16), dt.datetime(2026, 11, 30, 16))
         stats = complaints.complaint_stats(start, end)
     assert stats == {
@@ -104,7 +105,7 @@ def test_the_monthly_figures(app, november):
 
 def test_the_figures_of_one_department(app, november):
     with app.test_request_context():
-        stats = complaints.complaint_stats(*complaints.month_bounds("2026-11"), department_id=_dept(app, "Repairs"))
+        stats = complaints.complaint_stats(*Period.parse("month", "2026-11").utc_range(), department_id=_dept(app, "Repairs"))
     assert (stats["total"], stats["handled"], stats["handling_rate"], stats["avg_handling_hours"],
             stats["on_time_rate"], stats["satisfied_rate"]) == (2, 2, 1.0, 37.5, 1.0, 0.5)
     assert stats["by_department"] == {"Repairs": 2}
@@ -112,7 +113,7 @@ def test_the_figures_of_one_department(app, november):
 
 def test_an_empty_month_has_no_rates(app, people):
     with app.test_request_context():
-        stats = complaints.complaint_stats(*complaints.month_bounds("2026-02"))
+        stats = complaints.complaint_stats(*Period.parse("month", "2026-02").utc_range())
     assert stats["total"] == 0 and stats["handling_rate"] is None and stats["avg_handling_hours"] is None
     assert stats["on_time_rate"] is None and stats["satisfied_rate"] is None
 

@@ -1,8 +1,5 @@
 """Callbacks: today's queue with the standard script, recording the outcome, the sales-list
 import, the monthly figures and the printed callback record."""
-import datetime as dt
-import re
-
 from flask import Blueprint, abort, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,9 +12,11 @@ from models import callbacks, settings
 from models.base import utcnow
 from models.callbacks import OUTCOMES, REASONS, CallbackError
 from models.complaints import STATES
+from models.reports import Period
 from models.sales_import import COLUMNS, TEMPLATE_HEADERS, ImportRefused, import_sales
 from models.settings import InvalidSetting
 from models.submissions import submit_once
+from models.timezone import local_now
 from views.access import allow
 from views.exports import table_download
 from views.fields import strip
@@ -178,31 +177,27 @@ def import_template(fmt):
     return table_download("sales-list-template", TEMPLATE_HEADERS, [example], fmt)
 
 
-MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 @bp.route("/callbacks/stats")
 @allow("callbacks.stats")
 def stats():
     """Callbacks per month: due, done, on time, satisfied, and the pass rate against the target."""
-    year, month = callbacks.current_month()
+    period = Period.containing("month", local_now().date())
     text = request.args.get("month", "").strip()
     error = None
     if text:
-        match = MONTH.match(text)
-        if match and 2000 <= int(match.group(1)) <= 2100 and 1 <= int(match.group(2)) <= 12:
-            year, month = int(match.group(1)), int(match.group(2))
-        else:
+        try:
+            period = Period.parse("month", text)
+        except ValueError:
             error = _("Enter a month like 2026-11.")
-    start, end = callbacks.month_bounds(year, month)
+    start, end = period.utc_range()
     figures = callbacks.callback_stats(start, end)
     by_reason = []
     for reason, label in REASONS.items():
         rows = callbacks.callback_stats(start, end, reason=reason)
         by_reason.append((label, rows))
-    first = dt.date(year, month, 1)
     return render("callbacks/stats.html", status=422 if error else 200, figures=figures, by_reason=by_reason,
-                  month=f"{year:04d}-{month:02d}", error=error, typed=text,
-                  previous=callbacks.add_months(first, -1).strftime("%Y-%m"),
-                  following=callbacks.add_months(first, 1).strftime("%Y-%m"),
+                  month=period.key, error=error, typed=text,
+                  previous=period.previous().key, following=period.following().key,
                   target=settings.get(callbacks.PASS_TARGET))

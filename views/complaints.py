@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from models import complaints
 from models.complaints import CHANNELS, SEVERITIES, STATES, TRANSITIONS, Complaint, Customer, TransitionError
 from models.phones import PHONE_HELP
+from models.reports import Period
 from models.submissions import submit_once
 from models.timezone import local_now
 from models.users import Department
@@ -274,13 +275,12 @@ def register():
     args, errors = request.args, {}
     month = args.get("month", "").strip()[:7] or f"{local_now():%Y-%m}"
     try:
-        start, end = complaints.month_bounds(month)
-        if not 2000 <= int(month[:4]) <= 2100:
-            raise ValueError
+        period = Period.parse("month", month)
     except ValueError:
         errors["month"] = _("Enter a month like %(example)s.", example=f"{local_now():%Y-%m}")
-        month = f"{local_now():%Y-%m}"
-        start, end = complaints.month_bounds(month)
+        period = Period.containing("month", local_now().date())
+        month = period.key
+    start, end = period.utc_range()
     department_id = int(args["department"]) if args.get("department", "").isdigit() else None
     department = Department.get_or_none(Department.id == department_id) if department_id else None
     if department_id and department is None:
