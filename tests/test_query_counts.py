@@ -1,0 +1,58 @@
+"""The lists a page shows cost the same number of queries for one row as for many:
+no row loads its neighbours one by one (N+1)."""
+import datetime as dt
+
+import pytest
+import time_machine
+from playhouse.test_utils import count_queries
+
+from models import complaints
+from models.visitors import Visit
+
+NOW = dt.datetime(2026, 11, 23, 2, 0)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def queries_for(client, url):
+    with count_queries() as counter:
+        response = client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200, url
+    return counter.count
+
+
+def assert_query_count_does_not_grow(client, url, add_rows):
+    add_rows(1)
+    few = queries_for(client, url)
+    add_rows(12)
+    assert queries_for(client, url) == few, f"{url}: queries grow with the rows"
+
+
+def test_the_visitor_log_and_the_desk(client, auth, make_user):
+    host = make_user("host", "specialist", department="客服部")
+    make_user("desk", "front_desk")
+    auth.login("desk")
+    counter = iter(range(1000))
+
+    def add_visits(n):
+        Visit.insert_many([{"number": f"VP-Q{next(counter):04d}", "visitor_name": "访客", "phone": "13800138000",
+                            "purpose": "meeting", "host": host.id, "arrived_at": NOW - dt.timedelta(minutes=5),
+                            "state": "on_site"} for _ in range(n)]).execute()
+    assert_query_count_does_not_grow(client, "/visitors/log", add_visits)
+    assert_query_count_does_not_grow(client, "/visitors", add_visits)
+
+
+def test_the_complaint_list(app, client, auth, make_user):
+    clerk = make_user("spec", "specialist", department="客服部")
+    auth.login("spec")
+    counter = iter(range(1000))
+
+    def add_complaints(n):
+        for _ in range(n):
+            complaints.create(clerk, name="客户", phone=f"1390013{next(counter):04d}", content="漏水",
+                              channel="phone", category=complaints.categories()[0], severity="general")
+    assert_query_count_does_not_grow(client, "/complaints?state=all", add_complaints)
