@@ -19,7 +19,7 @@ def all_models():
     from models.visitors import Appointment, Visit, WatchlistEntry
     from models.procurement import (
         ApprovalStep, Delivery, DeliveryLine, DepartmentApprover, OrderLine, PurchaseOrder, Requisition,
-        RequisitionEvent, RequisitionLine, ReturnRecord, StockItem, StockMove, Supplier,
+        RequisitionAttachment, RequisitionEvent, RequisitionLine, ReturnRecord, StockItem, StockMove, Supplier,
     )
     from models.worktime import CalendarDay, WorkWeekday
 
@@ -30,7 +30,7 @@ def all_models():
             ReportRun, ReportMailing, ComplaintPause, WorkWeekday, CalendarDay,
             Sale, Callback, CallbackAttempt,
             ApprovalStep, DepartmentApprover, Supplier, Requisition, RequisitionLine, RequisitionEvent,
-            PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove]
+            RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove]
 
 
 def create_tables():

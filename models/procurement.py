@@ -5,6 +5,7 @@ The approval chain is data (ApprovalStep rows an administrator edits, Department
 rows naming a department's own approvers), never code. decide() is the one function
 that moves a requisition through it; refusal() decides who may act, in one place."""
 import datetime as dt
+import os
 import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,6 +21,7 @@ from models.base import BaseModel, VoidableModel, is_postgres, utcnow, write_tra
 from models.notifications import N_, notify
 from models.numbering import next_number
 from models.timezone import local_now
+from models.uploads import UploadError, check_document, store_document
 from models.users import Department, User
 
 CENT = Decimal("0.01")
@@ -39,6 +41,11 @@ LEADERSHIP_THRESHOLD = settings.define(
     "procurement_leadership_threshold", Decimal, Decimal("5000"),
     _l("Leadership approves requisitions from this confirmed amount (CNY)"), PROCUREMENT,
     minimum=Decimal("0"), maximum=Decimal("100000000"))
+ATTACHMENT_MAX_MB = settings.define(
+    "procurement_attachment_max_mb", int, 10, _l("Largest file attached to a requisition (MB)"), PROCUREMENT,
+    minimum=1, maximum=50)
+#: Quotations and specifications, not an archive: a requisition holds this many files at most.
+MAX_ATTACHMENTS = 10
 REMIND_DAYS = settings.define(
     "procurement_remind_days", int, 2, _l("Remind an approver after a requisition waited this many days"),
     PROCUREMENT, minimum=1, maximum=60)
@@ -72,6 +79,7 @@ EVENT_LABELS = {
     "order": _l("Purchase order placed"),
     "receive": _l("Delivery inspected"),
     "reimburse": _l("Reimbursed"),
+    "attach": _l("File attached"),
 }
 DECISIONS = {"approve": _l("Approved"), "reject": _l("Returned")}
 
@@ -89,7 +97,7 @@ for _type, _label in (("requisition", _l("Requisition")), ("approval_step", _l("
                       ("department_approver", _l("Department approver")), ("supplier", _l("Supplier")),
                       ("purchase_order", _l("Purchase order")), ("delivery", _l("Delivery inspection")),
                       ("return_record", _l("Return or exchange")), ("stock_item", _l("Stock item")),
-                      ("stock_move", _l("Stock movement"))):
+                      ("stock_move", _l("Stock movement")), ("requisition_attachment", _l("Requisition file"))):
     audit.name_record_type(_type, _label)
 audit.ACTION_LABELS.update({
     "submit": _l("Submitted"), "approve": _l("Approved"), "reject": _l("Returned for amendment"),
@@ -331,6 +339,17 @@ class Requisition(VoidableModel):
         if self.state != "pending" or self.step_since is None:
             return None
         return ((now or utcnow()) - self.step_since).days
+
+
+class RequisitionAttachment(BaseModel):
+    """A quotation, a specification or a photo that goes with the requisition."""
+    requisition = ForeignKeyField(Requisition, backref="attachments", on_delete="CASCADE")
+    filename = CharField(max_length=200)  # as the user named it, shown and offered on download
+    stored_name = CharField(max_length=64)  # the portal's own name on disk
+    extension = CharField(max_length=8)
+    size = IntegerField()
+    uploaded_by = ForeignKeyField(User, on_delete="RESTRICT", backref="+")
+    uploaded_at = DateTimeField(default=utcnow)
 
 
 class RequisitionLine(BaseModel):
@@ -1153,3 +1172,30 @@ def listing(user, state=None, q=None):
         query = query.where(Requisition.number ** f"%{q}%")
     return query
 
+
+
+def may_attach(requisition, user):
+    """The requester adds quotations and specifications; logistics adds its own at any step."""
+    if requisition.voided_at is not None:
+        return False
+    return requisition.requester_id == user.id or "logistics" in user.roles
+
+
+def attach(actor, requisition, filename, data):
+    """Store a file with the requisition; ProcurementError (field "file") when refused."""
+    if not may_attach(requisition, actor):
+        raise ProcurementError(_l("Only the requester or logistics attaches files to a requisition."), "file")
+    if requisition.attachments.count() >= MAX_ATTACHMENTS:
+        raise ProcurementError(_l("A requisition holds at most %(n)s files.", n=MAX_ATTACHMENTS), "file")
+    try:
+        extension = check_document(data, settings.get(ATTACHMENT_MAX_MB) * 1024 * 1024)
+    except UploadError as refused:
+        raise ProcurementError(str(refused), "file") from None
+    name = (os.path.basename((filename or "").replace("\\", "/")).strip() or f"file.{extension}")[:200]
+    stored = store_document("requisitions", data, extension)
+    with write_transaction():
+        attachment = RequisitionAttachment.create(requisition=requisition, filename=name, stored_name=stored,
+                                                  extension=extension, size=len(data), uploaded_by=actor)
+        _event(requisition, actor, "attach", note=name)
+        audit.record_create(actor, attachment)
+    return attachment

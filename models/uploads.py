@@ -52,6 +52,54 @@ def store_image(kind, data, image_format):
     return name
 
 
+#: Documents attached to records (quotations, specifications, invoices): the extension
+#: the portal gives each kind it accepts, decided by the content.
+DOCUMENT_TYPES = {
+    "pdf": "application/pdf",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def check_document(data, max_bytes):
+    """The document's extension, or UploadError: PDF, JPEG/PNG, XLSX or DOCX, by the bytes."""
+    import zipfile
+    if not data:
+        raise UploadError(_l("Choose a file to attach."))
+    if len(data) > max_bytes:
+        raise UploadError(_l("This file is larger than %(mb)s MB.", mb=max_bytes // (1024 * 1024)))
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = set(archive.namelist())
+        except zipfile.BadZipFile:
+            names = set()
+        if "xl/workbook.xml" in names:
+            return "xlsx"
+        if "word/document.xml" in names:
+            return "docx"
+    else:
+        try:
+            image_format, _width, _height = check_image(data, max_bytes)
+            if image_format in ("JPEG", "PNG"):
+                return ACCEPTED_FORMATS[image_format]
+        except UploadError:
+            pass
+    raise UploadError(_l("Attach a PDF, a JPEG or PNG photo, an Excel (.xlsx) or a Word (.docx) file."))
+
+
+def store_document(kind, data, extension):
+    """Write the document under a name the portal chooses; returns that name."""
+    name = f"{uuid.uuid4().hex}.{extension}"
+    with open(os.path.join(upload_folder(kind), name), "wb") as f:
+        f.write(data)
+    return name
+
+
 def thumbnail_name(name):
     return f"thumb-{name.rsplit('.', 1)[0]}.jpg"
 

@@ -11,8 +11,8 @@ from models import procurement, settings
 from models.audit import AuditEntry
 from models.notifications import Notification
 from models.procurement import (
-    ApprovalStep, Delivery, ProcurementError, PurchaseOrder, Requisition, RequisitionEvent, ReturnRecord,
-    StockItem, StockMove, Supplier,
+    ApprovalStep, Delivery, ProcurementError, PurchaseOrder, Requisition, RequisitionAttachment, RequisitionEvent,
+    ReturnRecord, StockItem, StockMove, Supplier,
 )
 from models.users import Department
 from tests.pdf import assert_embedded_cjk_font, pdf_text
@@ -719,3 +719,57 @@ def test_the_wall_board_counts_requisitions_waiting_at_each_step(app, people):
     assert [(en, n) for _zh, en, n in waiting] == [("Department head", 1), ("Logistics review", 1),
                                                   ("Leadership approval", 0)]
     assert waiting[0][0] == "部门负责人"
+
+
+def _pdf_bytes():
+    return b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_the_requester_attaches_a_quotation_and_others_who_may_see_it_download_it(app, client, auth, people):
+    import io as _io
+    requisition = _make(app, people)
+    auth.login("req")
+    response = client.post(f"/procurement/{requisition.id}/attachments?lang=zh",
+                           data={"file": (_io.BytesIO(_pdf_bytes()), "报价单 A.pdf"), "submission_key": "a1"},
+                           content_type="multipart/form-data")
+    assert response.status_code == 303
+    again = client.post(f"/procurement/{requisition.id}/attachments",
+                        data={"file": (_io.BytesIO(_pdf_bytes()), "报价单 A.pdf"), "submission_key": "a1"},
+                        content_type="multipart/form-data")
+    assert again.status_code == 303  # a double tap stores the file once
+    attachment = RequisitionAttachment.get()
+    assert RequisitionAttachment.select().count() == 1
+    assert (attachment.filename, attachment.extension, attachment.uploaded_by_id) == ("报价单 A.pdf", "pdf",
+                                                                                     people["requester"].id)
+    page = client.get(f"/procurement/{requisition.id}?lang=zh").get_data(as_text=True)
+    assert "报价单 A.pdf" in page and "已附文件" in page
+    auth.logout()
+    auth.login("head")  # the department head sees the requisition, and so its files
+    download = client.get(f"/procurement/attachments/{attachment.id}")
+    assert download.status_code == 200 and download.data == _pdf_bytes()
+    assert download.headers["Content-Type"] == "application/pdf" and "attachment" in download.headers[
+        "Content-Disposition"]
+    auth.logout()
+    auth.login("otherhead")  # another department's head does not
+    assert client.get(f"/procurement/attachments/{attachment.id}").status_code == 403
+
+
+def test_a_file_that_is_not_a_document_is_refused_beside_the_field(app, client, auth, people):
+    import io as _io
+    requisition = _make(app, people)
+    auth.login("req")
+    response = client.post(f"/procurement/{requisition.id}/attachments?lang=zh",
+                           data={"file": (_io.BytesIO(b"MZ\x90\x00 not really a pdf"), "quote.pdf"),
+                                 "submission_key": "a2"}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="file-error">请附 PDF、JPEG 或 PNG 照片、Excel（.xlsx）或 Word（.docx）文件。' in page
+    empty = client.post(f"/procurement/{requisition.id}/attachments?lang=zh", data={"submission_key": "a3"},
+                        content_type="multipart/form-data")
+    assert empty.status_code == 422 and "请选择要附加的文件。" in empty.get_data(as_text=True)
+    auth.logout()
+    auth.login("head")  # an approver reads the files, the requester and logistics add them
+    refused = client.post(f"/procurement/{requisition.id}/attachments?lang=zh",
+                          data={"file": (_io.BytesIO(_pdf_bytes()), "x.pdf"), "submission_key": "a4"},
+                          content_type="multipart/form-data")
+    assert refused.status_code == 422 and RequisitionAttachment.select().count() == 0

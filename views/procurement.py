@@ -2,16 +2,17 @@
 (approval, order, receiving, reimbursement), the supplier register, the stock ledger,
 the approval chain, and the two printed forms."""
 import datetime as dt
+import os
 from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, abort, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from peewee import IntegrityError
 from wtforms import (
-    BooleanField, DateField, DecimalField, FieldList, Form, FormField, HiddenField, IntegerField, SelectField,
-    StringField, TextAreaField,
+    BooleanField, DateField, DecimalField, FieldList, FileField, Form, FormField, HiddenField, IntegerField,
+    SelectField, StringField, TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import TextInput
@@ -20,8 +21,9 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from models import procurement
 from models.procurement import (
     PURCHASE_METHODS, RETURN_KINDS, STATES, ApprovalStep, Delivery, DepartmentApprover, ProcurementError,
-    PurchaseOrder, Requisition, ReturnRecord, StockItem, Supplier,
+    PurchaseOrder, Requisition, RequisitionAttachment, ReturnRecord, StockItem, Supplier,
 )
+from models.uploads import DOCUMENT_TYPES, stored_path
 from models.roles import ROLES
 from models.submissions import submit_once
 from models.timezone import local_now
@@ -304,7 +306,13 @@ def edit(requisition_id):
 
 # ---------------------------------------------------------------- the requisition page
 
-def _show(requisition, status=200, errors=None, typed=None, open_form=None):
+class AttachmentForm(PortalForm):
+    file = FileField(_l("Quotation, specification or photo"), render_kw={
+        "accept": ".pdf,.jpg,.jpeg,.png,.xlsx,.docx,application/pdf,image/jpeg,image/png"},
+        description=_l("PDF, JPEG or PNG photo, Excel (.xlsx) or Word (.docx)."))
+
+
+def _show(requisition, status=200, errors=None, typed=None, open_form=None, attachment_form=None):
     requisition = Requisition.get_by_id(requisition.id)
     order = requisition.order()
     manager = current_user.can("procurement.manage")
@@ -312,7 +320,9 @@ def _show(requisition, status=200, errors=None, typed=None, open_form=None):
     context = dict(requisition=requisition, lines=requisition.lines_list(), events=list(requisition.events()),
                    progress=procurement.chain_progress(requisition), order=order, may_decide=may_decide,
                    manager=manager, errors=errors or {}, typed=typed or {}, open_form=open_form,
-                   today=local_now().date())
+                   today=local_now().date(), attachments=list(requisition.attachments.order_by(RequisitionAttachment.id)),
+                   attachment_form=attachment_form or AttachmentForm(formdata=None),
+                   may_attach=procurement.may_attach(requisition, current_user))
     if may_decide and requisition.step.review:
         context["suggested_amount"] = requisition.estimated_total
         context["threshold_hint"] = procurement.settings.get(procurement.LEADERSHIP_THRESHOLD)
@@ -378,6 +388,43 @@ def _day(typed, name, errors):
 
 def _typed():
     return {k: v[:2000] for k, v in request.form.items() if k != "csrf_token"}
+
+
+@bp.route("/procurement/<int:requisition_id>/attachments", methods=["POST"])
+@allow("procurement.request")
+def attach(requisition_id):
+    """Attach a quotation, a specification or a photo to the requisition."""
+    requisition = _requisition_or_404(requisition_id)
+    form = AttachmentForm()
+    if earlier := form.earlier_result():
+        return redirect_to(earlier)
+    upload = request.files.get(form.file.name)
+
+    def store():
+        procurement.attach(current_user, requisition, upload.filename if upload else "",
+                           upload.read() if upload else b"")
+        return url_for("procurement.show", requisition_id=requisition.id) + "#attachments"
+
+    try:
+        url, _created = submit_once(form.submission_key.data, current_user, store)
+    except ProcurementError as refused:
+        form.file.errors = [str(refused)]
+        return _show(requisition, status=422, attachment_form=form)
+    toast(_("File attached."))
+    return redirect_to(url)
+
+
+@bp.route("/procurement/attachments/<int:attachment_id>")
+@allow("procurement.request")
+def attachment(attachment_id):
+    """A requisition's file, for those who may see the requisition, under the name it was given."""
+    item = RequisitionAttachment.get_or_none(RequisitionAttachment.id == attachment_id) or abort(404)
+    _requisition_or_404(item.requisition_id)
+    path = stored_path("requisitions", item.stored_name)
+    if not os.path.isfile(path):
+        abort(404)
+    return send_file(path, mimetype=DOCUMENT_TYPES[item.extension], as_attachment=True,
+                     download_name=item.filename, max_age=0)
 
 
 @bp.route("/procurement/<int:requisition_id>/submit", methods=["POST"])
