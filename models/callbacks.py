@@ -144,7 +144,7 @@ class Callback(VoidableModel):
     outcome = CharField(max_length=12, default="", index=True)  # "", satisfied, unsatisfied
     note = TextField(default="")
     done_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
-    done_at = DateTimeField(null=True)
+    done_at = DateTimeField(null=True, index=True)
     flagged_at = DateTimeField(null=True)
     version = IntegerField(default=1)
 

@@ -276,7 +276,8 @@ def listing(state=None, category=None, department_id=None, q=None):
     """VIP first, then major, then oldest first: the most urgent at the top."""
     query = (Complaint.select(Complaint, Customer, Department).join(Customer)
              .switch(Complaint).join(Department, JOIN.LEFT_OUTER)
-             .order_by(Customer.is_vip.desc(), (Complaint.severity == "major").desc(), Complaint.created_at))
+             .order_by(Customer.is_vip.desc(), (Complaint.severity == "major").desc(), Complaint.created_at,
+                       Complaint.id))
     if state == "open":
         query = query.where(Complaint.state.in_(OPEN_STATES))
     elif state in STATES:

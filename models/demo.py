@@ -49,11 +49,13 @@ CALLERS = [("钱女士", "13312345678", "咨询保修期"), ("郑先生", "13298
 
 def _front_desk_history(days=60):
     """Two months of visits and calls on working days, so the board's trend and the
-    reports have something to show. Seeded: the same data on every machine."""
+    reports have something to show. Seeded: the same data on every machine; loaded once."""
     from models.calls import Call
     from models.numbering import next_number
     from models.timezone import local_now, to_utc
     from models.visitors import Visit
+    if Visit.select().exists():
+        return
     rng = random.Random(2026)
     desk, hosts = User.by_username("desk"), [User.by_username(name) for name in ("specialist", "head", "logistics")]
     today = local_now().date()

@@ -151,7 +151,7 @@ def visitors_section(start, end, department_id):
     from models.visitors import Visit
     visits = Visit.select().where(Visit.arrived_at >= start, Visit.arrived_at < end)
     if department_id:
-        visits = visits.where(Visit.host.in_(_department_staff(department_id)))
+        visits = _department_visits(visits, department_id)
     total, companions = visits.select(fn.COUNT(Visit.id), fn.COALESCE(fn.SUM(Visit.companions), 0)).scalar(
         as_tuple=True)
     by_purpose = visits.select(Visit.purpose, fn.COUNT(Visit.id)).group_by(Visit.purpose).tuples()
@@ -166,13 +166,30 @@ def visitors_section(start, end, department_id):
     }
 
 
+def _department_calls(query, department_id):
+    """The calls that concern a department: taken, transferred to, a message for, or a
+    reply promised by one of its people."""
+    from models.calls import Call
+    staff = _department_staff(department_id)
+    return query.where(Call.taken_by.in_(staff) | Call.transferred_to.in_(staff)
+                       | Call.message_for.in_(staff) | Call.promiser.in_(staff))
+
+
+def _department_visits(query, department_id):
+    from models.visitors import Visit
+    return query.where(Visit.host.in_(_department_staff(department_id)))
+
+
+def _department_complaints(query, department_id):
+    from models.complaints import Complaint
+    return query.where(Complaint.department == department_id)
+
+
 def calls_section(start, end, department_id):
     from models.calls import Call
     calls = Call.select().where(Call.taken_at >= start, Call.taken_at < end)
     if department_id:
-        staff = _department_staff(department_id)
-        calls = calls.where(Call.taken_by.in_(staff) | Call.transferred_to.in_(staff)
-                            | Call.message_for.in_(staff) | Call.promiser.in_(staff))
+        calls = _department_calls(calls, department_id)
     total = calls.count()
     promises = calls.where(Call.outcome == "promised")
     kept = promises.where(Call.replied_at <= Call.reply_due).count()
@@ -242,15 +259,15 @@ def _chart(period, department_id):
     start, end = period.utc_range()
     series = {}
     sources = {
-        "visitors": (Visit.select(), Visit.arrived_at, Visit.host),
-        "calls": (Call.select(), Call.taken_at, Call.taken_by),
-        "complaints": (Complaint.select().where(Complaint.voided_at.is_null()), Complaint.created_at, None),
+        "visitors": (Visit.select(), Visit.arrived_at, _department_visits),
+        "calls": (Call.select(), Call.taken_at, _department_calls),
+        "complaints": (Complaint.select().where(Complaint.voided_at.is_null()), Complaint.created_at,
+                       _department_complaints),
     }
     buckets = period.buckets()
-    for name, (query, column, person) in sources.items():
+    for name, (query, column, of_department) in sources.items():
         if department_id:
-            query = (query.where(Complaint.department == department_id) if person is None
-                     else query.where(person.in_(_department_staff(department_id))))
+            query = of_department(query, department_id)
         per_day = counts_by_local_day(query, column, start, end)
         series[name] = [sum(n for day, n in per_day.items() if first <= day < following)
                         for _label, first, following in buckets]

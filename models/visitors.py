@@ -117,7 +117,7 @@ class Visit(BaseModel):
 
     @classmethod
     def search(cls, date_from=None, date_to=None, host_id=None, organisation=None, purpose=None):
-        query = cls.with_host().order_by(cls.arrived_at.desc())
+        query = cls.with_host().order_by(cls.arrived_at.desc(), cls.id.desc())
         if date_from:
             query = query.where(cls.arrived_at >= date_from)
         if date_to:

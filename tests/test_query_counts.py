@@ -56,3 +56,21 @@ def test_the_complaint_list(app, client, auth, make_user):
             complaints.create(clerk, name="客户", phone=f"1390013{next(counter):04d}", content="漏水",
                               channel="phone", category=complaints.categories()[0], severity="general")
     assert_query_count_does_not_grow(client, "/complaints?state=all", add_complaints)
+
+
+def test_the_requisition_list(app, client, auth, make_user):
+    from decimal import Decimal
+
+    from models import procurement
+    from models.users import Department
+    requester = make_user("req", "specialist", department="客服部")
+    auth.login("req")
+    department = Department.get(Department.name == "客服部").id
+    line = {"item_name": "A4打印纸", "spec": "", "quantity": 1, "unit": "箱", "unit_price": Decimal("10.00"),
+            "needed_on": dt.date(2026, 12, 1), "purpose": ""}
+
+    def add_requisitions(n):
+        for _ in range(n):
+            with app.test_request_context():
+                procurement.create(requester, department_id=department, lines=[line], submit=True)
+    assert_query_count_does_not_grow(client, "/procurement?state=all", add_requisitions)

@@ -220,3 +220,16 @@ def test_complaints_callbacks_and_procurement_join_the_report(client, auth, mana
     assert "三、投诉处理" in text and "四、客户回访" in text and "五、物资采购" in text
     rows = list(load_workbook(io.BytesIO(client.get(f"/reports/runs/{run.id}.xlsx?lang=zh").data)).active.values)
     assert ("投诉", "投诉处理率（目标 100 %）", 0) in rows
+
+
+def test_a_departments_calls_are_the_same_in_its_figures_and_its_chart(client, auth, make_user):
+    head = make_user("head", "dept_head", department="销售部")
+    with time_machine.travel(dt.datetime(2026, 11, 10, 2), tick=False):
+        log_call(None, caller_name="周", organisation="", phone="13800000000", reason="r", call_type="business",
+                 outcome="transferred", transferred_to=head, transfer_accepted=True)
+        log_call(None, caller_name="吴", organisation="", phone="13800000001", reason="r", call_type="inquiry",
+                 outcome="answered", answer_text="ok")  # nothing to do with the department
+    auth.login("head")
+    client.get("/reports?kind=month&month=2026-11")
+    figures = ReportRun.get().figures
+    assert figures["sections"]["calls"]["total"] == 1 and sum(figures["chart"]["series"]["calls"]) == 1

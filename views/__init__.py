@@ -131,7 +131,11 @@ def init_app(app):
             # Kept open for this thread's next request: closing the last connection to a
             # WAL database checkpoints it, some 10 ms on every request (make bench).
             if db.in_transaction():
+                # A transaction left open is a bug: undo it and start this thread afresh, so
+                # the next request's writes begin their own IMMEDIATE transaction.
+                app.logger.error("transaction left open by %s", request.path)
                 db.rollback()
+                db._state.reset()
             return
         db.close()
 

@@ -26,8 +26,6 @@ bp = Blueprint("reports", __name__)
 #: What turns the stored keys into words, on the page, in print and in the spreadsheets.
 LABELS = {"PURPOSES": PURPOSES, "CALL_TYPES": CALL_TYPES, "SEVERITIES": SEVERITIES, "category_label": category_label}
 
-#: Roles that read every department's figures; a department head alone reads their own.
-WHOLE_DEPARTMENT_ROLES = {"service_manager", "leadership", "admin"}
 CHART_WIDTH, CHART_HEIGHT = 720, 200
 SERIES_LABELS = {"visitors": _l("Visits by day or month"), "calls": _l("Calls by day or month"),
                  "complaints": _l("Complaints by day or month")}
@@ -91,7 +89,7 @@ class ReportForm(FlaskForm):
 
 def _own_department():
     """The only department a department head (without a wider role) may read, else None."""
-    if WHOLE_DEPARTMENT_ROLES.intersection(current_user.roles):
+    if current_user.can("reports.all_departments"):
         return None
     return current_user.department_id or 0
 
