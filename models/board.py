@@ -10,7 +10,7 @@ from peewee import CharField, DateTimeField, ForeignKeyField, fn
 from models import audit, settings
 from models.base import BaseModel, db, utcnow, write_transaction
 from models.reports import counts_by_local_day
-from models.timezone import local_now, to_utc
+from models.timezone import day_start_utc, local_now
 from models.users import User
 
 audit.name_record_type("board_token", _l("Board screen link"))
@@ -57,10 +57,6 @@ def valid_token(token):
     return row
 
 
-def _day_start_utc(day):
-    return to_utc(dt.datetime.combine(day, dt.time.min))
-
-
 def figures(now=None):
     """Everything the board shows, as plain values (also the source of its ETag)."""
     from models.callbacks import today_figures
@@ -70,10 +66,10 @@ def figures(now=None):
     from models.visitors import Visit
     now = now or utcnow()
     today = local_now().date()
-    start = _day_start_utc(today)
+    start = day_start_utc(today)
     waiting = [{"host": v.host.display_name, "minutes": v.minutes_waited(now)} for v in Visit.waiting()]
     promises = Call.promises_open()
-    trend_start = _day_start_utc(today - dt.timedelta(days=29))
+    trend_start = day_start_utc(today - dt.timedelta(days=29))
     return {
         "visitors_waiting": waiting,
         "visitors_on_site": Visit.select().where(Visit.state.in_(["waiting", "on_site"])).count(),
@@ -127,7 +123,7 @@ def _complaint_figures(now):
 
 
 def _daily_counts(query, column, since, today):
-    counts = counts_by_local_day(query, column, since, _day_start_utc(today + dt.timedelta(days=1)))
+    counts = counts_by_local_day(query, column, since, day_start_utc(today + dt.timedelta(days=1)))
     return [counts.get(today - dt.timedelta(days=offset), 0) for offset in range(29, -1, -1)]
 
 

@@ -21,7 +21,7 @@ from models.complaints import Complaint, ComplaintEvent, Customer, TransitionErr
 from models.notifications import N_, notify
 from models.numbering import next_number
 from models.settings import InvalidSetting
-from models.timezone import local_now, to_local, to_utc
+from models.timezone import day_start_utc, to_local, to_utc
 from models.users import User
 
 audit.name_record_type("callback", _l("Callback"))
@@ -228,10 +228,6 @@ def customer_window(customer):
         return TimeRanges("")
 
 
-def _local_midnight_utc(day):
-    return to_utc(dt.datetime.combine(day, dt.time()))
-
-
 def add_months(day, months):
     """The same day `months` later (or earlier when negative), clamped to the month's end."""
     index = day.year * 12 + day.month - 1 + months
@@ -249,7 +245,7 @@ def sale_targets(sale_date, warranty_end):
 
 def too_late(day, now=None):
     """Past the whole window in which a callback due on that day could still be made."""
-    deadline = _local_midnight_utc(day) + dt.timedelta(days=settings.get(WITHIN_DAYS))
+    deadline = day_start_utc(day) + dt.timedelta(days=settings.get(WITHIN_DAYS))
     return deadline <= (now or utcnow())
 
 
@@ -301,7 +297,7 @@ def schedule_sale_callbacks(now=None):
             for reason, day in sale_targets(sale.sale_date, sale.warranty_end):
                 if too_late(day, now):
                     continue
-                if _create(sale.customer, reason, _local_midnight_utc(day), now, sale=sale):
+                if _create(sale.customer, reason, day_start_utc(day), now, sale=sale):
                     made += 1
     return made
 
@@ -314,7 +310,7 @@ def schedule_due(now=None):
 
 def _day_bounds(now=None):
     today = to_local(now or utcnow()).date()
-    start = _local_midnight_utc(today)
+    start = day_start_utc(today)
     return start, start + dt.timedelta(days=1)
 
 

@@ -16,7 +16,7 @@ from peewee import SQL, CharField, IntegrityError, DateTimeField, ForeignKeyFiel
 
 from models import settings
 from models.base import BaseModel, db, is_sqlite, utcnow, write_transaction
-from models.timezone import local_now, to_utc
+from models.timezone import day_start_utc, local_now
 from models.users import Department, User
 
 PERIOD_KINDS = {"month": _l("Month"), "quarter": _l("Quarter"), "year": _l("Year")}
@@ -101,8 +101,7 @@ class Period:
         return Period.containing(self.kind, self.start - dt.timedelta(days=1))
 
     def utc_range(self):
-        return (to_utc(dt.datetime.combine(self.start, dt.time.min)),
-                to_utc(dt.datetime.combine(self.end, dt.time.min)))
+        return day_start_utc(self.start), day_start_utc(self.end)
 
     def buckets(self):
         """The chart's columns: the days of a month, the months of a quarter or year."""

@@ -26,3 +26,8 @@ def to_local(value):
 def to_utc(local_value):
     """A naive local datetime typed by a user, as naive UTC for storage."""
     return local_value.replace(tzinfo=zone()).astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def day_start_utc(day):
+    """The first moment of a local calendar day, as naive UTC for queries."""
+    return to_utc(dt.datetime.combine(day, dt.time.min))

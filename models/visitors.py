@@ -8,7 +8,7 @@ from models import audit, settings
 from models.base import BaseModel, utcnow, write_transaction
 from models.notifications import N_, notify
 from models.numbering import next_number
-from models.timezone import local_now, to_local, to_utc
+from models.timezone import day_start_utc, local_now, to_local
 from models.users import User
 
 VISITORS = _l("Visitors")
@@ -151,7 +151,7 @@ class Appointment(BaseModel):
 
     @classmethod
     def expected_on(cls, day):
-        start = to_utc(dt.datetime.combine(day, dt.time.min))
+        start = day_start_utc(day)
         return (cls.select(cls, User).join(User, on=(cls.host == User.id))
                 .where(cls.starts_at >= start, cls.starts_at < start + dt.timedelta(days=1),
                        cls.visit.is_null(), cls.cancelled_at.is_null())
@@ -370,7 +370,7 @@ def report_open_at_closing(now=None):
 def open_at_end_of_day(day=None):
     """Visits of the day still open: listed for the desk and the manager, never closed silently."""
     day = day or local_now().date()
-    end = to_utc(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+    end = day_start_utc(day + dt.timedelta(days=1))
     return list(Visit.on_site().where(Visit.arrived_at < end))
 
 

@@ -1,5 +1,4 @@
 """Phone calls at the desk: the log, promised replies, message slips, the staff directory."""
-import datetime as dt
 
 from flask import Blueprint, abort, request, url_for
 from flask_babel import gettext as _
@@ -13,7 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from models.base import utcnow
 from models.calls import CALL_TYPES, OUTCOMES, Call, CallError, close_promise, log_call
 from models.submissions import submit_once
-from models.timezone import local_now, to_utc
+from models.timezone import day_start_utc, local_now, to_utc
 from models.users import AVAILABILITY, Department, User
 from views.access import allow
 from views.fields import ChosenIdField, phone, strip
@@ -96,7 +95,7 @@ def _call_form_page(form, status=200):
 @allow("calls.desk")
 def index():
     """Today's calls, and the promised replies still open."""
-    today_start = to_utc(dt.datetime.combine(local_now().date(), dt.time.min))
+    today_start = day_start_utc(local_now().date())
     calls = list(Call.select().where(Call.taken_at >= today_start).order_by(Call.taken_at.desc()))
     promises = list(Call.select(Call, User).join(User, JOIN.LEFT_OUTER, on=(Call.promiser == User.id))
                     .where(Call.outcome == "promised", Call.replied_at.is_null()).order_by(Call.reply_due))

@@ -1,6 +1,5 @@
 """Complaints: intake, the list, a department's inbox, the complaint page and its actions,
 the register with its monthly summary, the customers, and the printed forms."""
-import datetime as dt
 
 from flask import Blueprint, abort, request, url_for
 from flask_babel import gettext as _

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from models import settings
 from models.submissions import submit_once
-from models.timezone import local_now, to_utc
+from models.timezone import day_start_utc, local_now, to_utc
 from models.users import Department, User
 from models.visitors import (
     HOST_ANSWERS, PURPOSES, WAIT_HIGHLIGHT_MINUTES, Appointment, Visit, VisitError, WatchlistEntry, add_to_watchlist,
@@ -266,7 +266,7 @@ def appointments():
             toast(_("Appointment booked."))
             return redirect_to(url)
     upcoming = list(Appointment.select(Appointment, User).join(User, on=(Appointment.host == User.id))
-                    .where(Appointment.starts_at >= to_utc(dt.datetime.combine(local_now().date(), dt.time.min)),
+                    .where(Appointment.starts_at >= day_start_utc(local_now().date()),
                            Appointment.visit.is_null(), Appointment.cancelled_at.is_null())
                     .order_by(Appointment.starts_at).limit(100))
     status = 422 if request.method == "POST" else 200

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from models import complaints, settings, worktime
 from models.base import utcnow
 from models.submissions import submit_once
-from models.worktime import DAY_KINDS, HOLIDAY, MAX_RANGE_DAYS, WEEKDAYS, WORKDAY, CalendarDay
+from models.worktime import DAY_KINDS, HOLIDAY, MAX_RANGE_DAYS, WEEKDAYS, CalendarDay
 from views.access import allow
 from views.fields import strip
 from views.ui import PortalForm, redirect_to, render, toast
