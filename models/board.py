@@ -9,7 +9,7 @@ from peewee import CharField, DateTimeField, ForeignKeyField, fn
 
 from models import audit, settings
 from models.base import BaseModel, db, utcnow, write_transaction
-from models.reports import counts_by_local_day
+from models.reports import Period, as_percent, counts_by_local_day
 from models.timezone import day_start_utc, local_now
 from models.users import User
 
@@ -137,16 +137,14 @@ def targets(_now):
     """This month so far, against the targets; None where there is nothing to count yet."""
     from models.callbacks import PASS_TARGET, callback_stats
     from models.complaints import complaint_stats
-    from models.reports import Period
     start, end = Period.containing("month", local_now().date()).utc_range()
     complaints = complaint_stats(start, end)
     callbacks = callback_stats(start, end)
 
-    def percent(fraction):
-        return None if fraction is None else round(100 * fraction, 1)
-
-    values = {"handled": percent(complaints["handling_rate"]), "on_time": percent(complaints["on_time_rate"]),
-              "callback_pass": callbacks["pass_rate"], "satisfied": percent(complaints["satisfied_rate"])}
+    values = {"handled": as_percent(complaints["handling_rate"]),
+              "on_time": as_percent(complaints["on_time_rate"]),
+              "callback_pass": callbacks["pass_rate"],
+              "satisfied": as_percent(complaints["satisfied_rate"])}
     goals = {**TARGETS, "callback_pass": float(settings.get(PASS_TARGET))}
     return [{"key": key, "value": value, "target": goals[key], "met": value is None or value >= goals[key]}
             for key, value in values.items()]

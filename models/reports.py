@@ -207,7 +207,8 @@ def calls_section(start, end, department_id):
     }
 
 
-def _percent(fraction):
+def as_percent(fraction):
+    """A 0–1 rate as a percentage with one decimal; None stays None."""
     return None if fraction is None else round(100 * fraction, 1)
 
 
@@ -217,9 +218,9 @@ def complaints_section(start, end, department_id):
     return {
         **{key: stats[key] for key in ("total", "handled", "on_time", "called_back", "satisfied")},
         "avg_handling_hours": stats["avg_handling_hours"],
-        "handling_rate": _percent(stats["handling_rate"]),
-        "on_time_rate": _percent(stats["on_time_rate"]),
-        "satisfied_rate": _percent(stats["satisfied_rate"]),
+        "handling_rate": as_percent(stats["handling_rate"]),
+        "on_time_rate": as_percent(stats["on_time_rate"]),
+        "satisfied_rate": as_percent(stats["satisfied_rate"]),
         "by_category": [[key, n] for key, n in stats["by_category"].items()],
         "by_department": [[name or "", n] for name, n in stats["by_department"].items()],
         "by_severity": [[key, n] for key, n in stats["by_severity"].items()],

@@ -15,6 +15,7 @@ from models.notifications import Notification
 from models.users import Department, User
 from models.worktime import HOLIDAY, WORKDAY, Calendar, parse_periods
 from tasks.complaints import escalate_overdue_complaints
+from tests.test_complaints import _apply, _make
 
 H = dt.timedelta(hours=1)
 
@@ -117,20 +118,6 @@ def _working_time(app, on=True, national_day=True):
         if national_day:
             worktime.add_days(None, dt.date(2026, 10, 1), dt.date(2026, 10, 7), HOLIDAY, "国庆节")
             worktime.add_days(None, dt.date(2026, 10, 10), dt.date(2026, 10, 10), WORKDAY, "国庆调休")
-
-
-def _make(app, user, **overrides):
-    fields = dict(name="李四", phone="13900139000", content="态度不好", channel="visit",
-                  category="service attitude", severity="general")
-    fields.update(overrides)
-    with app.test_request_context():
-        return complaints.create(user, **fields)
-
-
-def _apply(app, complaint, action, user, **kwargs):
-    with app.test_request_context():
-        current = Complaint.get_by_id(complaint.id)
-        return complaints.apply(current.id, action, user, current.version, **kwargs)
 
 
 def _assign(app, people, complaint):
