@@ -169,14 +169,19 @@ class ShortCache:
 _targets = ShortCache(TARGETS_SECONDS, targets)
 # Well inside the 5 s in which a change must reach the screens: a hundred screens
 # polling every 5 s then cost a few queries a second, and most polls are a 304.
-_figures = ShortCache(2, figures)
+_figures = ShortCache(2, lambda now: _with_etag(figures(now)))
 
 
 def cached_targets(now):
     return _targets.get(now)
 
 
+def _with_etag(values):
+    return values, f'"{etag_of(values)}"'
+
+
 def cached_figures():
+    """(figures, ETag): the ETag is hashed once per computation, not on every poll."""
     return _figures.get(utcnow())
 
 

@@ -56,8 +56,7 @@ def show():
             response = render("board/board.html", revoked_page=True, now=local_now())
         response.status_code = 403
         return response
-    values = board.cached_figures()
-    etag = f'"{board.etag_of(values)}"'
+    values, etag = board.cached_figures()
     if request.headers.get("If-None-Match") == etag:
         response = make_response("", 304)
     elif request.headers.get("HX-Request") == "true":
