@@ -233,3 +233,15 @@ def test_a_departments_calls_are_the_same_in_its_figures_and_its_chart(client, a
     client.get("/reports?kind=month&month=2026-11")
     figures = ReportRun.get().figures
     assert figures["sections"]["calls"]["total"] == 1 and sum(figures["chart"]["series"]["calls"]) == 1
+
+
+def test_built_reports_are_purged_after_a_month_and_rebuilt_on_demand(client, auth, manager, frozen):
+    from tasks.maintenance import purge_old_rows
+    auth.login("manager")
+    client.get("/reports?kind=month&month=2026-11")
+    frozen.shift(dt.timedelta(days=31))
+    purge_old_rows.call_local()
+    assert ReportRun.select().count() == 0
+    auth.login("manager")
+    assert client.get("/reports?kind=month&month=2026-11").status_code == 200
+    assert ReportRun.get().state == "done"
