@@ -53,6 +53,14 @@ def _reset_server_database():
     db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
+@pytest.fixture(autouse=True)
+def quick_passwords(monkeypatch):
+    """argon2 at its cheapest: hashing at full cost in every test's accounts was most of
+    the suite's CPU time. Hashes stay real argon2, so login and rehash behave the same."""
+    from argon2 import PasswordHasher
+    monkeypatch.setattr("models.users._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture
 def app(tmp_path):
     url = SERVER_DATABASE or f"sqlite:///{tmp_path / 'portal.db'}"

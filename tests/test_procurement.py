@@ -23,13 +23,6 @@ VALID_TAX_ID = "91350100M000100Y43"
 
 
 @pytest.fixture(autouse=True)
-def quick_passwords(monkeypatch):
-    """Seven accounts per test: argon2 at its cheapest here (the login tests check the real one)."""
-    from argon2 import PasswordHasher
-    monkeypatch.setattr("models.users._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
-@pytest.fixture(autouse=True)
 def frozen():
     with time_machine.travel(NOW, tick=False) as clock:
         yield clock
