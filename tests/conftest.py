@@ -26,13 +26,29 @@ SERVER_DATABASE = os.environ.get("DATABASE_URL", "")
 class PortalClient(FlaskClient):
     """A test client that sends the CSRF token the way htmx does, unless told not to."""
 
+    _csrf = (None, None)  # (the session's raw token, the signed token a page carried)
+
     def csrf_token(self):
-        page = super().open("/login", method="GET")
-        return TOKEN_PATTERN.search(page.get_data(as_text=True)).group(1)
+        """Fetched once per session: login and logout start a new one, and with it a new token."""
+        with self.session_transaction() as session:
+            raw = session.get("csrf_token")
+        if raw is None or raw != self._csrf[0]:
+            page = super().open("/login", method="GET")
+            token = TOKEN_PATTERN.search(page.get_data(as_text=True)).group(1)
+            with self.session_transaction() as session:
+                self._csrf = (session.get("csrf_token"), token)
+        return self._csrf[1]
+
+    def forget_csrf_token(self):
+        self._csrf = (None, None)
 
     def post(self, *args, csrf=True, htmx=False, **kwargs):
         headers = dict(kwargs.pop("headers", None) or {})
         if csrf:
+            if str(args[0] if args else kwargs.get("path", "")).startswith("/login"):
+                # As a person would, from the login page: it also ends a session that expired
+                # meanwhile (time travels in the tests), and with it that session's token.
+                self.forget_csrf_token()
             headers.setdefault("X-CSRFToken", self.csrf_token())
         if htmx:
             headers.setdefault("HX-Request", "true")
