@@ -2,7 +2,8 @@
 import datetime as dt
 from contextlib import contextmanager
 
-from peewee import DatabaseProxy, DateTimeField, Model, PostgresqlDatabase, SqliteDatabase, TextField
+from flask_babel import lazy_gettext as _l
+from peewee import DatabaseProxy, DateTimeField, IntegerField, Model, PostgresqlDatabase, SqliteDatabase, TextField
 from playhouse.db_url import connect
 
 db = DatabaseProxy()
@@ -14,6 +15,19 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",
     "cache_size": -16000,
 }
+
+
+class DomainError(Exception):
+    """A refused action; the message is for the user. `field` names the form field it concerns,
+    so a view places the message beside that field without repeating the model's rule."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+    @property
+    def message(self):
+        return self.args[0]
 
 
 def utcnow():
@@ -94,3 +108,37 @@ class VoidableModel(BaseModel):
     def is_void(self):
         return self.voided_at is not None
 
+
+
+class VersionedModel(BaseModel):
+    """Optimistic locking: every change names the version the user saw, and of two people
+    acting at once the second is told rather than silently overwriting the first."""
+
+    version = IntegerField(default=1)
+    updated_at = DateTimeField(default=utcnow)
+
+    #: What the loser of a race is told; a model may say it in its own words.
+    stale_message = _l("Someone else changed this record meanwhile; look at it again.")
+    missing_message = _l("No such record.")
+
+    @classmethod
+    def load(cls, record_id, version=None):
+        """The record as the user saw it, or a DomainError if it is gone or changed since."""
+        record = cls.get_or_none(cls.id == record_id)
+        if record is None:
+            raise DomainError(cls.missing_message)
+        if version is not None and record.version != version:
+            raise DomainError(cls.stale_message)
+        return record
+
+    def update_versioned(self, version, values, *conditions):
+        """Write `values` only if the row is still at `version` (and `conditions` hold);
+        returns the record as stored now."""
+        cls = type(self)
+        values = dict(values)
+        values[cls.version] = version + 1
+        values[cls.updated_at] = utcnow()
+        changed = cls.update(values).where(cls.id == self.id, cls.version == version, *conditions).execute()
+        if not changed:
+            raise DomainError(cls.stale_message)
+        return cls.get_by_id(self.id)
