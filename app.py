@@ -1,65 +1,20 @@
 """The service department's portal: create_app() wires config, database, queue and views."""
 import logging
-import os
 import secrets
 import sys
 
 import click
 from flask import Flask
 
-ROOT = os.path.dirname(os.path.abspath(__file__))
-INSTANCE_PATH = os.environ.get("INSTANCE_PATH") or os.path.join(ROOT, "instance")
-VERSION = "0.1.0"
-
-
-def _secret_key():
-    """SECRET_KEY from the environment, else one generated once into instance/."""
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
-    path = os.path.join(INSTANCE_PATH, "secret_key")
-    if not os.path.exists(path):
-        os.makedirs(INSTANCE_PATH, exist_ok=True)
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
-            f.write(secrets.token_hex(32))
-    with open(path) as f:
-        return f.read().strip()
-
-
-def default_config():
-    return {
-        "SECRET_KEY": _secret_key(),
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{os.path.join(INSTANCE_PATH, 'portal.db')}",
-        "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
-        "COMPANY_NAME": os.environ.get("COMPANY_NAME", "示例服务有限公司"),
-        "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "zh_Hans"),
-        "BABEL_DEFAULT_TIMEZONE": "UTC",
-        # The CSRF token lives as long as the session: a form left open over lunch
-        # still submits; the session's own idle timeout is what ends it.
-        "WTF_CSRF_TIME_LIMIT": None,
-        "WTF_CSRF_CHECK_DEFAULT": False,
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
-        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,  # photo uploads; their own limits are settings
-        "MAX_FORM_MEMORY_SIZE": 256 * 1024,
-        "SEND_FILE_MAX_AGE_DEFAULT": 7 * 24 * 3600,
-        # Notifications are also e-mailed when SMTP_HOST is set.
-        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
-        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
-        "SMTP_USER": os.environ.get("SMTP_USER", ""),
-        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
-        "SMTP_FROM": os.environ.get("SMTP_FROM", "portal@localhost"),
-        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "") == "1",
-        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
-    }
+import config
 
 
 def create_app(test_config=None):
-    app = Flask(__name__, instance_path=INSTANCE_PATH)
-    app.config.update(default_config())
+    app = Flask(__name__, instance_path=config.INSTANCE_PATH)
+    app.config.update(config.default_config())
     if test_config:
         app.config.update(test_config)
-    app.config["VERSION"] = VERSION
+    app.config["VERSION"] = config.VERSION
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("weasyprint", "fontTools"):  # per-step progress of every PDF

@@ -412,10 +412,9 @@ def record_outcome(callback_id, outcome, actor, version, note=""):
 
 
 def _after_complaint_transition(complaint, action, actor, note):
-    """Keep callbacks in step with their complaint, whichever screen moved it."""
-    if action == "inform":
-        from tasks.callbacks import schedule_callbacks_now
-        schedule_callbacks_now()
+    """Keep callbacks in step with their complaint, whichever screen moved it (the
+    callback owed once the customer is informed is made by tasks.callbacks)."""
+    if action not in DONE and action != "void":
         return
     pending = Callback.select().where(Callback.complaint == complaint.id, Callback.outcome == "",
                                       Callback.voided_at.is_null())
@@ -428,11 +427,9 @@ def _after_complaint_transition(complaint, action, actor, note):
                              Callback.done_at: now, Callback.attempts: Callback.attempts + 1,
                              Callback.version: Callback.version + 1}).where(Callback.id == callback.id).execute()
             CallbackAttempt.create(callback=callback, at=now, actor=actor, result=action, note=note)
-        elif action == "void":
+        else:  # void
             Callback.update({Callback.voided_at: now, Callback.void_reason: note,
                              Callback.version: Callback.version + 1}).where(Callback.id == callback.id).execute()
-        else:
-            continue
         audit.record_change(actor, Callback.get_by_id(callback.id), before)
 
 

@@ -1,7 +1,6 @@
 """In-app notifications: the bell in the navigation with its count."""
 import json
 
-from flask import current_app
 from flask_babel import gettext
 from peewee import CharField, DateTimeField, ForeignKeyField, TextField
 
@@ -39,13 +38,17 @@ class Notification(BaseModel):
         return cls.select().where(cls.user == user).order_by(cls.created_at.desc()).limit(limit)
 
 
+#: Called with each new notification: tasks.notifications queues its e-mail here, so the
+#: model needs no import of the tasks.
+AFTER_NOTIFY = []
+
+
 def notify(user, message, url="", **params):
     """Tell a member of staff: the bell at once, and an e-mail by a task where SMTP is set up."""
     note = Notification.create(user=user, message=message, url=url,
                                params=json.dumps(params, ensure_ascii=False, default=str))
-    if user.email and current_app.config.get("SMTP_HOST"):
-        from tasks.notifications import email_notification
-        email_notification(note.id)
+    for listener in AFTER_NOTIFY:
+        listener(note)
     return note
 
 

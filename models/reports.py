@@ -16,8 +16,11 @@ from peewee import SQL, CharField, IntegrityError, DateTimeField, ForeignKeyFiel
 
 from models import settings
 from models.base import BaseModel, db, is_sqlite, utcnow, write_transaction
+from models.calls import CALL_TYPES
+from models.complaints import SEVERITIES, category_label
 from models.timezone import day_start_utc, local_now
 from models.users import Department, User
+from models.visitors import PURPOSES
 
 PERIOD_KINDS = {"month": _l("Month"), "quarter": _l("Quarter"), "year": _l("Year")}
 
@@ -272,6 +275,31 @@ def _chart(period, department_id):
         series[name] = [sum(n for day, n in per_day.items() if first <= day < following)
                         for _label, first, following in buckets]
     return {"labels": [label for label, _first, _following in buckets], "series": series}
+
+
+#: What turns the stored keys into words, on the page, in print and in the spreadsheets.
+LABELS = {"PURPOSES": PURPOSES, "CALL_TYPES": CALL_TYPES, "SEVERITIES": SEVERITIES, "category_label": category_label}
+
+CHART_WIDTH, CHART_HEIGHT = 720, 200
+
+
+def bar_chart(chart):
+    """Server-drawn grouped bars: one group per day or month, one bar per series."""
+    labels, series = chart["labels"], chart["series"]
+    peak = max([1] + [value for values in series.values() for value in values])
+    group = CHART_WIDTH / max(1, len(labels))
+    bar = group * 0.8 / max(1, len(series))
+    bars = []
+    for s_index, (name, values) in enumerate(series.items()):
+        for index, value in enumerate(values):
+            height = value / peak * (CHART_HEIGHT - 20)
+            bars.append({"series": name, "x": round(index * group + group * 0.1 + s_index * bar, 1),
+                         "y": round(CHART_HEIGHT - height, 1), "width": round(bar, 1), "height": round(height, 1),
+                         "value": value, "label": labels[index]})
+    step = max(1, len(labels) // 16)
+    ticks = [{"x": round(index * group + group / 2, 1), "label": label}
+             for index, label in enumerate(labels) if index % step == 0]
+    return {"bars": bars, "ticks": ticks, "peak": peak, "width": CHART_WIDTH, "height": CHART_HEIGHT}
 
 
 def build(period, department_id=None, progress=None):

@@ -1,4 +1,5 @@
-"""The Huey instance. The consumer runs `huey_consumer tasks.huey`.
+"""The Huey instance. The consumer runs `huey_consumer consumer.huey`: consumer.py
+creates the app first, so the tasks have it.
 
 SqliteHuey in instance/ by default (nothing to install); RedisHuey when HUEY_URL
 names a redis:// server. Task modules are imported at the bottom so the consumer
@@ -8,15 +9,14 @@ import os
 
 from huey import RedisHuey, SqliteHuey
 
-from app import INSTANCE_PATH
+import config
 
 
 def _make_huey():
-    url = os.environ.get("HUEY_URL", "")
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("service-portal", url=url, utc=True)
-    os.makedirs(INSTANCE_PATH, exist_ok=True)
-    return SqliteHuey("service-portal", filename=os.path.join(INSTANCE_PATH, "huey.db"), utc=True)
+    if config.HUEY_URL.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey("service-portal", url=config.HUEY_URL, utc=True)
+    os.makedirs(config.INSTANCE_PATH, exist_ok=True)
+    return SqliteHuey("service-portal", filename=os.path.join(config.INSTANCE_PATH, "huey.db"), utc=True)
 
 
 huey = _make_huey()
@@ -32,14 +32,13 @@ def bind_app(app):
 
 
 def app_context():
-    """Run task code inside the app: the consumer creates it on first use; in the web
+    """Run task code inside the app: the consumer's (consumer.py created it); in the web
     process (and in immediate mode) it is the app that is already there."""
     from flask import has_app_context
     if has_app_context():
         return contextlib.nullcontext()
     if _app is None:
-        from app import create_app
-        create_app()
+        raise RuntimeError("no app for the tasks: start the consumer as `huey_consumer consumer.huey`")
     return _app.app_context()
 
 

@@ -1,6 +1,7 @@
 """Callback scheduling: a sweep that creates the callbacks that are owed, found by the data."""
 from huey import crontab
 
+from models.complaints import AFTER_TRANSITION
 from tasks import app_context, huey
 
 
@@ -22,3 +23,12 @@ def schedule_callbacks_now():
     """Queued when a complaint's customer is informed or a sales list is imported.
     Idempotent: a callback is made once per complaint round and per sale and reason."""
     return _sweep()
+
+
+def _schedule_when_informed(complaint, action, actor, note):
+    """The customer was told the outcome: the complaint's callback falls due, made at once."""
+    if action == "inform":
+        schedule_callbacks_now()
+
+
+AFTER_TRANSITION.append(_schedule_when_informed)

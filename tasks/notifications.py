@@ -2,6 +2,7 @@
 import smtplib
 from email.message import EmailMessage
 
+from models.notifications import AFTER_NOTIFY
 from tasks import app_context, huey
 
 
@@ -47,3 +48,12 @@ def email_notification(notification_id):
         send_mail([note.user.email], text[:120], f"{text}\n\n{link}\n\n— {config['COMPANY_NAME']}")
         Notification.update(emailed_at=utcnow()).where(Notification.id == note.id).execute()
         return True
+
+
+def _queue_email(note):
+    from flask import current_app
+    if note.user.email and current_app.config.get("SMTP_HOST"):
+        email_notification(note.id)
+
+
+AFTER_NOTIFY.append(_queue_email)

@@ -26,8 +26,8 @@ def send_monthly_report():
 
     from models import reports
     from models.timezone import local_now
+    from printing import report_pdf
     from tasks.notifications import send_mail
-    from views.reports import report_pdf
     config = current_app.config
     addresses = reports.recipients()
     if not config["SMTP_HOST"] or not addresses:
@@ -36,9 +36,7 @@ def send_monthly_report():
     if period is None:
         return None
     try:
-        figures = reports.build(period)
-        with current_app.test_request_context(base_url=config["PUBLIC_URL"]):
-            pdf = report_pdf(period, None, figures)
+        pdf = report_pdf(period, None, reports.build(period), config["PUBLIC_URL"])
         send_mail(addresses, f"{config['COMPANY_NAME']} 月度统计报告 {period.key}",
                   f"附件为 {period.key} 的月度统计报告。\n\n— {config['COMPANY_NAME']}",
                   [(f"月度统计报告-{period.key}.pdf", pdf, "application/pdf")])

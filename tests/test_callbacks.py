@@ -111,14 +111,14 @@ def test_a_complaint_resolved_in_the_evening_is_called_back_next_morning(app, pe
 
 
 def test_the_sweep_makes_each_callback_once_also_when_it_catches_up(app, people):
-    from tasks.callbacks import schedule_callbacks
+    from tasks.callbacks import _schedule_when_informed, schedule_callbacks
     with at(2026, 11, 2, 10, 0):
         complaint = _make(app, people["spec"])
-        complaints.AFTER_TRANSITION.remove(callbacks._after_complaint_transition)
+        complaints.AFTER_TRANSITION.remove(_schedule_when_informed)
         try:  # the on-the-spot run did not happen (consumer down)
             _resolve(app, people, complaint)
         finally:
-            complaints.AFTER_TRANSITION.append(callbacks._after_complaint_transition)
+            complaints.AFTER_TRANSITION.append(_schedule_when_informed)
         with app.app_context():
             assert Callback.select().count() == 0
     with at(2026, 11, 2, 10, 5):

@@ -267,7 +267,7 @@ def test_printed_emergency_report_and_day_sheet_are_chinese_with_an_embedded_fon
 
 
 def test_the_pdf_renderer_fetches_nothing_but_static_files(app):
-    from views.printing import StaticOnlyFetcher
+    from printing import StaticOnlyFetcher
     fetcher = StaticOnlyFetcher(app.static_folder, "http://localhost/")
     assert fetcher.fetch("http://localhost/static/css/print.css").read()
     for url in ("file:///etc/passwd", "http://localhost/static/../app.py", "http://example.com/x.png",

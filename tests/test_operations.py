@@ -1,6 +1,9 @@
 """Error pages, health check, and the operator's CLI: init-db, create-user, seed-demo, backup."""
 import logging
+import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -139,6 +142,34 @@ def test_the_queue_takes_and_runs_a_task(app):
         huey.immediate = True
     assert LoginAttempt.select().count() == 0
     assert result is not None
+
+
+def _python(tmp_path, script):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_the_tasks_take_their_queue_from_config_without_the_app(tmp_path):
+    """A fresh process, as the consumer starts: importing the tasks builds the queue from
+    the environment and imports neither the app nor a view; a task run with no app says how to start."""
+    run = _python(tmp_path, "import sys, tasks\n"
+                            "print(sorted(m for m in ('app', 'views', 'consumer') if m in sys.modules))\n"
+                            "tasks.app_context()\n")
+    assert run.stdout.strip() == "[]"
+    assert "huey_consumer consumer.huey" in run.stderr
+
+
+def test_the_consumer_entry_creates_the_app_and_serves_every_task(tmp_path):
+    """`huey_consumer consumer.huey`: the queue the tasks registered on, run inside that app."""
+    run = _python(tmp_path, "import consumer, tasks\n"
+                            "from flask import current_app\n"
+                            "assert consumer.huey is tasks.huey\n"
+                            "print('tasks.reports.build_report' in consumer.huey._registry._registry)\n"
+                            "with tasks.app_context():\n"
+                            "    print(current_app._get_current_object() is consumer.app)\n")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["True", "True"]
 
 
 def test_healthz_is_503_json_when_the_database_server_is_down(tmp_path):

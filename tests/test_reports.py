@@ -194,6 +194,23 @@ def test_last_months_report_is_mailed_once_also_after_a_missed_morning(app, froz
     assert ReportMailing.get().sent_to == "boss@example.com, head@example.com"
 
 
+def test_the_report_prints_outside_a_request_from_the_base_url_it_is_given(app, make_user):
+    """What the monthly mail attaches: printed in the task's app context, no request faked."""
+    from flask import has_request_context
+
+    from models import reports
+    from printing import report_pdf
+    host = make_user("host", display_name="张伟")
+    visit(host, dt.datetime(2026, 11, 10, 2, 0), name="陈静")
+    with app.app_context():
+        period = Period.parse("month", "2026-11")
+        assert not has_request_context()
+        pdf = report_pdf(period, None, reports.build(period), "https://portal.example.com")
+    text = pdf_text(pdf)
+    assert "月度统计报告" in text and "2026-11" in text and "测试服务有限公司" in text
+    assert_embedded_cjk_font(pdf)
+
+
 def test_a_department_head_without_a_department_is_told_why_there_are_no_figures(client, auth, make_user):
     make_user("head", "dept_head")
     auth.login("head")

@@ -17,10 +17,11 @@ from models.sales_import import COLUMNS, TEMPLATE_HEADERS, ImportRefused, import
 from models.settings import InvalidSetting
 from models.submissions import submit_once
 from models.timezone import local_now
+from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
 from views.fields import strip
-from views.printing import qr_data_uri, record_url, render_pdf
+from views.printing import record_url, render_pdf
 from views.ui import PortalForm, redirect_to, render, toast
 
 bp = Blueprint("callbacks", __name__)

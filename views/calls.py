@@ -14,9 +14,10 @@ from models.calls import CALL_TYPES, OUTCOMES, Call, CallError, close_promise, l
 from models.submissions import submit_once
 from models.timezone import day_start_utc, local_now, to_utc
 from models.users import AVAILABILITY, Department, User
+from printing import qr_data_uri
 from views.access import allow
 from views.fields import ChosenIdField, phone, strip
-from views.printing import qr_data_uri, record_url, render_pdf
+from views.printing import record_url, render_pdf
 from views.ui import PortalForm, redirect_to, render, toast
 
 bp = Blueprint("calls", __name__)

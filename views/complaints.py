@@ -16,10 +16,11 @@ from models.reports import Period
 from models.submissions import submit_once
 from models.timezone import local_now
 from models.users import Department
+from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
 from views.fields import int_arg, phone, strip
-from views.printing import qr_data_uri, record_url, render_pdf
+from views.printing import record_url, render_pdf
 from views.templating import local_datetime
 from views.ui import PortalForm, redirect_to, render, render_fragment, toast
 

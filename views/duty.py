@@ -16,9 +16,10 @@ from models.duty import (
 from models.submissions import submit_once
 from models.timezone import local_now, to_local, to_utc
 from models.users import User
+from printing import qr_data_uri
 from views.access import allow
 from views.fields import int_arg, strip
-from views.printing import qr_data_uri, record_url, render_pdf
+from views.printing import record_url, render_pdf
 from views.ui import PortalForm, redirect_to, render, toast
 
 bp = Blueprint("duty", __name__)

@@ -17,9 +17,10 @@ from models.duty import (
 from models.submissions import submit_once
 from models.timezone import local_now, to_utc
 from models.uploads import UploadError, check_image, print_data_uri, stored_path
+from printing import qr_data_uri
 from views.access import allow
 from views.fields import CheckboxesField, strip
-from views.printing import qr_data_uri, record_url, render_pdf
+from views.printing import record_url, render_pdf
 from views.ui import PortalForm, redirect_to, render, toast
 
 bp = Blueprint("incidents", __name__)

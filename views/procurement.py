@@ -28,9 +28,10 @@ from models.roles import ROLES
 from models.submissions import submit_once
 from models.timezone import local_now
 from models.users import Department, User
+from printing import qr_data_uri
 from views.access import allow
 from views.fields import ChosenIdField, phone, strip
-from views.printing import qr_data_uri, record_url, render_pdf
+from views.printing import record_url, render_pdf
 from views.templating import NAV_COUNTS
 from views.ui import PortalForm, redirect_to, render, toast
 

@@ -13,20 +13,17 @@ from wtforms.fields.choices import SelectChoice
 from models import reports
 from models.calls import CALL_TYPES
 from models.complaints import SEVERITIES, category_label
-from models.reports import PERIOD_KINDS, Period, ReportRun
+from models.reports import LABELS, PERIOD_KINDS, Period, ReportRun, bar_chart
 from models.timezone import local_now
 from models.users import Department
 from models.visitors import PURPOSES
+from printing import report_pdf
 from views.access import allow
 from views.exports import table_download
-from views.printing import pdf_bytes, pdf_response
+from views.printing import pdf_response
 from views.ui import render, render_fragment, render_invalid
 
 bp = Blueprint("reports", __name__)
-#: What turns the stored keys into words, on the page, in print and in the spreadsheets.
-LABELS = {"PURPOSES": PURPOSES, "CALL_TYPES": CALL_TYPES, "SEVERITIES": SEVERITIES, "category_label": category_label}
-
-CHART_WIDTH, CHART_HEIGHT = 720, 200
 SERIES_LABELS = {"visitors": _l("Visits by day or month"), "calls": _l("Calls by day or month"),
                  "complaints": _l("Complaints by day or month")}
 
@@ -104,25 +101,6 @@ def _run(run_id):
     return run
 
 
-def bar_chart(chart):
-    """Server-drawn grouped bars: one group per day or month, one bar per series."""
-    labels, series = chart["labels"], chart["series"]
-    peak = max([1] + [value for values in series.values() for value in values])
-    group = CHART_WIDTH / max(1, len(labels))
-    bar = group * 0.8 / max(1, len(series))
-    bars = []
-    for s_index, (name, values) in enumerate(series.items()):
-        for index, value in enumerate(values):
-            height = value / peak * (CHART_HEIGHT - 20)
-            bars.append({"series": name, "x": round(index * group + group * 0.1 + s_index * bar, 1),
-                         "y": round(CHART_HEIGHT - height, 1), "width": round(bar, 1), "height": round(height, 1),
-                         "value": value, "label": labels[index]})
-    step = max(1, len(labels) // 16)
-    ticks = [{"x": round(index * group + group / 2, 1), "label": label}
-             for index, label in enumerate(labels) if index % step == 0]
-    return {"bars": bars, "ticks": ticks, "peak": peak, "width": CHART_WIDTH, "height": CHART_HEIGHT}
-
-
 def _context(run):
     figures = run.figures
     department = Department.get_or_none(Department.id == run.department_id) if run.department_id else None
@@ -165,19 +143,11 @@ def _finished(run_id):
     return run
 
 
-def report_pdf(period, department, figures):
-    """The printed report (月度统计报告 for a month), also what the monthly mail attaches."""
-    number = period.key + (f" · {department.name}" if department else "")
-    return pdf_bytes("print/report.html", period=period, department=department, f=figures,
-                     chart=bar_chart(figures["chart"]), **LABELS,
-                     number=number, built_at=local_now())
-
-
 @bp.route("/reports/runs/<int:run_id>.pdf")
 @allow("reports.view")
 def pdf(run_id):
     context = _context(_finished(run_id))
-    return pdf_response(report_pdf(context["period"], context["department"], context["f"]),
+    return pdf_response(report_pdf(context["period"], context["department"], context["f"], request.host_url),
                         f"统计报告-{context['period'].key}.pdf")
 
 

@@ -19,10 +19,11 @@ from models.visitors import (
     answer, book, check_in, check_out, retire_from_watchlist,
     open_at_end_of_day, register_visit, watchlist_matches,
 )
+from printing import qr_data_uri
 from views.access import allow
 from views.fields import ChosenIdField, day_arg, int_arg, phone, strip
 from views.exports import table_download
-from views.printing import qr_data_uri, record_url, render_pdf
+from views.printing import record_url, render_pdf
 from views.templating import local_datetime
 from views.ui import PortalForm, redirect_to, render, render_fragment, toast
 
