@@ -191,7 +191,7 @@ COMPLAINTS = [
      "家具送货时磕坏了门框", "安排维修师傅修补门框", "门框已修补完好", {}),
     ((4, "09:00"), "cheng", "phone", "product quality", "general", "工程维修部", "customer_informed",
      "洗碗机运行时漏水", "更换进水阀和密封圈", "已修复，试运行无漏水", {}),
-    ((2, "15:30"), "sunli", "phone", "product quality", "general", "工程维修部", "customer_informed",
+    ((2, "09:30"), "sunli", "phone", "product quality", "general", "工程维修部", "customer_informed",
      "新买的冰箱不制冷", "上门补充制冷剂", "已恢复制冷", {}),
     ((1, "10:10"), "lin", "phone", "billing", "general", "销售部", "customer_informed",
      "停车月卡续费后系统未更新，无法进场", "后台更新车牌授权", "月卡已生效", {}),
@@ -250,7 +250,7 @@ LATE_HANDLING_HOURS, MAJOR_HANDLING_HOURS = 27, 28
 def seed_complaints_demo():
     """A few dozen complaints of the last weeks, in every state; the overdue ones escalated
     by the sweep, as the task consumer would on its first minute."""
-    from models import callbacks, complaints
+    from models import complaints
     from models.complaints import Complaint
     if Complaint.select().exists():
         return
@@ -258,11 +258,13 @@ def seed_complaints_demo():
     departments = {d.name: d for d in Department.select()}
     with _history():
         for spec in COMPLAINTS:
-            _complaint_story(spec, people, departments, complaints, callbacks)
+            _complaint_story(spec, people, departments)
     complaints.escalate_overdue()
 
 
-def _complaint_story(spec, people, departments, complaints, callbacks):
+def _complaint_story(spec, people, departments):
+    """One complaint told from intake to the state it has reached, then moved to when it happened."""
+    from models import callbacks, complaints
     from models.complaints import Complaint
     when, customer_key, channel, category, severity, department, state, content, handling, result, extra = spec
     name, phone, organisation, is_vip = CUSTOMERS[customer_key]
@@ -406,7 +408,7 @@ def seed_procurement_demo():
     if Supplier.select().exists():
         return
     people = _staff()
-    requester, head, logistics, leader = (people[k] for k in ("specialist", "head", "logistics", "leader"))
+    requester, head, logistics = (people[k] for k in ("specialist", "head", "logistics"))
     today = local_now().date()
     soon = today + dt.timedelta(days=10)
     suppliers = [procurement.save_supplier(logistics, name=name, tax_id=tax_id, contact=contact, phone=phone,
