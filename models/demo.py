@@ -257,7 +257,8 @@ def seed_complaints_demo():
     people = _staff()
     departments = {d.name: d for d in Department.select()}
     with _history():
-        for spec in COMPLAINTS:
+        # In the order they came in, so the numbers (编号) run with the dates.
+        for spec in sorted(COMPLAINTS, key=lambda spec: _moment(spec[0])):
             _complaint_story(spec, people, departments)
     complaints.escalate_overdue()
 

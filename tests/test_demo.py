@@ -138,3 +138,11 @@ def _text(client, username, url):
     text = client.get(url).get_data(as_text=True)
     auth.logout()
     return text
+
+
+def test_the_demo_numbers_run_with_the_dates(app, quiet_password):
+    from models.complaints import Complaint
+    _seed(app, MOMENTS[0])
+    with app.app_context():
+        numbers = [c.number for c in Complaint.select().order_by(Complaint.created_at, Complaint.id)]
+        assert numbers == sorted(numbers)
