@@ -73,12 +73,12 @@ def _register_commands(app):
     @click.option("--if-empty", is_flag=True, help="Only when no demo data was loaded before.")
     def seed_demo_command(if_empty):
         """Load demo departments, staff and records so the portal is not empty."""
-        from models.demo import seed_demo
+        from models.demo import STAFF, seed_demo
         create_tables()
         password = seed_demo(only_if_empty=if_empty)
         if password:
             click.echo(f"Demo data loaded. Demo staff log in with password {password}: "
-                       "desk, desk2, specialist, logistics, head, manager, leader.")
+                       f"{', '.join(username for username, *_rest in STAFF)}.")
 
     @app.cli.command("backup")
     @click.argument("file", type=click.Path(dir_okay=False, writable=True))

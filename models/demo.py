@@ -1,9 +1,21 @@
-"""Demo data for `make run`, so a first look at the portal is not an empty screen."""
+"""Demo data for `make run`: a department as it looks after a few weeks of work, so a
+first look at the portal shows every area working, not an empty screen.
+
+Everything is made through the domain functions, so states, timelines, audit entries,
+numbers and notifications are the real ones. Those functions stamp the present moment;
+where a story happened in the past, the demo moves its stamps back afterwards (`_set`,
+`_audit_times`) and derives what hangs on them (deadlines, handling times) with the
+domain's own rules, so "overdue" is what the rules say, not what the demo claims.
+Dates are relative to today: the demo looks alive whenever it is loaded. One function
+per area, each loading only when its area is empty."""
 import datetime as dt
 import random
+from contextlib import contextmanager
 
+from models.audit import AuditEntry
 from models.base import utcnow, write_transaction
-from models.notifications import N_, notify
+from models.notifications import N_, Notification, notify
+from models.timezone import local_now, to_utc
 from models.users import Department, User, create_user, generate_password
 
 DEPARTMENTS = ["客户服务部", "行政后勤部", "前台接待", "销售部", "工程维修部"]
@@ -17,12 +29,17 @@ STAFF = [
     ("head", "陈静", "客户服务部", ["dept_head", "specialist"], "8102"),
     ("manager", "杨磊", "客户服务部", ["service_manager"], "8100"),
     ("leader", "赵敏", None, ["leadership"], "8000"),
+    # The departments complaints are assigned to handle them with their own people.
+    ("repairs", "黄建国", "工程维修部", ["dept_head"], "8301"),
+    ("sales", "周婷", "销售部", ["dept_head"], "8401"),
 ]
 
 
 def seed_demo(only_if_empty=False):
-    """Create the demo departments and staff. Returns their shared password, or
-    None when demo data was there already and only_if_empty was asked."""
+    """Create the demo departments, staff and a few weeks of records. Returns the staff's
+    shared password, or None when demo data was there already and only_if_empty was asked.
+
+    One transaction: a load that fails half-way leaves nothing, so the next run loads again."""
     if only_if_empty and User.by_username("desk"):
         return None
     password = generate_password()
@@ -35,117 +52,366 @@ def seed_demo(only_if_empty=False):
                                department=departments.get(department), extension=extension,
                                mobile=f"139{extension}{extension[-4:]}")
             notify(user, N_("Welcome to the service portal, %(name)s."), name=name)
-        _front_desk_history()
-    seed_callbacks_demo()
-    seed_procurement_demo()
+        seed_complaints_demo()
+        seed_callbacks_demo()
+        seed_procurement_demo()
+        seed_duty_demo()
+        seed_front_desk_demo()
+        seed_desk_items_demo()
     return password
 
 
-VISITORS = [("李明", "13800138001", "华信科技"), ("王强", "13911112222", "顺达物流"), ("赵丽", "13722223333", "恒通设备"),
-            ("孙浩", "13633334444", "明远咨询"), ("周敏", "13544445555", ""), ("吴刚", "13455556666", "城建集团")]
-CALLERS = [("钱女士", "13312345678", "咨询保修期"), ("郑先生", "13298765432", "询问发票寄送"),
-           ("冯经理", "13187654321", "洽谈维修合同"), ("陈女士", "13076543210", "反映送货延误")]
+# ---------------------------------------------------------------- moving stamps into the past
+
+def _staff():
+    return {u.username: u for u in User.select().where(User.username.in_([s[0] for s in STAFF]))}
 
 
-def _front_desk_history(days=60):
-    """Two months of visits and calls on working days, so the board's trend and the
-    reports have something to show. Seeded: the same data on every machine; loaded once."""
-    from models.calls import Call
-    from models.numbering import next_number
-    from models.timezone import local_now, to_utc
-    from models.visitors import Visit
-    if Visit.select().exists():
+def _local(days_ago, hhmm):
+    """Naive UTC of a local clock time `days_ago` days before today."""
+    hour, minute = (int(part) for part in hhmm.split(":"))
+    day = local_now().date() - dt.timedelta(days=days_ago)
+    return to_utc(dt.datetime.combine(day, dt.time(hour, minute)))
+
+
+def _ago(minutes):
+    return utcnow() - dt.timedelta(minutes=minutes)
+
+
+def _moment(when):
+    """(days ago, "HH:MM") in local time, or minutes ago."""
+    return _ago(when) if isinstance(when, int) else _local(*when)
+
+
+def _set(model, record_id, **values):
+    """Move a record's stamps to when its story happened (the domain stamped "now")."""
+    model.update(**values).where(model.id == record_id).execute()
+
+
+def _audit_times(record, times):
+    """The record's audit entries, oldest first, moved to the moments of its story."""
+    entries = (AuditEntry.select(AuditEntry.id)
+               .where(AuditEntry.record_type == record.record_type(), AuditEntry.record_id == record.id)
+               .order_by(AuditEntry.id))
+    for entry, at in zip(entries, times):
+        _set(AuditEntry, entry.id, at=at)
+
+
+@contextmanager
+def _history():
+    """What the staff were told about past events they have read long ago: the
+    notifications made inside are marked read, so the bells show only what is new."""
+    before = Notification.select(Notification.id).order_by(Notification.id.desc()).scalar() or 0
+    yield
+    Notification.update(read_at=utcnow()).where(Notification.id > before, Notification.read_at.is_null()).execute()
+
+
+# ---------------------------------------------------------------- complaints
+
+# key: name, phone, organisation, VIP
+CUSTOMERS = {
+    "sunli": ("孙丽", "13912345678", "", True),
+    "zhou": ("周建华", "13801012233", "", False),
+    "lin": ("林晓燕", "13651234567", "", False),
+    "huang": ("黄志强", "13922223344", "鑫源贸易有限公司", False),
+    "he": ("何雪梅", "13788990011", "", False),
+    "ma": ("马俊", "15012345678", "", False),
+    "gao": ("高玉兰", "15198765432", "", False),
+    "luo": ("罗斌", "18611223344", "远航物流有限公司", True),
+    "hu": ("胡婷婷", "18800112233", "", False),
+    "guo": ("郭志明", "13366778899", "启明律师事务所", False),
+    "liang": ("梁欣", "17712341234", "", False),
+    "song": ("宋佳", "18912345670", "蓝海广告有限公司", False),
+    "xie": ("谢文", "13590001111", "", False),
+    "tang": ("唐海涛", "13688887777", "海涛餐饮管理有限公司", False),
+    "han": ("韩梅", "13755556666", "", False),
+    "feng": ("冯永刚", "13477778888", "", False),
+    "yu": ("于晓波", "18233334444", "", False),
+    "dong": ("董秀英", "13522221111", "", False),
+    "xiao": ("萧然", "13011112222", "", False),
+    "cheng": ("程浩", "15855556666", "", False),
+    "zheng": ("郑丽华", "13817776666", "华远置业有限公司", False),
+    "lu": ("陆振华", "13901239876", "振华集团", True),
+}
+
+#: Who acts for each department on the complaints assigned to it.
+HANDLERS = {"工程维修部": "repairs", "销售部": "sales", "行政后勤部": "logistics", "客户服务部": "head"}
+
+ROOT_CAUSES = {
+    "product quality": ("到货抽检不严，质量问题未在出库前发现", "加强到货抽检，问题批次反馈厂家整改"),
+    "service attitude": ("员工服务意识不足，未按服务规范接待", "组织服务礼仪培训，纳入月度考核"),
+    "delivery": ("物流排期变化未及时通知客户", "送货前一天短信和电话确认时间"),
+    "billing": ("收费数据核对不及时", "每月账单出具前双人复核"),
+    "facilities": ("设施老化，日常巡检不到位", "增加巡检频次，建立设施维修台账"),
+    "staff": ("员工未按规范操作", "当事员工已谈话，全员通报学习"),
+    "other": ("问题反馈渠道响应不及时", "建立客户问题 24 小时反馈机制"),
+}
+
+# (when: (days ago, "HH:MM") or minutes ago, customer, channel, category, severity, department,
+#  state reached, content, handling, result; optional: staff person, "late" handling, reopening reason)
+COMPLAINTS = [
+    ((38, "10:20"), "zhou", "phone", "product quality", "general", "工程维修部", "closed",
+     "购买的空气净化器使用一周后出现异响", "上门检测，更换风机", "已更换风机，运行正常", {}),
+    ((36, "14:05"), "lin", "visit", "service attitude", "general", "客户服务部", "closed",
+     "前台接待人员态度冷淡，询问问题时不耐烦", "约谈当班人员，安排服务礼仪培训", "当事人已向客户电话致歉", {}),
+    ((34, "09:40"), "huang", "email", "billing", "general", "销售部", "closed",
+     "三月份的物业服务费账单重复收取", "核对账目，退还多收费用", "已退款 1,280 元至客户账户", {}),
+    ((33, "16:30"), "he", "phone", "delivery", "general", "销售部", "closed",
+     "订购的书柜超过约定日期五天仍未送达", "协调物流加急配送", "书柜已送达并安装完毕", {"late": True}),
+    ((31, "11:15"), "ma", "online", "facilities", "general", "行政后勤部", "closed",
+     "地下车库多处照明灯不亮，夜间停车不安全", "更换 B2 层 14 盏照明灯", "车库照明已全部恢复", {}),
+    ((29, "15:50"), "gao", "letter", "product quality", "general", "工程维修部", "closed",
+     "热水器温控失灵，水温忽冷忽热", "更换温控器", "已修复，客户试用正常", {}),
+    ((27, "10:05"), "luo", "phone", "delivery", "general", "销售部", "closed",
+     "大宗货物签收时发现外包装破损", "核对货损清单，补发破损货品", "补发货品已签收", {}),
+    ((25, "13:30"), "hu", "phone", "staff", "general", "客户服务部", "closed",
+     "收银员找零时态度恶劣", "约谈收银员并调整岗位", "已向客户书面致歉", {"staff_person": "收银员 陈晓"}),
+    ((22, "09:10"), "guo", "fax", "billing", "general", "销售部", "closed",
+     "维修费用与报价单不一致", "复核维修工单，按报价单收费", "已退还差额 350 元", {}),
+    ((20, "17:20"), "liang", "online", "other", "general", "客户服务部", "closed",
+     "网站在线客服长时间无人应答", "调整在线客服排班，增加午间值守", "在线客服已恢复全天值守", {}),
+    ((18, "10:45"), "song", "visit", "facilities", "general", "行政后勤部", "closed",
+     "会议室空调不制冷，影响客户洽谈", "清洗空调滤网，补充冷媒", "空调制冷已恢复", {"late": True}),
+    ((15, "14:00"), "xie", "phone", "product quality", "major", "工程维修部", "closed",
+     "电动自行车充电器充电时冒烟起火，险些引发火灾", "封存产品送检，上门检查线路，先行赔偿",
+     "厂家确认批次缺陷，同批次充电器已召回，客户已获赔偿", {}),
+    ((12, "11:30"), "tang", "email", "delivery", "general", "销售部", "closed",
+     "餐厨设备安装延误两天，影响餐厅开业", "加派安装人员连夜安装", "设备已安装调试完成", {}),
+    ((9, "15:10"), "han", "phone", "service attitude", "general", "工程维修部", "closed",
+     "维修师傅上门未穿鞋套，弄脏地板", "对维修人员进行上门服务规范培训", "已上门清洁并致歉", {}),
+    ((7, "10:00"), "feng", "online", "billing", "general", "销售部", "closed",
+     "会员积分消费后未到账", "核对消费记录，补录积分", "积分已补录到账", {}),
+    ((16, "09:30"), "zhou", "phone", "product quality", "general", "工程维修部", "voided",
+     "空气净化器又有异响", "", "", {"void": "重复登记：与上月同一台净化器的投诉为同一事项"}),
+    ((6, "16:40"), "yu", "online", "other", "general", "", "voided",
+     "询问新款扫地机器人的价格", "", "", {"void": "属于咨询，不是投诉，已转咨询登记"}),
+    ((5, "10:30"), "dong", "phone", "facilities", "general", "行政后勤部", "callback",
+     "小区门禁卡频繁失灵", "更换门禁读卡模块", "门禁已恢复正常", {}),
+    ((4, "14:20"), "xiao", "visit", "delivery", "general", "销售部", "callback",
+     "家具送货时磕坏了门框", "安排维修师傅修补门框", "门框已修补完好", {}),
+    ((4, "09:00"), "cheng", "phone", "product quality", "general", "工程维修部", "customer_informed",
+     "洗碗机运行时漏水", "更换进水阀和密封圈", "已修复，试运行无漏水", {}),
+    ((2, "09:30"), "sunli", "phone", "product quality", "general", "工程维修部", "customer_informed",
+     "新买的冰箱不制冷", "上门补充制冷剂", "已恢复制冷", {}),
+    ((1, "10:10"), "lin", "phone", "billing", "general", "销售部", "customer_informed",
+     "停车月卡续费后系统未更新，无法进场", "后台更新车牌授权", "月卡已生效", {}),
+    ((1, "14:40"), "ma", "online", "facilities", "general", "工程维修部", "result_reported",
+     "3 号楼电梯按钮失灵", "更换按钮面板", "电梯运行正常", {}),
+    ((2, "09:50"), "gao", "phone", "delivery", "general", "销售部", "result_reported",
+     "送货员未按约定时间上门", "核查派单记录，重新预约送货", "已按新约定时间送达", {}),
+    ((2, "16:00"), "luo", "email", "billing", "general", "销售部", "handled",
+     "发票抬头开错，无法报销", "作废原发票，重新开具", "", {}),
+    ((2, "10:30"), "zheng", "letter", "product quality", "major", "工程维修部", "handled",
+     "批量采购的办公桌椅甲醛超标，员工出现不适，客户称将向媒体反映", "封存货品，委托第三方检测机构检测", "", {}),
+    ((1, "09:20"), "song", "phone", "service attitude", "general", "客户服务部", "handled",
+     "客服热线等待超过 20 分钟无人接听", "调整高峰时段坐席排班", "", {}),
+    ((3, "10:00"), "hu", "phone", "product quality", "general", "工程维修部", "assigned",
+     "洗衣机脱水时剧烈晃动", "", "", {}),
+    ((2, "11:40"), "guo", "visit", "facilities", "general", "行政后勤部", "assigned",
+     "写字楼 12 层卫生间长期有异味", "", "", {}),
+    (150, "liang", "online", "delivery", "general", "销售部", "assigned",
+     "网购的打印机少发了硒鼓", "", "", {}),
+    ((1, "16:20"), "xie", "email", "billing", "general", "销售部", "paused",
+     "退租后要求退还多扣的押金", "", "", {"pause": "等待客户提供押金收据照片"}),
+    (200, "tang", "phone", "facilities", "general", "行政后勤部", "acknowledged",
+     "餐厅门口排水沟堵塞，雨天积水", "", "", {}),
+    (60, "lu", "phone", "service attitude", "general", "", "acknowledged",
+     "客户经理多次未按约定时间回电", "", "", {}),
+    ((2, "09:05"), "feng", "letter", "other", "general", "", "received",
+     "来信反映小区广场舞噪音扰民，希望物业出面协调", "", "", {}),
+    (25, "yu", "phone", "product quality", "general", "", "received",
+     "新买的电视机屏幕有亮点", "", "", {}),
+    (8, "dong", "visit", "staff", "general", "", "received",
+     "门岗保安对来访客户大声呵斥", "", "", {"staff_person": "保安 李师傅"}),
+    ((4, "10:15"), "he", "phone", "product quality", "general", "工程维修部", "reopened",
+     "空调外机噪音大，影响休息", "加装减震垫，紧固支架", "噪音已明显降低", {"unsatisfied": "客户反映夜间噪音仍然很大"}),
+]
+
+#: The steps to each state, and when each is taken (hours after intake).
+PATHS = {
+    "received": [],
+    "acknowledged": ["acknowledge"],
+    "assigned": ["acknowledge", "assign"],
+    "paused": ["acknowledge", "assign", "pause"],
+    "handled": ["acknowledge", "assign", "handle"],
+    "result_reported": ["acknowledge", "assign", "handle", "report"],
+    "customer_informed": ["acknowledge", "assign", "handle", "report", "inform"],
+    "callback": ["acknowledge", "assign", "handle", "report", "inform", "satisfied"],
+    "closed": ["acknowledge", "assign", "handle", "report", "inform", "satisfied", "close"],
+    "reopened": ["acknowledge", "assign", "handle", "report", "inform", "unsatisfied"],
+    "voided": ["acknowledge", "void"],
+}
+STEP_HOURS = {"acknowledge": 0.4, "assign": 1.2, "pause": 3, "void": 1.5, "handle": 5, "report": 8,
+              "inform": 9.5, "satisfied": 31, "unsatisfied": 31, "close": 33}
+#: Late handling, past the 24 hours; a major one within its 72.
+LATE_HANDLING_HOURS, MAJOR_HANDLING_HOURS = 27, 28
+
+
+def seed_complaints_demo():
+    """A few dozen complaints of the last weeks, in every state; the overdue ones escalated
+    by the sweep, as the task consumer would on its first minute."""
+    from models import complaints
+    from models.complaints import Complaint
+    if Complaint.select().exists():
         return
-    rng = random.Random(2026)
-    desk, hosts = User.by_username("desk"), [User.by_username(name) for name in ("specialist", "head", "logistics")]
-    today = local_now().date()
-    for offset in range(days, 0, -1):
-        day = today - dt.timedelta(days=offset)
-        if day.weekday() >= 5:
+    people = _staff()
+    departments = {d.name: d for d in Department.select()}
+    with _history():
+        # In the order they came in, so the numbers (编号) run with the dates.
+        for spec in sorted(COMPLAINTS, key=lambda spec: _moment(spec[0])):
+            _complaint_story(spec, people, departments)
+    complaints.escalate_overdue()
+
+
+def _complaint_story(spec, people, departments):
+    """One complaint told from intake to the state it has reached, then moved to when it happened."""
+    from models import callbacks, complaints
+    from models.complaints import Complaint
+    when, customer_key, channel, category, severity, department, state, content, handling, result, extra = spec
+    name, phone, organisation, is_vip = CUSTOMERS[customer_key]
+    intake = _moment(when)
+    steps = _step_offsets(state, severity, extra, (utcnow() - intake).total_seconds() / 3600)
+    taker = people["desk"] if channel == "visit" else people["specialist"]
+    complaint = complaints.create(taker, name=name, phone=phone, organisation=organisation, content=content,
+                                  channel=channel, category=category, severity=severity, is_vip=is_vip,
+                                  staff_person=extra.get("staff_person", ""))
+    handler = people[HANDLERS.get(department, "head")]
+    front = people["head"] if is_vip or severity == "major" else people["specialist"]
+    notes = {
+        "acknowledge": "已向客户致歉，承诺尽快处理并及时回复",
+        "assign": "与工程维修部、客服部联合研判，先行封存问题货品" if severity == "major" else "",
+        "pause": extra.get("pause", ""), "void": extra.get("void", ""),
+        "handle": handling, "report": result, "inform": "已电话告知客户处理结果",
+        "satisfied": "客户表示满意，感谢及时处理", "unsatisfied": extra.get("unsatisfied", ""),
+    }
+    for action, _hours in steps:
+        current = Complaint.get_by_id(complaint.id)
+        if action in ("satisfied", "unsatisfied"):
+            # The callback queue is where the outcome is recorded; it moves the complaint on.
+            callbacks.schedule_complaint_callbacks()
+            callback = current.callbacks.where(callbacks.Callback.outcome == "").get()
+            callbacks.record_outcome(callback.id, action, people["specialist"], callback.version, notes[action])
             continue
-        for _ in range(rng.randint(3, 9)):
-            name, phone, organisation = rng.choice(VISITORS)
-            arrived = to_utc(dt.datetime.combine(day, dt.time(rng.randint(9, 16), rng.randint(0, 59))))
-            Visit.create(number=next_number("VP"), visitor_name=name, phone=phone, organisation=organisation,
-                         purpose=rng.choice(["meeting", "business", "delivery", "maintenance", "interview"]),
-                         host=rng.choice(hosts), companions=rng.choice([0, 0, 1, 2]), arrived_at=arrived,
-                         state="left", host_answer="coming",
-                         host_answered_at=arrived + dt.timedelta(minutes=rng.randint(1, 8)),
-                         left_at=arrived + dt.timedelta(minutes=rng.randint(20, 120)), registered_by=desk)
-        for _ in range(rng.randint(5, 14)):
-            name, phone, reason = rng.choice(CALLERS)
-            taken = to_utc(dt.datetime.combine(day, dt.time(rng.randint(8, 17), rng.randint(0, 59))))
-            promised = rng.random() < 0.2
-            Call.create(caller_name=name, phone=phone, reason=reason, taken_by=desk, taken_at=taken,
-                        call_type=rng.choice(["inquiry", "inquiry", "business", "complaint", "other"]),
-                        outcome="promised" if promised else "answered",
-                        answer_text="" if promised else "已答复", promiser=rng.choice(hosts) if promised else None,
-                        reply_due=taken + dt.timedelta(hours=4) if promised else None,
-                        replied_at=taken + dt.timedelta(hours=rng.choice([1, 2, 3, 6])) if promised else None,
-                        reply_note="已回电答复" if promised else "")
-    now = utcnow()
-    for minutes, (name, phone, organisation), state in ((95, VISITORS[0], "on_site"), (40, VISITORS[1], "on_site"),
-                                                        (6, VISITORS[2], "waiting")):
-        arrived = now - dt.timedelta(minutes=minutes)
-        Visit.create(number=next_number("VP"), visitor_name=name, phone=phone, organisation=organisation,
-                     purpose="meeting", host=hosts[minutes % len(hosts)], arrived_at=arrived, state=state,
-                     host_answer="coming" if state == "on_site" else "",
-                     host_answered_at=arrived + dt.timedelta(minutes=3) if state == "on_site" else None,
-                     registered_by=desk)
+        actor = {"handle": handler, "report": handler, "void": people["manager"]}.get(action, front)
+        kwargs = {"note": notes.get(action, "")}
+        if action == "assign":
+            kwargs["department_id"] = departments[department].id
+        if action == "close":
+            actor = people["manager"] if severity == "major" else front
+            kwargs["root_cause"], kwargs["improvement"] = ROOT_CAUSES[category]
+        complaints.apply(current.id, action, actor, current.version, **kwargs)
+        if action == "inform":
+            callbacks.schedule_complaint_callbacks()  # what the consumer does on the spot
+    _retime_complaint(complaint.id, [intake] + [intake + dt.timedelta(hours=hours) for _, hours in steps])
+
+
+def _step_offsets(state, severity, extra, age_hours):
+    """[(action, hours after intake)] up to the state, all in the past (squeezed into a recent complaint's age)."""
+    hours = dict(STEP_HOURS)
+    handling = MAJOR_HANDLING_HOURS if severity == "major" else LATE_HANDLING_HOURS if extra.get("late") else None
+    if handling:
+        shift = handling - hours["handle"]
+        for later in ("handle", "report", "inform", "satisfied", "unsatisfied", "close"):
+            hours[later] += shift
+    steps = [(action, hours[action]) for action in PATHS[state]]
+    last = steps[-1][1] if steps else 0
+    if last > age_hours * 0.9:
+        steps = [(action, offset * age_hours * 0.9 / last) for action, offset in steps]
+    return steps
+
+
+def _retime_complaint(complaint_id, times):
+    """Move a complaint told just now to when it happened: its intake, its steps, and what
+    the rules derive from them (deadlines, first handling, its callbacks), by those rules."""
+    from models import callbacks, complaints, settings
+    from models.callbacks import Callback, CallbackAttempt
+    from models.complaints import Complaint, ComplaintEvent, ComplaintPause
+    complaint = Complaint.get_by_id(complaint_id)
+    events = list(ComplaintEvent.select().where(ComplaintEvent.complaint == complaint).order_by(ComplaintEvent.id))
+    at = {}
+    for event, moment in zip(events, times):
+        _set(ComplaintEvent, event.id, at=moment)
+        at[event.id] = moment
+    created = times[0]
+    vip, major = complaint.customer.is_vip, complaint.is_major
+    reply_due, handle_due = complaints.deadlines(created, vip, major)
+    values = {"created_at": created, "updated_at": times[len(events) - 1], "reply_due_at": reply_due}
+    for event in events:
+        moment = at[event.id]
+        if event.action == "handle" and "first_handled_at" not in values:
+            values.update(first_handled_at=moment, handled_on_time=moment <= handle_due,
+                          handling_minutes=int(complaints.elapsed(created, moment).total_seconds() // 60))
+        elif event.action == "unsatisfied":
+            handle_due = complaints.deadlines(moment, vip, major)[1]
+        elif event.action == "void":
+            values["voided_at"] = moment
+        elif event.action == "pause":
+            values["paused_at"] = moment
+            ComplaintPause.update(started_at=moment).where(ComplaintPause.event == event.id).execute()
+    values["handle_due_at"] = handle_due
+    _set(Complaint, complaint.id, **values)
+    _audit_times(complaint, times)
+    # Each callback as the sweep would have made it when the customer was informed, and the
+    # call recorded when the next step says.
+    for callback in Callback.select().where(Callback.complaint == complaint):
+        informed = at[callback.complaint_event_id]
+        due = callbacks.next_allowed(informed, callbacks.customer_window(complaint.customer))
+        answered = next((at[e.id] for e in events if e.id > callback.complaint_event_id
+                         and e.action in callbacks.DONE), None)
+        _set(Callback, callback.id, created_at=informed, due_at=due, next_at=due, done_at=answered,
+             deadline_at=informed + dt.timedelta(days=settings.get(callbacks.WITHIN_DAYS)))
+        if answered:
+            CallbackAttempt.update(at=answered).where(CallbackAttempt.callback == callback.id).execute()
+        _audit_times(callback, [moment for moment in (informed, answered) if moment])
+
+
+# ---------------------------------------------------------------- callbacks
+
+# name, phone, product, sold days ago, warranty ends in days, agreed callback time
+SALES = [
+    ("周强", "13812340001", "滚筒洗衣机 XQG100", 30, 1065, ""),
+    ("吴敏", "13812340002", "变频空调 KFR-35", 30, 2160, "19:00-20:30"),
+    ("郑涛", "13812340003", "电热水器 60L", 700, 31, ""),
+    ("钱芳", "13812340004", "嵌入式洗碗机 13 套", 31, 1064, ""),
+    ("蒋磊", "13812340005", "智能马桶盖", 12, 718, ""),
+]
 
 
 def seed_callbacks_demo():
-    """Callbacks to look at: a resolved complaint waiting for its callback (VIP), and an
-    imported sales list whose 30-day callbacks fall due today and soon."""
-    import datetime as dt
-
-    from models import complaints
-    from models.callbacks import Callback, Sale, schedule_due
-    from models.complaints import Complaint, find_or_create_customer
-    from models.timezone import local_now
-    if Callback.select().exists() or Sale.select().exists():
+    """An imported sales list: 30-day and warranty callbacks due today and soon (the complaints'
+    callbacks came with them)."""
+    from models.callbacks import Sale, schedule_sale_callbacks
+    from models.complaints import find_or_create_customer
+    from models.timezone import day_start_utc
+    if Sale.select().exists():
         return
-    specialist, manager = User.by_username("specialist"), User.by_username("manager")
-    repairs = Department.get(Department.name == "工程维修部")
-    complaint = complaints.create(specialist, name="孙丽", phone="13912345678", content="新买的冰箱不制冷",
-                                  channel="phone", category="product quality", severity="general", is_vip=True)
-    for action, actor, extra in [("acknowledge", specialist, {"note": "已致歉，承诺当天安排上门"}),
-                                 ("assign", specialist, {"department_id": repairs.id}),
-                                 ("handle", manager, {"note": "上门补充制冷剂"}),
-                                 ("report", manager, {"note": "已恢复制冷"}),
-                                 ("inform", specialist, {"note": "已电话告知客户"})]:
-        current = Complaint.get_by_id(complaint.id)
-        complaints.apply(current.id, action, actor, current.version, **extra)
+    manager = User.by_username("manager")
     today = local_now().date()
-    with write_transaction():
-        for name, phone, product, days_ago, warranty_days, window in [
-                ("周强", "13812340001", "滚筒洗衣机 XQG100", 30, 1065, ""),
-                ("吴敏", "13812340002", "变频空调 KFR-35", 30, 2160, "19:00-20:30"),
-                ("郑涛", "13812340003", "电热水器 60L", 700, 31, "")]:
-            customer = find_or_create_customer(manager, name, phone)
-            customer.callback_window = window or None
-            customer.save()
-            Sale.create(customer=customer, product=product, sale_date=today - dt.timedelta(days=days_ago),
-                        warranty_end=today + dt.timedelta(days=warranty_days), source="demo.xlsx", imported_by=manager)
-    schedule_due()
+    for name, phone, product, days_ago, warranty_days, window in SALES:
+        customer = find_or_create_customer(manager, name, phone)
+        customer.callback_window = window or None
+        customer.save()
+        Sale.create(customer=customer, product=product, sale_date=today - dt.timedelta(days=days_ago),
+                    warranty_end=today + dt.timedelta(days=warranty_days), source="销售清单.xlsx",
+                    imported_by=manager)
+    # The sweep as it ran this morning: whatever is due today is in today's queue at any hour.
+    schedule_sale_callbacks(now=day_start_utc(today))
 
+
+# ---------------------------------------------------------------- procurement
 
 def seed_procurement_demo():
-    """Suppliers, requisitions at each stage of the chain, and some stock."""
-    import datetime as dt
+    """Suppliers, requisitions at each step from draft to reimbursed, and the stock they filled."""
     from decimal import Decimal
 
     from models import procurement
     from models.procurement import Supplier
-    from models.timezone import local_now
     if Supplier.select().exists():
         return
-    people = {u.username: u for u in User.select().where(User.username.in_(
-        ["specialist", "head", "logistics", "leader", "desk"]))}
-    if len(people) < 5:
-        return
-    requester, head, logistics, leader = (people[k] for k in ("specialist", "head", "logistics", "leader"))
-    soon = local_now().date() + dt.timedelta(days=10)
+    people = _staff()
+    requester, head, logistics = (people[k] for k in ("specialist", "head", "logistics"))
+    today = local_now().date()
+    soon = today + dt.timedelta(days=10)
     suppliers = [procurement.save_supplier(logistics, name=name, tax_id=tax_id, contact=contact, phone=phone,
                                            address=address)
                  for name, tax_id, contact, phone, address in (
@@ -157,37 +423,358 @@ def seed_procurement_demo():
         return {"item_name": name, "spec": spec, "quantity": quantity, "unit": unit,
                 "unit_price": Decimal(price), "needed_on": soon, "purpose": purpose}
 
-    def make(lines, submit=True):
-        department_id = requester.department_id or Department.select().first().id
-        return procurement.create(requester, department_id=department_id, lines=lines, submit=submit)
+    def make(lines, submit=True, by=requester):
+        return procurement.create(by, department_id=by.department_id, lines=lines, submit=submit)
 
     def step(requisition, actor, decision="approve", **kwargs):
         current = procurement.Requisition.get_by_id(requisition.id)
         return procurement.decide(current.id, actor, current.version, decision, **kwargs)
 
-    paper = line("A4复印纸", "70g 500张/包", 40, "包", "28.50", "日常打印")
-    pens = line("中性笔", "0.5mm 黑色", 10, "盒", "18.00", "前台登记")
-    make([paper, pens])  # waits for the department head
-    laptop = make([line("笔记本电脑", "ThinkPad E14 i5/16G/512G", 2, "台", "4800.00", "客服专员更换")])
-    step(laptop, head)  # waits for logistics
-    big = make([line("会议室投影仪", "EPSON CB-FH52", 1, "台", "5600.00", "会议室")])
-    step(big, head)
-    step(big, logistics, purchase_method="quotation", budget_checked=True, confirmed_amount=Decimal("5480.00"))
-    returned = make([line("办公椅", "人体工学 网背", 6, "把", "680.00", "客服中心")])
-    step(returned, head, "reject", reason="预算不足，先买3把")
-    make([line("白板笔", "红蓝黑三色", 5, "盒", "22.00", "培训")], submit=False)  # a draft
+    def review(requisition, amount, method="direct"):
+        step(requisition, logistics, purchase_method=method, budget_checked=True, confirmed_amount=Decimal(amount))
 
-    stocked = make([paper, line("垃圾袋", "45×50cm 加厚", 20, "卷", "6.50", "保洁"),
-                    line("抽纸", "三层 120抽", 30, "包", "4.20", "前台")])
-    step(stocked, head)
-    step(stocked, logistics, purchase_method="direct", budget_checked=True, confirmed_amount=Decimal("1396.00"))
-    current = procurement.Requisition.get_by_id(stocked.id)
-    order = procurement.place_order(current.id, logistics, current.version, supplier_id=suppliers[0].id,
-                                    delivery_date=local_now().date(), quality_standard="合格证齐全", lines={})
-    current = procurement.Requisition.get_by_id(stocked.id)
-    lines = {ol.id: (ol.quantity - (2 if ol.item_name == "抽纸" else 0), 2 if ol.item_name == "抽纸" else 0,
-                     "包装破损" if ol.item_name == "抽纸" else "", "return") for ol in order.lines_list()}
-    procurement.receive(current.id, logistics, current.version, received_on=local_now().date(), lines=lines)
+    def order(requisition, supplier, delivery_date):
+        current = procurement.Requisition.get_by_id(requisition.id)
+        return procurement.place_order(current.id, logistics, current.version, supplier_id=supplier.id,
+                                       delivery_date=delivery_date, quality_standard="合格证齐全，外包装完好",
+                                       lines={})
+
+    def receive(requisition, rejected=None):
+        """All accepted, or `rejected` = (item, n, reason) returned to the supplier."""
+        current = procurement.Requisition.get_by_id(requisition.id)
+        lines = {}
+        for ol in current.order().lines_list():
+            bad = rejected[1] if rejected and ol.item_name == rejected[0] else 0
+            lines[ol.id] = (ol.quantity - bad, bad, rejected[2] if bad else "", "return")
+        procurement.receive(current.id, logistics, current.version, received_on=today, lines=lines)
+
+    def reimburse(requisition, invoice):
+        current = procurement.Requisition.get_by_id(requisition.id)
+        procurement.record_reimbursement(current.id, logistics, current.version, invoice_number=invoice,
+                                         invoice_amount=current.order().total, contract_checked=True,
+                                         invoice_checked=True, receipt_checked=True, reimbursed=True)
+
+    paper = line("A4复印纸", "70g 500张/包", 40, "包", "28.50", "日常打印")
+    with _history():
+        # Last month's: ordered, received and reimbursed.
+        cleaning = make([line("洗手液", "500ml 瓶装", 24, "瓶", "15.80", "卫生间"),
+                         line("垃圾袋", "45×50cm 加厚", 20, "卷", "6.50", "保洁")])
+        step(cleaning, head)
+        review(cleaning, "509.20")
+        order(cleaning, suppliers[2], today)
+        receive(cleaning)
+        reimburse(cleaning, "44031234")
+        _retime_requisition(cleaning, [(34, "10:00"), (34, "10:00"), (33, "09:30"), (32, "15:00"), (32, "16:10"),
+                                       (28, "10:30"), (26, "14:00")])
+
+        stocked = make([paper, line("抽纸", "三层 120抽", 30, "包", "4.20", "前台")])
+        step(stocked, head)
+        review(stocked, "1266.00")
+        order(stocked, suppliers[0], today)
+        receive(stocked, rejected=("抽纸", 2, "包装破损"))
+        _retime_requisition(stocked, [(9, "09:20"), (9, "09:20"), (8, "11:00"), (7, "10:00"), (7, "11:30"),
+                                      (2, "14:00")])
+
+        late = make([line("文件柜", "钢制 五层 带锁", 4, "个", "560.00", "档案室")])
+        step(late, head)
+        review(late, "2240.00", "quotation")
+        order(late, suppliers[0], today)
+        _retime_requisition(late, [(8, "14:00"), (8, "14:00"), (7, "09:40"), (6, "16:00"), (6, "16:30")],
+                            delivery_days_ago=2)
+
+        to_order = make([line("激光打印机硒鼓", "HP 88A", 6, "个", "320.00", "客服中心打印机")])
+        step(to_order, head)
+        review(to_order, "1920.00")
+        _retime_requisition(to_order, [(3, "10:00"), (3, "10:00"), (2, "09:15"), (1, "11:00")])
+
+        big = make([line("会议室投影仪", "EPSON CB-FH52", 1, "台", "5600.00", "会议室")])
+        step(big, head)
+        review(big, "5480.00", "quotation")
+        _retime_requisition(big, [(4, "15:00"), (4, "15:00"), (3, "10:00"), (1, "16:00")])
+
+        laptop = make([line("笔记本电脑", "ThinkPad E14 i5/16G/512G", 2, "台", "4800.00", "客服专员更换")])
+        step(laptop, head)
+        _retime_requisition(laptop, [(1, "09:30"), (1, "09:30"), 95])
+
+        pens = make([line("中性笔", "0.5mm 黑色", 10, "盒", "18.00", "前台登记"),
+                     line("便利贴", "76×76mm", 20, "本", "3.50", "前台")])
+        _retime_requisition(pens, [(3, "16:00"), (3, "16:00")])  # waits for the department head: reminded
+
+        chairs = make([line("办公椅", "人体工学 网背", 6, "把", "680.00", "客服中心")])
+        step(chairs, head, "reject", reason="预算不足，本季度先买 3 把")
+        _retime_requisition(chairs, [(5, "10:00"), (5, "10:00"), (4, "17:00")])
+
+    make([line("白板笔", "红蓝黑三色", 5, "盒", "22.00", "培训")], submit=False)  # a draft, just begun
     paper_item = procurement.StockItem.get(procurement.StockItem.name == "A4复印纸")
     procurement.issue(people["desk"], item_id=paper_item.id, quantity=5, taken_by="张伟",
                       department_id=requester.department_id)
+    procurement.remind_waiting()
+
+
+def _retime_requisition(requisition, times, delivery_days_ago=None):
+    """Move a requisition's timeline (create, submit, each decision, order, receipt, reimbursement, in
+    that order) to the given moments (see _moment), and the stamps that hang on those steps."""
+    from models.procurement import Delivery, PurchaseOrder, Requisition, RequisitionEvent, StockMove
+    requisition = Requisition.get_by_id(requisition.id)
+    events = list(RequisitionEvent.select().where(RequisitionEvent.requisition == requisition)
+                  .order_by(RequisitionEvent.id))
+    moments = [_moment(when) for when in times]
+    values = {"created_at": moments[0], "updated_at": moments[len(events) - 1]}
+    for event, moment in zip(events, moments):
+        _set(RequisitionEvent, event.id, at=moment)
+        if event.action == "submit":
+            values.update(submitted_at=moment, first_submitted_at=values.get("first_submitted_at", moment))
+        elif event.action == "approve" and requisition.state != "pending":
+            values["approved_at"] = moment
+        elif event.action == "order":
+            order = requisition.order()
+            _set(PurchaseOrder, order.id, created_at=moment)
+            if delivery_days_ago is not None:
+                _set(PurchaseOrder, order.id, delivery_date=local_now().date() - dt.timedelta(days=delivery_days_ago))
+        elif event.action == "receive":
+            for delivery in Delivery.select().where(Delivery.order == requisition.order()):
+                _set(Delivery, delivery.id, created_at=moment, received_on=_local_date(moment), late=False)
+                StockMove.update(at=moment).where(StockMove.delivery == delivery.id).execute()
+        elif event.action == "reimburse":
+            _set(PurchaseOrder, requisition.order().id, reimbursed_at=moment)
+    if requisition.state == "pending":
+        values["step_since"] = moments[len(events) - 1]
+    _set(Requisition, requisition.id, **values)
+
+
+def _local_date(moment):
+    from models.timezone import to_local
+    return to_local(moment).date()
+
+
+# ---------------------------------------------------------------- duty log
+
+# kind, what happened, how it was handled, outcome, major
+DAY_EVENTS = [
+    ("tenant_move", "3 楼 305 室租户搬入，预约货梯 9:00-11:00", "安排保安看护货梯，铺设防护垫", "搬入完毕，电梯无损坏", False),
+    ("construction", "B1 层消防管道检修施工", "核对施工许可证，提醒动火作业审批", "当日施工结束，现场已清理", False),
+    ("accident", "2 楼卫生间水管漏水，地面积水", "关闭进水阀门，通知工程维修部", "已更换水管，地面已清理", False),
+    ("theft", "访客反映放在大堂沙发上的雨伞丢失", "调取大堂监控，登记访客联系方式", "未找到，已登记失物台账", False),
+    ("fight", "两名快递员在门口因停车位发生争吵", "保安上前劝阻，分开双方", "双方离开，未发生肢体冲突", False),
+    ("staff_violation", "保洁员在前台区域吸烟", "当场制止并报告保洁主管", "保洁主管已批评教育", False),
+    ("complaint_call", "客户来电投诉停车场收费不合理", "记录诉求并转客户服务部", "客户服务部已受理", False),
+    ("accident", "配电室跳闸，5 楼东侧停电", "通知工程维修部抢修，安抚租户", "20 分钟后恢复供电，已排查原因为线路过载", True),
+    ("other", "15:00 消防演练", "提前广播通知各楼层租户", "演练顺利完成", False),
+    ("tenant_move", "8 楼 802 室租户搬出", "核对物品清单，检查房屋设施", "钥匙已收回，押金待财务结算", False),
+]
+NIGHT_EVENTS = [
+    ("other", "夜间巡楼，各楼层门窗、消防通道正常", "", "正常", False),
+    ("construction", "夜间外墙清洗作业", "核对作业人员名单和安全绳", "作业至 23:30 结束", False),
+    ("other", "1 楼大堂自动门感应失灵", "手动锁闭，张贴提示", "已报修，次日维修", False),
+]
+HANDOVER_NOTES = ["领导指示：明日上午有检查组来访，提前准备访客证", "无", "提醒夜班注意 B1 施工区域的围挡",
+                  "对讲机 2 号电池电量低，已充电"]
+
+
+def seed_duty_demo():
+    """A week of the duty log, shift by shift, each handed over face to face and signed by
+    both; the manager has signed every day but yesterday's; today's shift is under way."""
+    from models import duty, settings
+    from models.duty import DutyDay, DutyEntry, Handover
+    if DutyDay.select().exists():
+        return
+    people, rng = _staff(), random.Random(16)
+    day_hour, night_hour = settings.get(duty.DAY_SHIFT_STARTS), settings.get(duty.NIGHT_SHIFT_STARTS)
+    current_date, current_shift = duty.current_shift()
+
+    def starts(date, shift):
+        return to_utc(dt.datetime.combine(date, dt.time(day_hour if shift == "day" else night_hour)))
+
+    def on_duty(date, shift):
+        """王芳 and 李娜 take turns, shift by shift."""
+        return people["desk"] if (date.toordinal() * 2 + (shift == "night")) % 2 == 0 else people["desk2"]
+
+    week = [(current_date - dt.timedelta(days=d), shift) for d in range(7, -1, -1) for shift in ("day", "night")]
+    shifts = week[:week.index((current_date, current_shift)) + 1]  # up to the shift under way
+    with _history():
+        for (date, shift), following in zip(shifts, shifts[1:]):
+            begin, end = starts(date, shift), starts(*following)
+            person, incoming = on_duty(date, shift), on_duty(*following)
+            page = duty.open_day(person, date, shift, person.display_name)
+            _set(DutyDay, page.id, opened_at=begin)
+            _audit_times(page, [begin])
+            pool = DAY_EVENTS if shift == "day" else NIGHT_EVENTS
+            for kind, what, handling, outcome, major in rng.sample(pool, 3 if shift == "day" else 1):
+                occurred = begin + dt.timedelta(minutes=rng.randint(30, 11 * 60))
+                entry = duty.add_entry(person, page, occurred, kind, what, handling, outcome, major)
+                _set(DutyEntry, entry.id, created_at=occurred + dt.timedelta(minutes=4))
+                _audit_times(entry, [occurred + dt.timedelta(minutes=4)])
+            handover = duty.start_handover(person, page)
+            counts = {item.id: (rng.choice([1, 2, 3]) if item.name != "代管他人物品" else 0, "") for item in handover.items()}
+            duty.prepare_handover(person, handover, handover.open_items, rng.choice(HANDOVER_NOTES), counts)
+            duty.sign_outgoing(person, Handover.get_by_id(handover.id))
+            duty.sign_incoming(incoming, Handover.get_by_id(handover.id), fit=True)
+            moments = [end - dt.timedelta(minutes=m) for m in (25, 12, 4, 1)]
+            _set(Handover, handover.id, created_at=moments[0], prepared_at=moments[1], outgoing_signed_at=moments[2],
+                 incoming_signed_at=moments[3])
+            _audit_times(handover, moments)
+            if date < current_date - dt.timedelta(days=1):
+                signed = duty.sign_day(people["manager"], page)
+                signed_at = to_utc(dt.datetime.combine(date + dt.timedelta(days=1), dt.time(9, 30)))
+                _set(DutyDay, signed.id, signed_at=signed_at)
+                _audit_times(page, [begin, signed_at])
+    person = on_duty(current_date, current_shift)
+    page = duty.open_day(person, current_date, current_shift, person.display_name)
+    begin = starts(current_date, current_shift)
+    _set(DutyDay, page.id, opened_at=begin)
+    for share, (kind, what, handling, outcome, major) in zip((0.3, 0.7), (DAY_EVENTS[0], DAY_EVENTS[2])):
+        occurred = begin + (utcnow() - begin) * share
+        entry = duty.add_entry(person, page, occurred, kind, what, handling, outcome if share < 0.5 else "", major)
+        _set(DutyEntry, entry.id, created_at=occurred + dt.timedelta(minutes=1))
+
+
+# ---------------------------------------------------------------- visitors and calls
+
+VISITORS = [("李明", "13800138001", "华信科技"), ("王强", "13911112222", "顺达物流"), ("赵丽", "13722223333", "恒通设备"),
+            ("孙浩", "13633334444", "明远咨询"), ("周敏", "13544445555", ""), ("吴刚", "13455556666", "城建集团"),
+            ("刘畅", "13366660001", "天成会计师事务所"), ("陈晨", "18710102020", "")]
+CALLERS = [("钱女士", "13312345678", "", "咨询保修期"), ("郑先生", "13298765432", "", "询问发票寄送"),
+           ("冯经理", "13187654321", "宏达机电", "洽谈维修合同"), ("陈女士", "13076543210", "", "询问送货时间"),
+           ("许主任", "13945671234", "街道办事处", "通知消防检查")]
+HOSTS = ("specialist", "head", "logistics", "sales", "repairs")
+
+
+def seed_front_desk_demo(days=45):
+    """Six weeks of visits and calls on working days (the board's trend, the reports), and
+    today's desk: visitors waiting, on site and expected, calls with replies still owed."""
+    from models.visitors import Visit
+    if Visit.select().exists():
+        return
+    people, rng = _staff(), random.Random(2026)
+    desk, hosts = people["desk"], [people[name] for name in HOSTS]
+    today = local_now().date()
+    with _history():
+        for offset in range(days, 0, -1):
+            day = today - dt.timedelta(days=offset)
+            if day.weekday() >= 5:
+                continue
+            for _ in range(rng.randint(3, 8)):
+                arrived = to_utc(dt.datetime.combine(day, dt.time(rng.randint(9, 16), rng.randint(0, 59))))
+                _past_visit(desk, rng.choice(VISITORS), rng.choice(hosts), arrived, rng)
+            for _ in range(rng.randint(4, 10)):
+                taken = to_utc(dt.datetime.combine(day, dt.time(rng.randint(8, 17), rng.randint(0, 59))))
+                _past_call(desk, rng.choice(CALLERS), rng.choice(hosts), taken, rng)
+    _today_at_the_desk(people, hosts)
+
+
+def _past_visit(desk, visitor, host, arrived, rng):
+    from models import visitors
+    from models.visitors import Visit
+    name, phone, organisation = visitor
+    visit = visitors.register_visit(
+        desk, visitor_name=name, phone=phone, organisation=organisation, host=host, arrived_at=arrived,
+        purpose=rng.choice(["meeting", "business", "delivery", "maintenance", "interview"]), purpose_other="",
+        companions=rng.choice([0, 0, 1, 2]), id_number="", car_plate="", note="")
+    visitors.answer(host, visit, "coming")
+    visitors.check_out(desk, Visit.get_by_id(visit.id))
+    answered = arrived + dt.timedelta(minutes=rng.randint(1, 8))
+    left = arrived + dt.timedelta(minutes=rng.randint(20, 120))
+    _set(Visit, visit.id, created_at=arrived, host_answered_at=answered, left_at=left)
+    _audit_times(visit, [arrived, answered, left])
+
+
+def _past_call(desk, caller, host, taken, rng):
+    from models import calls
+    from models.calls import Call
+    name, phone, organisation, reason = caller
+    outcome = rng.choice(["answered", "answered", "answered", "transferred", "message", "promised"])
+    call = calls.log_call(desk, caller_name=name, organisation=organisation, phone=phone, reason=reason,
+                          call_type=rng.choice(["inquiry", "inquiry", "business", "other"]), outcome=outcome,
+                          answer_text="已当场答复" if outcome == "answered" else "",
+                          transferred_to=host if outcome == "transferred" else None,
+                          transfer_accepted=outcome == "transferred",
+                          message_for=host if outcome == "message" else None,
+                          message_text=f"请回电{name}：{reason}" if outcome == "message" else "",
+                          promiser=host if outcome == "promised" else None)
+    _set(Call, call.id, taken_at=taken)
+    times = [taken]
+    if outcome == "promised":
+        replied = taken + dt.timedelta(hours=rng.choice([1, 2, 3, 6]))
+        calls.close_promise(host, call, "已回电答复")
+        _set(Call, call.id, reply_due=taken + dt.timedelta(hours=4), replied_at=replied)
+        times.append(replied)
+    _audit_times(call, times)
+
+
+def _today_at_the_desk(people, hosts):
+    from models import calls, visitors
+    from models.calls import Call
+    from models.visitors import Visit
+    desk = people["desk"]
+    now, today = utcnow(), local_now().date()
+    for minutes, (name, phone, organisation), host, reply in (
+            (95, VISITORS[0], hosts[0], "coming"), (40, VISITORS[1], hosts[2], "send_up"),
+            (12, VISITORS[6], hosts[1], "wait"), (4, VISITORS[2], hosts[3], None)):
+        arrived = now - dt.timedelta(minutes=minutes)
+        visit = visitors.register_visit(
+            desk, visitor_name=name, phone=phone, organisation=organisation, purpose="meeting", purpose_other="",
+            host=host, companions=0, id_number="", car_plate="", note="", arrived_at=arrived)
+        _set(Visit, visit.id, created_at=arrived)
+        if reply:
+            visitors.answer(host, visit, reply)
+            _set(Visit, visit.id, host_answered_at=arrived + dt.timedelta(minutes=3))
+    for minutes, (name, phone, organisation), host, note in (
+            (50, VISITORS[3], hosts[0], "洽谈年度服务合同"), (150, VISITORS[5], hosts[4], "设备维修验收")):
+        starts = now + dt.timedelta(minutes=minutes)
+        if _local_date(starts) != today:  # late in the evening: booked earlier today, not come yet
+            starts = now - dt.timedelta(minutes=minutes // 5)
+        visitors.book(desk, visitor_name=name, phone=phone, organisation=organisation, purpose="business",
+                      host=host, starts_at=starts, ends_at=starts + dt.timedelta(hours=1), note=note)
+    for minutes_ago, due_in, (name, phone, organisation, reason), host in (
+            (70, 90, CALLERS[2], hosts[4]), (30, 180, CALLERS[3], hosts[3]), (300, -60, CALLERS[1], hosts[1])):
+        call = calls.log_call(desk, caller_name=name, organisation=organisation, phone=phone, reason=reason,
+                              call_type="business", outcome="promised", promiser=host,
+                              reply_due=now + dt.timedelta(minutes=max(due_in, 5)))
+        _set(Call, call.id, taken_at=now - dt.timedelta(minutes=minutes_ago),
+             reply_due=now + dt.timedelta(minutes=due_in))
+    calls.log_call(desk, caller_name="何先生", organisation="", phone="13566778899", reason="投诉楼下餐厅油烟扰民",
+                   call_type="complaint", outcome="transferred", transferred_to=people["specialist"],
+                   transfer_accepted=True)
+    calls.sweep_promises()
+
+
+# ---------------------------------------------------------------- mail and lost property
+
+def seed_desk_items_demo():
+    """Mail waiting at the desk (one for days: its recipient reminded), some collected; lost property held."""
+    from models import desk_items
+    from models.desk_items import LostItem, MailItem
+    if MailItem.select().exists() or LostItem.select().exists():
+        return
+    people = _staff()
+    desk = people["desk"]
+    with _history():
+        for days_ago, carrier, tracking, recipient, sender, size, collected_by in (
+                (5, "顺丰速运", "SF1428839201573", people["head"], "深圳华强电子", "small", None),
+                (2, "中国邮政", "1185532907611", None, "市税务局", "letter", "宋佳"),
+                (1, "京东物流", "JD0089275513402", people["logistics"], "京东商城", "large", "刘洋")):
+            item = desk_items.register_mail(desk, True, carrier, tracking, recipient.display_name if recipient
+                                            else "蓝海广告有限公司 宋佳", recipient, sender, size)
+            registered = _local(days_ago, "10:40")
+            _set(MailItem, item.id, registered_at=registered)
+            times = [registered]
+            if collected_by:
+                desk_items.collect_mail(desk, item, collected_by)
+                collected = registered + dt.timedelta(hours=5)
+                _set(MailItem, item.id, collected_at=collected)
+                times.append(collected)
+            _audit_times(item, times)
+        for days_ago, hhmm, description, finder, place, stored in (
+                (95, "16:20", "黑色折叠伞", "保洁 刘阿姨", "1 楼大堂沙发", "前台失物柜 A1"),
+                (12, "11:05", "蓝色保温杯（膳魔师）", "访客 李明", "3 楼会议室", "前台失物柜 A2"),
+                (1, "17:45", "员工工牌一张（销售部 王某）", "保安 李师傅", "地下车库 B1 电梯口", "前台抽屉")):
+            found = _local(days_ago, hhmm)
+            item = desk_items.register_lost(desk, description, finder, found, place, stored)
+            _set(LostItem, item.id, registered_at=found + dt.timedelta(minutes=15))
+            _audit_times(item, [found + dt.timedelta(minutes=15)])
+    for carrier, tracking, recipient, sender in (("中通快递", "75312890045621", people["specialist"], "天猫旗舰店"),
+                                                ("EMS", "EA204118377CN", people["manager"], "市消费者协会")):
+        desk_items.register_mail(desk, True, carrier, tracking, recipient.display_name, recipient, sender, "small")
+    desk_items.register_mail(desk, False, "顺丰速运", "SF1428839266610", "华远置业有限公司 郑丽华", None,
+                             "客户服务部", "letter")
+    desk_items.remind_uncollected()

@@ -94,6 +94,7 @@ def test_seed_demo_once(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["seed-demo", "--if-empty"])
     assert "Demo data loaded" in first.output
+    assert "repairs, sales." in first.output  # every demo account is named with the password
     assert User.by_username("desk").roles == ["front_desk"]
     second = runner.invoke(args=["seed-demo", "--if-empty"])
     assert "Demo data loaded" not in second.output
