@@ -13,7 +13,7 @@ from models.visitors import Appointment, Visit, WatchlistEntry, book, open_at_en
 from tasks.frontdesk import frontdesk_sweep
 
 from .conftest import PASSWORD
-from .pdf import assert_embedded_cjk_font, pdf_text
+from .pdf import assert_embedded_cjk_font, pdf_page_sizes, pdf_pages_text, pdf_text
 
 NOW = dt.datetime(2026, 11, 23, 2, 0)  # 10:00 in Shanghai
 
@@ -280,6 +280,28 @@ def test_a_message_lands_in_the_staff_members_inbox_and_prints(client, people):
     call = Call.get()
     text = pdf_text(client.get(f"/calls/{call.id}/slip.pdf").data)
     assert "电话留言单" in text and "周先生" in text and "请回电确认维修时间" in text
+
+
+def test_the_slip_is_numbered_and_dated_in_the_local_zone_and_shows_its_number_once(client, people, frozen):
+    frozen.move_to(dt.datetime(2026, 12, 1, 23, 25))  # 07:25 on 2 December in Shanghai
+    client.post("/login", data={"username": "desk", "password": PASSWORD})
+    client.post("/calls/new", data=call_form(outcome="answered", answer_text="已告知营业时间"))
+    call = Call.get()
+    pages = pdf_pages_text(client.get(f"/calls/{call.id}/slip.pdf").data)
+    assert f"DH-20261202-{call.id:04d}" in pages[0] and "2026-12-02 07:25" in pages[0]
+    assert pages[0].count("编号") == 1
+
+
+def test_a_form_of_several_pages_shows_its_number_once_on_each(client, people):
+    from models.visitors import register_visit
+    _desk, host, _manager = people
+    for n in range(60):
+        register_visit(None, visitor_name=f"访客{n}", phone="13800138000", organisation="华信科技", purpose="meeting",
+                       purpose_other="", host=host, companions=0, id_number="", car_plate="", note="",
+                       arrived_at=NOW)
+    pages = pdf_pages_text(client.get("/visitors/on-site.pdf").data)
+    assert len(pages) >= 2
+    assert all(page.count("编号") == 1 and "ZC-20261123-1000" in page for page in pages)
 
 
 def test_a_complaint_call_goes_into_the_duty_log_ready_for_hand_over(client, people):
