@@ -112,7 +112,7 @@ def test_the_desk_sees_minutes_waited_and_the_reminder_to_offer_a_drink(client, 
     assert "6 分钟" in page and "long-wait" in page and "请为访客送水" in page
 
 
-def test_the_host_answers_and_the_desk_is_told(client, auth, people):
+def test_the_host_answers_and_the_desk_is_told(client, auth, people, frozen):
     desk, host, _manager = people
     client.post("/visitors/new", data=visit_form(host))
     visit = Visit.get()
@@ -121,11 +121,68 @@ def test_the_host_answers_and_the_desk_is_told(client, auth, people):
     auth.login("zhang")
     page = client.get(f"/visitors/{visit.id}/answer?lang=zh").get_data(as_text=True)
     assert "李明 在前台等您" in page
+    frozen.move_to(NOW + dt.timedelta(minutes=3))
     client.post(f"/visitors/{visit.id}/answer", data={"reply": "coming"})
     visit = Visit.get()
-    assert visit.state == "on_site" and visit.host_answer == "coming"
+    assert visit.host_answer == "coming" and visit.host_answered_at == NOW + dt.timedelta(minutes=3)
     desk_note = Notification.get(Notification.user == desk)
     assert "is coming to the front desk" in desk_note.message
+    # Answered: the host's bell no longer counts this visitor.
+    assert Notification.select().where(Notification.user == host, Notification.read_at.is_null()).count() == 0
+
+
+def test_coming_keeps_the_visitor_waiting_until_the_desk_has_them_with_the_host(client, auth, people, frozen):
+    from models.board import figures
+    _desk, host, _manager = people
+    client.post("/visitors/new", data=visit_form(host))
+    visit = Visit.get()
+    auth.logout()
+    auth.login("zhang")
+    frozen.move_to(NOW + dt.timedelta(minutes=3))  # 10:03 in Shanghai
+    client.post(f"/visitors/{visit.id}/answer", data={"reply": "coming"})
+    assert Visit.get().state == "waiting" and Visit.get().with_host_at is None
+    waiting = figures()["visitors_waiting"]
+    assert waiting == [{"host": "张伟", "minutes": 3, "answer": "coming", "answered_at": "10:03"}]
+
+    auth.logout()
+    auth.login("desk")
+    desk = client.get("/visitors?lang=zh", headers={"HX-Request": "true"}).get_data(as_text=True)
+    waiting_card = desk.split("今日预约")[0].split("<h2>在场")[0]
+    assert "被访人马上来（10:03）" in waiting_card and "李明" in waiting_card
+    assert f"/visitors/{visit.id}/with-host" in waiting_card
+
+    frozen.move_to(NOW + dt.timedelta(minutes=5))
+    board = client.post(f"/visitors/{visit.id}/with-host?lang=zh", htmx=True, headers={"HX-Target": "desk-board"})
+    visit = Visit.get()
+    assert visit.state == "on_site" and visit.with_host_at == NOW + dt.timedelta(minutes=5)
+    on_site_card = board.get_data(as_text=True).split("<h2>在场")[1].split("今日预约")[0]
+    assert "李明" in on_site_card and "10:05" in on_site_card
+    change = (AuditEntry.select().where(AuditEntry.record_type == "visit", AuditEntry.action == "update")
+              .order_by(AuditEntry.id.desc()).get())
+    assert '"on_site"' in change.changes and "with_host_at" in change.changes
+    assert figures()["visitors_waiting"] == []
+
+
+def test_send_up_is_shown_and_the_desk_taps_sent_up(client, auth, people, frozen):
+    _desk, host, _manager = people
+    client.post("/visitors/new", data=visit_form(host))
+    visit = Visit.get()
+    auth.logout()
+    auth.login("zhang")
+    frozen.move_to(NOW + dt.timedelta(minutes=1))
+    client.post(f"/visitors/{visit.id}/answer", data={"reply": "send_up"})
+    auth.logout()
+    auth.login("desk")
+    page = client.get(f"/visitors/{visit.id}?lang=zh").get_data(as_text=True)
+    assert "被访人请访客上楼（10:01）" in page and "已请上楼" in page
+    assert Visit.get().state == "waiting"
+    client.post(f"/visitors/{visit.id}/with-host")
+    assert Visit.get().state == "on_site"
+    # Once the visitor is with the host, a late answer is refused and changes nothing.
+    from models.visitors import VisitError, answer
+    with pytest.raises(VisitError):
+        answer(host, Visit.get(), "wait")
+    assert Visit.get().host_answer == "send_up"
 
 
 def test_wait_answer_keeps_the_visitor_waiting(app, people):

@@ -15,16 +15,16 @@ from models.submissions import submit_once
 from models.timezone import day_start_utc, local_now, to_utc
 from models.users import Department, User
 from models.visitors import (
-    HOST_ANSWERS, PURPOSES, WAIT_HIGHLIGHT_MINUTES, Appointment, Visit, VisitError, WatchlistEntry, add_to_watchlist,
-    answer, book, check_in, check_out, retire_from_watchlist,
-    open_at_end_of_day, register_visit, watchlist_matches,
+    HOST_ANSWERS, PURPOSES, WAIT_HIGHLIGHT_MINUTES, Appointment, Visit, VisitError, WatchlistEntry,
+    add_to_watchlist, answer, book, check_in, check_out, retire_from_watchlist,
+    open_at_end_of_day, register_visit, watchlist_matches, with_host,
 )
 from views.access import allow
 from views.fields import ChosenIdField, day_arg, int_arg, phone, strip
 from views.exports import table_download
 from views.printing import qr_data_uri, record_url, render_pdf
 from views.templating import local_datetime
-from views.ui import PortalForm, redirect_to, render, render_fragment, toast
+from views.ui import PortalForm, redirect_to, render, render_fragment, safe_next, toast
 
 bp = Blueprint("visitors", __name__)
 
@@ -180,14 +180,12 @@ def show(visit_id):
     return render("visitors/show.html", visit=_visit_or_404(visit_id))
 
 
-@bp.route("/visitors/<int:visit_id>/check-out", methods=["POST"])
-@allow("visitors.desk")
-def do_check_out(visit_id):
-    """Check a visitor out in one tap."""
+def _desk_action(visit_id, apply_action, done_message):
+    """A one-tap step from the desk's list: the list comes back in place for htmx."""
     visit = _visit_or_404(visit_id)
     try:
-        check_out(current_user, visit)
-        toast(_("%(name)s checked out.", name=visit.visitor_name))
+        apply_action(current_user, visit)
+        toast(done_message % {"name": visit.visitor_name})
     except VisitError as exc:
         toast(str(exc), "error")
     if request.headers.get("HX-Target") == "desk-board":
@@ -195,10 +193,24 @@ def do_check_out(visit_id):
     return redirect_to(url_for("visitors.desk"))
 
 
+@bp.route("/visitors/<int:visit_id>/with-host", methods=["POST"])
+@allow("visitors.desk")
+def do_with_host(visit_id):
+    """The visitor is with the host (the host came, or they were sent up): now on site."""
+    return _desk_action(visit_id, with_host, _("%(name)s is with the host."))
+
+
+@bp.route("/visitors/<int:visit_id>/check-out", methods=["POST"])
+@allow("visitors.desk")
+def do_check_out(visit_id):
+    """Check a visitor out in one tap."""
+    return _desk_action(visit_id, check_out, _("%(name)s checked out."))
+
+
 @bp.route("/visitors/<int:visit_id>/answer", methods=["GET", "POST"])
 @allow("home")
 def host_answer(visit_id):
-    """The host sees who is waiting and answers the desk."""
+    """The host sees who is waiting and answers the desk (also straight from a notification)."""
     visit = _visit_or_404(visit_id)
     if visit.host_id != current_user.id:
         abort(403)
@@ -208,7 +220,8 @@ def host_answer(visit_id):
             toast(_("The front desk has your answer."))
         except VisitError as exc:
             toast(str(exc), "error")
-        return redirect_to(url_for("visitors.host_answer", visit_id=visit.id))
+        return redirect_to(safe_next(request.form.get("next"))
+                           or url_for("visitors.host_answer", visit_id=visit.id))
     return render("visitors/answer.html", visit=visit, answers=HOST_ANSWERS)
 
 
