@@ -49,6 +49,24 @@ DESK_ANSWER_LABELS = {
     "wait": N_("Host asks them to wait (%(time)s)"),
 }
 
+
+class PassSize(str):
+    """The printed visitor pass: "A6" (105 × 148 mm, four to an A4 sheet) or "badge"
+    (86 × 54 mm, a card holder's size, ten to a sheet)."""
+
+    SIZES = ("A6", "badge")
+
+    def __new__(cls, text="A6"):
+        value = {size.lower(): size for size in cls.SIZES}.get(str(text or "").strip().lower())
+        if value is None:
+            raise settings.InvalidSetting(_l("Write “A6” or “badge”."))
+        return super().__new__(cls, value)
+
+
+PASS_SIZE = settings.define(
+    "visitor_pass_size", PassSize, PassSize("A6"), _l("Size of the printed visitor pass"), VISITORS,
+    help=_l("“A6” (105 × 148 mm, four to an A4 sheet) or “badge” (86 × 54 mm, ten to an A4 sheet)."))
+
 audit.name_record_type("visit", _l("Visit"))
 audit.name_record_type("appointment", _l("Appointment"))
 audit.name_record_type("watchlist_entry", _l("Watchlist entry"))

@@ -286,6 +286,43 @@ def test_printed_pass_and_on_site_list(client, people):
     assert "在场人员名单" in listing and "李明" in listing
 
 
+def test_the_pass_prints_at_pass_size_and_several_share_an_a4_sheet(client, people):
+    from models import settings
+    from models.visitors import PASS_SIZE, register_visit
+    _desk, host, _manager = people
+    visits = [register_visit(None, visitor_name=name, phone="13800138000", organisation="华信科技", purpose="meeting",
+                             purpose_other="", host=host, companions=0, id_number="", car_plate="", note="",
+                             arrived_at=NOW) for name in ("李明", "赵敏", "孙强", "周杰", "吴芳")]
+    single = client.get(f"/visitors/{visits[0].id}/pass.pdf")
+    assert pdf_page_sizes(single.data) == [(105, 148)]  # A6, the default
+    text = pdf_text(single.data)
+    assert "访客证" in text and "李明" in text and "张伟" in text and text.count("VP-2026-000001") == 1
+    assert_embedded_cjk_font(single.data)
+
+    sheet = client.get("/visitors/passes.pdf?" + "&".join(f"visit={v.id}" for v in visits))
+    assert pdf_page_sizes(sheet.data) == [(210, 297), (210, 297)]  # four A6 passes to an A4 sheet
+    pages = pdf_pages_text(sheet.data)
+    assert [n for n in ("李明", "赵敏", "孙强", "周杰") if n in pages[0]] == ["李明", "赵敏", "孙强", "周杰"]
+    assert "吴芳" in pages[1]
+    # Without a choice: everyone who came in today and has not left.
+    assert all(v.visitor_name in pdf_text(client.get("/visitors/passes.pdf").data) for v in visits)
+
+    with pytest.raises(ValueError, match="badge"):
+        settings.SPECS[PASS_SIZE].parse("A5")
+    settings.save(None, {PASS_SIZE: settings.SPECS[PASS_SIZE].parse(" Badge ")})
+    assert pdf_page_sizes(client.get(f"/visitors/{visits[0].id}/pass.pdf").data) == [(86, 54)]
+    badges = client.get("/visitors/passes.pdf?" + "&".join(f"visit={v.id}" for v in visits))
+    assert pdf_page_sizes(badges.data) == [(210, 297)]  # ten badges to a sheet
+    assert all(v.visitor_name in pdf_text(badges.data) for v in visits)
+
+
+def test_the_desk_prints_todays_passes(client, people):
+    _desk, host, _manager = people
+    client.post("/visitors/new", data=visit_form(host))
+    page = client.get("/visitors?lang=zh").get_data(as_text=True)
+    assert 'href="/visitors/passes.pdf"' in page and "打印今日访客证" in page
+
+
 def call_form(**overrides):
     data = {"caller_name": "周先生", "organisation": "1205室租户", "phone": "021-62345678", "reason": "空调不制冷，要求维修",
             "call_type": "inquiry", "outcome": "promised", "answer_text": "", "transferred_to": "",

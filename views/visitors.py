@@ -15,7 +15,7 @@ from models.submissions import submit_once
 from models.timezone import day_start_utc, local_now, to_utc
 from models.users import Department, User
 from models.visitors import (
-    HOST_ANSWERS, PURPOSES, WAIT_HIGHLIGHT_MINUTES, Appointment, Visit, VisitError, WatchlistEntry,
+    HOST_ANSWERS, PASS_SIZE, PURPOSES, WAIT_HIGHLIGHT_MINUTES, Appointment, Visit, VisitError, WatchlistEntry,
     add_to_watchlist, answer, book, check_in, check_out, retire_from_watchlist,
     open_at_end_of_day, register_visit, watchlist_matches, with_host,
 )
@@ -301,13 +301,32 @@ def do_check_in(appointment_id):
     return redirect_to(url_for("visitors.show", visit_id=visit.id))
 
 
+def _passes_pdf(visits, filename, sheet):
+    """Visitor passes at the configured pass size: one to a page, or several on A4 sheets."""
+    passes = [(v, qr_data_uri(record_url("visitors.show", visit_id=v.id))) for v in visits]
+    return render_pdf("print/visitor_pass.html", filename, passes=passes, sheet=sheet,
+                      size=settings.get(PASS_SIZE).lower())
+
+
 @bp.route("/visitors/<int:visit_id>/pass.pdf")
 @allow("visitors.desk")
 def visitor_pass(visit_id):
     """Print the visitor pass."""
     visit = _visit_or_404(visit_id)
-    return render_pdf("print/visitor_pass.html", f"访客证-{visit.number}.pdf", visit=visit, number=visit.number,
-                      qr=qr_data_uri(record_url("visitors.show", visit_id=visit.id)))
+    return _passes_pdf([visit], f"访客证-{visit.number}.pdf", sheet=False)
+
+
+@bp.route("/visitors/passes.pdf")
+@allow("visitors.desk")
+def visitor_passes():
+    """Print several passes on A4 sheets: the visits named by ?visit=…, else everyone
+    who came in today and has not left."""
+    ids = [int(v) for v in request.args.getlist("visit") if v.isdigit()][:200]
+    if ids:
+        visits = list(Visit.with_host().where(Visit.id.in_(ids)).order_by(Visit.arrived_at))
+    else:
+        visits = list(Visit.on_site().where(Visit.arrived_at >= day_start_utc(local_now().date())))
+    return _passes_pdf(visits, f"访客证-{local_now():%Y%m%d-%H%M}.pdf", sheet=True)
 
 
 @bp.route("/visitors/on-site.pdf")
