@@ -396,6 +396,7 @@ def test_a_form_of_several_pages_shows_its_number_once_on_each(client, people):
     pages = pdf_pages_text(client.get("/visitors/on-site.pdf").data)
     assert len(pages) >= 2
     assert all(page.count("编号") == 1 and "ZC-20261123-1000" in page for page in pages)
+    assert all(page.count("测试服务有限公司") == 1 for page in pages)
 
 
 def test_a_complaint_call_goes_into_the_duty_log_ready_for_hand_over(client, people):
