@@ -67,7 +67,8 @@ def figures(now=None):
     now = now or utcnow()
     today = local_now().date()
     start = day_start_utc(today)
-    waiting = [{"host": v.host.display_name, "minutes": v.minutes_waited(now)} for v in Visit.waiting()]
+    waiting = [{"host": v.host.display_name, "minutes": v.minutes_waited(now), "answer": v.host_answer,
+                "answered_at": v.host_answer_time} for v in Visit.waiting()]
     promises = Call.promises_open()
     trend_start = day_start_utc(today - dt.timedelta(days=29))
     return {

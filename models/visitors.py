@@ -1,13 +1,16 @@
 """Visitor reception (来访接待): visits, appointments (预约) and the watchlist."""
 import datetime as dt
+from dataclasses import dataclass
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from models import audit, settings
 from models.base import BaseModel, utcnow, write_transaction
-from models.notifications import N_, notify
+from models.notifications import N_, Notification, notify
 from models.numbering import next_number
+from models.roles import has_permission
 from models.timezone import day_start_utc, local_now, to_local
 from models.users import User
 
@@ -33,12 +36,36 @@ PURPOSES = {
     "other": _l("Other"),
 }
 
-# Host answers, as the desk reads them.
+# Host answers: the buttons the host taps.
 HOST_ANSWERS = {
     "coming": _l("Coming to the front desk"),
     "send_up": _l("Send them up"),
     "wait": _l("Can't come now — ask them to wait"),
 }
+# The same answers as the desk reads them, with the time the host gave them.
+DESK_ANSWER_LABELS = {
+    "coming": N_("Host coming (%(time)s)"),
+    "send_up": N_("Host says: send them up (%(time)s)"),
+    "wait": N_("Host asks them to wait (%(time)s)"),
+}
+
+
+class PassSize(str):
+    """The printed visitor pass: "A6" (105 × 148 mm, four to an A4 sheet) or "badge"
+    (86 × 54 mm, a card holder's size, ten to a sheet)."""
+
+    SIZES = ("A6", "badge")
+
+    def __new__(cls, text="A6"):
+        value = {size.lower(): size for size in cls.SIZES}.get(str(text or "").strip().lower())
+        if value is None:
+            raise settings.InvalidSetting(_l("Write “A6” or “badge”."))
+        return super().__new__(cls, value)
+
+
+PASS_SIZE = settings.define(
+    "visitor_pass_size", PassSize, PassSize("A6"), _l("Size of the printed visitor pass"), VISITORS,
+    help=_l("“A6” (105 × 148 mm, four to an A4 sheet) or “badge” (86 × 54 mm, ten to an A4 sheet)."))
 
 audit.name_record_type("visit", _l("Visit"))
 audit.name_record_type("appointment", _l("Appointment"))
@@ -62,10 +89,11 @@ class Visit(BaseModel):
     car_plate = CharField(max_length=20, default="")
     note = TextField(default="")
     arrived_at = DateTimeField(index=True)
-    # waiting -> on_site -> left; the host's answer moves waiting on (or keeps it waiting).
+    # See TRANSITIONS: the host's answer is news for the desk; "on site" starts with_host_at.
     state = CharField(max_length=12, default="waiting", index=True)
     host_answer = CharField(max_length=12, default="")
     host_answered_at = DateTimeField(null=True)
+    with_host_at = DateTimeField(null=True)
     host_reminded_at = DateTimeField(null=True)
     expected_end = DateTimeField(null=True)
     overstay_flagged_at = DateTimeField(null=True)
@@ -88,6 +116,25 @@ class Visit(BaseModel):
     @property
     def host_answer_label(self):
         return HOST_ANSWERS.get(self.host_answer, "")
+
+    @property
+    def host_answer_time(self):
+        return to_local(self.host_answered_at).strftime("%H:%M") if self.host_answered_at else ""
+
+    @property
+    def desk_answer_label(self):
+        """What the desk reads: "Host coming (10:03)"; empty before the host answers."""
+        label = DESK_ANSWER_LABELS.get(self.host_answer)
+        return gettext(label, time=self.host_answer_time) if label else ""
+
+    @property
+    def on_site_since(self):
+        # Visits put on site before with_host_at was recorded keep their arrival time.
+        return self.with_host_at or self.arrived_at
+
+    def actions_for(self, user):
+        """The transitions this user may apply now, in table order."""
+        return [name for name in TRANSITIONS if refusal(self, name, user) is None]
 
     def minutes_waited(self, now=None):
         return int(((now or utcnow()) - self.arrived_at).total_seconds() // 60)
@@ -226,7 +273,7 @@ def register_visit(actor, *, visitor_name, phone, organisation, purpose, purpose
         if matches:
             audit.record_event(actor, "watchlist_override", visit, reason=watchlist_reason.strip())
     notify(host, N_("%(name)s (%(organisation)s) is waiting for you at the front desk."),
-           url=f"/visitors/{visit.id}/answer", name=visitor_name, organisation=organisation or "—")
+           url=answer_url(visit), name=visitor_name, organisation=organisation or "—")
     if matches:
         for manager in User.active_with_role("service_manager"):
             notify(manager, N_("Watchlist: %(name)s was registered as a visitor. Reason: %(reason)s"),
@@ -236,45 +283,78 @@ def register_visit(actor, *, visitor_name, phone, organisation, purpose, purpose
     return visit
 
 
-# The visit's states and what moves them: one table, one function.
+STATE_LABELS = {"waiting": _l("Waiting"), "on_site": _l("On site"), "left": _l("Left")}
+
+#: Who applies a transition: the visitor's host, or the front desk (the portal itself too: no actor).
+HOST, DESK = "host", "desk"
+
+
+@dataclass(frozen=True)
+class Transition:
+    label: object
+    sources: tuple
+    target: str  # None: the state stays
+    who: str
+
+
+# The visit's states and what moves them: one table, one function (apply). The host's
+# answer is news for the desk, not a move: "coming" and "ask them to wait" keep the visitor
+# waiting at the desk, and "on site" starts only when the desk has them with the host
+# (met at the desk, or sent up).
 TRANSITIONS = {
-    ("waiting", "answer"): "waiting",   # "can't come now" keeps them waiting; coming/send_up move on below
-    ("waiting", "check_out"): "left",
-    ("on_site", "check_out"): "left",
+    "answer": Transition(_l("Answer"), ("waiting",), None, HOST),
+    "with_host": Transition(_l("With the host"), ("waiting",), "on_site", DESK),
+    "check_out": Transition(_l("Check out"), ("waiting", "on_site"), "left", DESK),
 }
 
 
-def _apply(actor, visit, action, **changes):
+def refusal(visit, action, actor):
+    """Why this actor may not apply this action now, or None if they may."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        return _l("Unknown action.")
+    if transition.who == HOST and (actor is None or actor.id != visit.host_id):
+        return _l("Only the host answers for this visitor.")
+    if transition.who == DESK and actor is not None and not has_permission(actor.roles, "visitors.desk"):
+        return _l("Only the front desk may do this.")
+    if visit.state not in transition.sources:
+        return _l("This visit has changed meanwhile (it is now: %(state)s).",
+                  state=STATE_LABELS.get(visit.state, visit.state))
+    return None
+
+
+def apply(actor, visit, action, **changes):
+    """Apply one transition to the visit as it is now in the database, stamp what
+    `changes` says, and audit it."""
     with write_transaction():
         visit = Visit.get_by_id(visit.id)
-        target = TRANSITIONS.get((visit.state, action))
-        if target is None:
-            raise VisitError(_l("This visit has changed meanwhile (it is now: %(state)s).",
-                                state=STATE_LABELS.get(visit.state, visit.state)))
+        reason = refusal(visit, action, actor)
+        if reason:
+            raise VisitError(reason)
         before = visit.snapshot()
-        visit.state = target
+        visit.state = TRANSITIONS[action].target or visit.state
         for name, value in changes.items():
             setattr(visit, name, value)
-        if action == "answer" and changes.get("host_answer") in ("coming", "send_up"):
-            visit.state = "on_site"
         visit.save()
         audit.record_change(actor, visit, before)
     return visit
 
 
-STATE_LABELS = {"waiting": _l("Waiting"), "on_site": _l("On site"), "left": _l("Left")}
-
-
 def answer(actor, visit, reply):
-    """The host answers the desk's call."""
+    """The host answers the desk's call (and may change the answer while the visitor waits)."""
     if reply not in HOST_ANSWERS:
         raise VisitError(_l("Choose one of the answers."))
-    if actor.id != visit.host_id:
-        raise VisitError(_l("Only the host answers for this visitor."))
-    visit = _apply(actor, visit, "answer", host_answer=reply, host_answered_at=utcnow())
+    visit = apply(actor, visit, "answer", host_answer=reply, host_answered_at=utcnow())
+    # Answered: the host's notifications about this visitor are settled.
+    Notification.update(read_at=utcnow()).where(
+        Notification.user == actor, Notification.url == answer_url(visit), Notification.read_at.is_null()).execute()
     for desk in User.active_with_role("front_desk"):
         notify(desk, DESK_MESSAGES[reply], url="/visitors", host=actor.display_name, name=visit.visitor_name)
     return visit
+
+
+def answer_url(visit):
+    return f"/visitors/{visit.id}/answer"
 
 
 DESK_MESSAGES = {
@@ -284,8 +364,13 @@ DESK_MESSAGES = {
 }
 
 
+def with_host(actor, visit):
+    """The desk sees the visitor with the host (the host came, or the visitor was sent up)."""
+    return apply(actor, visit, "with_host", with_host_at=utcnow())
+
+
 def check_out(actor, visit):
-    return _apply(actor, visit, "check_out", left_at=utcnow())
+    return apply(actor, visit, "check_out", left_at=utcnow())
 
 
 def book(actor, *, visitor_name, phone, organisation, purpose, host, starts_at, ends_at, note):

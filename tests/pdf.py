@@ -24,3 +24,23 @@ def assert_embedded_cjk_font(data):
     assert cjk, fonts
     # pdffonts columns: name type encoding emb sub uni object ID
     assert all(" yes " in line for line in cjk), fonts
+
+
+def pdf_page_sizes(data):
+    """Each page's size in millimetres (width, height), rounded, from poppler's pdfinfo."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(data)
+        f.flush()
+        info = subprocess.run(["pdfinfo", "-f", "1", "-l", "9999", f.name], capture_output=True, text=True,
+                              check=True).stdout
+    sizes = []
+    for line in info.splitlines():
+        if line.startswith("Page") and "size:" in line:
+            width, height = line.split("size:")[1].split("pts")[0].split("x")
+            sizes.append((round(float(width) * 25.4 / 72), round(float(height) * 25.4 / 72)))
+    return sizes
+
+
+def pdf_pages_text(data):
+    """The text of each page, in order."""
+    return pdf_text(data).split("\f")[:-1]

@@ -135,3 +135,14 @@ def test_the_board_shows_todays_callbacks_and_the_key_figures(client, token):
     page = client.get(f"/board?token={token}").get_data(as_text=True)
     assert "今日回访" in page and "Callbacks today" in page
     assert "回访合格率" in page and "≥ 98%" in page
+
+
+def test_the_board_shows_the_hosts_answer_and_its_time(client, token, make_user, frozen):
+    from models.visitors import answer
+    host = make_user("zhang", "specialist", display_name="张伟")
+    waiting = visit(host)
+    frozen.move_to(NOW + dt.timedelta(minutes=3))  # 10:03 in Shanghai
+    answer(host, waiting, "coming")
+    page = client.get(f"/board?token={token}").get_data(as_text=True)
+    waits = page.split('<ul class="waits">')[1].split("</ul>")[0]
+    assert "找 张伟" in waits and "马上来" in waits and "coming" in waits and "10:03" in waits

@@ -298,3 +298,14 @@ def test_a_correction_is_a_new_entry_that_refers_to_the_signed_one(client, auth,
     correction = DutyEntry.get(DutyEntry.day == today)
     assert correction.corrects_id == old.id
     assert DutyEntry.get_by_id(old.id).what == "丢失投影仪"
+
+
+def test_the_entry_form_comes_first_and_the_newest_entry_under_it(client, auth, desk):
+    auth.login("desk")
+    day = open_day(desk, dt.date(2026, 11, 23), "day")
+    for minute in range(20):
+        add_entry(desk, day, MORNING - dt.timedelta(minutes=40 - minute), "other", f"第{minute}条巡查记录", "", "",
+                  False)
+    page = client.get("/duty?lang=zh").get_data(as_text=True)
+    form_at = page.index('id="entry-form"')
+    assert form_at < page.index("第19条巡查记录") < page.index("第0条巡查记录")

@@ -13,7 +13,7 @@ from models.visitors import Appointment, Visit, WatchlistEntry, book, open_at_en
 from tasks.frontdesk import frontdesk_sweep
 
 from .conftest import PASSWORD
-from .pdf import assert_embedded_cjk_font, pdf_text
+from .pdf import assert_embedded_cjk_font, pdf_page_sizes, pdf_pages_text, pdf_text
 
 NOW = dt.datetime(2026, 11, 23, 2, 0)  # 10:00 in Shanghai
 
@@ -112,7 +112,7 @@ def test_the_desk_sees_minutes_waited_and_the_reminder_to_offer_a_drink(client, 
     assert "6 分钟" in page and "long-wait" in page and "请为访客送水" in page
 
 
-def test_the_host_answers_and_the_desk_is_told(client, auth, people):
+def test_the_host_answers_and_the_desk_is_told(client, auth, people, frozen):
     desk, host, _manager = people
     client.post("/visitors/new", data=visit_form(host))
     visit = Visit.get()
@@ -121,11 +121,68 @@ def test_the_host_answers_and_the_desk_is_told(client, auth, people):
     auth.login("zhang")
     page = client.get(f"/visitors/{visit.id}/answer?lang=zh").get_data(as_text=True)
     assert "李明 在前台等您" in page
+    frozen.move_to(NOW + dt.timedelta(minutes=3))
     client.post(f"/visitors/{visit.id}/answer", data={"reply": "coming"})
     visit = Visit.get()
-    assert visit.state == "on_site" and visit.host_answer == "coming"
+    assert visit.host_answer == "coming" and visit.host_answered_at == NOW + dt.timedelta(minutes=3)
     desk_note = Notification.get(Notification.user == desk)
     assert "is coming to the front desk" in desk_note.message
+    # Answered: the host's bell no longer counts this visitor.
+    assert Notification.select().where(Notification.user == host, Notification.read_at.is_null()).count() == 0
+
+
+def test_coming_keeps_the_visitor_waiting_until_the_desk_has_them_with_the_host(client, auth, people, frozen):
+    from models.board import figures
+    _desk, host, _manager = people
+    client.post("/visitors/new", data=visit_form(host))
+    visit = Visit.get()
+    auth.logout()
+    auth.login("zhang")
+    frozen.move_to(NOW + dt.timedelta(minutes=3))  # 10:03 in Shanghai
+    client.post(f"/visitors/{visit.id}/answer", data={"reply": "coming"})
+    assert Visit.get().state == "waiting" and Visit.get().with_host_at is None
+    waiting = figures()["visitors_waiting"]
+    assert waiting == [{"host": "张伟", "minutes": 3, "answer": "coming", "answered_at": "10:03"}]
+
+    auth.logout()
+    auth.login("desk")
+    desk = client.get("/visitors?lang=zh", headers={"HX-Request": "true"}).get_data(as_text=True)
+    waiting_card = desk.split("今日预约")[0].split("<h2>在场")[0]
+    assert "被访人马上来（10:03）" in waiting_card and "李明" in waiting_card
+    assert f"/visitors/{visit.id}/with-host" in waiting_card
+
+    frozen.move_to(NOW + dt.timedelta(minutes=5))
+    board = client.post(f"/visitors/{visit.id}/with-host?lang=zh", htmx=True, headers={"HX-Target": "desk-board"})
+    visit = Visit.get()
+    assert visit.state == "on_site" and visit.with_host_at == NOW + dt.timedelta(minutes=5)
+    on_site_card = board.get_data(as_text=True).split("<h2>在场")[1].split("今日预约")[0]
+    assert "李明" in on_site_card and "10:05" in on_site_card
+    change = (AuditEntry.select().where(AuditEntry.record_type == "visit", AuditEntry.action == "update")
+              .order_by(AuditEntry.id.desc()).get())
+    assert '"on_site"' in change.changes and "with_host_at" in change.changes
+    assert figures()["visitors_waiting"] == []
+
+
+def test_send_up_is_shown_and_the_desk_taps_sent_up(client, auth, people, frozen):
+    _desk, host, _manager = people
+    client.post("/visitors/new", data=visit_form(host))
+    visit = Visit.get()
+    auth.logout()
+    auth.login("zhang")
+    frozen.move_to(NOW + dt.timedelta(minutes=1))
+    client.post(f"/visitors/{visit.id}/answer", data={"reply": "send_up"})
+    auth.logout()
+    auth.login("desk")
+    page = client.get(f"/visitors/{visit.id}?lang=zh").get_data(as_text=True)
+    assert "被访人请访客上楼（10:01）" in page and "已请上楼" in page
+    assert Visit.get().state == "waiting"
+    client.post(f"/visitors/{visit.id}/with-host")
+    assert Visit.get().state == "on_site"
+    # Once the visitor is with the host, a late answer is refused and changes nothing.
+    from models.visitors import VisitError, answer
+    with pytest.raises(VisitError):
+        answer(host, Visit.get(), "wait")
+    assert Visit.get().host_answer == "send_up"
 
 
 def test_wait_answer_keeps_the_visitor_waiting(app, people):
@@ -229,6 +286,43 @@ def test_printed_pass_and_on_site_list(client, people):
     assert "在场人员名单" in listing and "李明" in listing
 
 
+def test_the_pass_prints_at_pass_size_and_several_share_an_a4_sheet(client, people):
+    from models import settings
+    from models.visitors import PASS_SIZE, register_visit
+    _desk, host, _manager = people
+    visits = [register_visit(None, visitor_name=name, phone="13800138000", organisation="华信科技", purpose="meeting",
+                             purpose_other="", host=host, companions=0, id_number="", car_plate="", note="",
+                             arrived_at=NOW) for name in ("李明", "赵敏", "孙强", "周杰", "吴芳")]
+    single = client.get(f"/visitors/{visits[0].id}/pass.pdf")
+    assert pdf_page_sizes(single.data) == [(105, 148)]  # A6, the default
+    text = pdf_text(single.data)
+    assert "访客证" in text and "李明" in text and "张伟" in text and text.count("VP-2026-000001") == 1
+    assert_embedded_cjk_font(single.data)
+
+    sheet = client.get("/visitors/passes.pdf?" + "&".join(f"visit={v.id}" for v in visits))
+    assert pdf_page_sizes(sheet.data) == [(210, 297), (210, 297)]  # four A6 passes to an A4 sheet
+    pages = pdf_pages_text(sheet.data)
+    assert [n for n in ("李明", "赵敏", "孙强", "周杰") if n in pages[0]] == ["李明", "赵敏", "孙强", "周杰"]
+    assert "吴芳" in pages[1]
+    # Without a choice: everyone who came in today and has not left.
+    assert all(v.visitor_name in pdf_text(client.get("/visitors/passes.pdf").data) for v in visits)
+
+    with pytest.raises(ValueError, match="badge"):
+        settings.SPECS[PASS_SIZE].parse("A5")
+    settings.save(None, {PASS_SIZE: settings.SPECS[PASS_SIZE].parse(" Badge ")})
+    assert pdf_page_sizes(client.get(f"/visitors/{visits[0].id}/pass.pdf").data) == [(86, 54)]
+    badges = client.get("/visitors/passes.pdf?" + "&".join(f"visit={v.id}" for v in visits))
+    assert pdf_page_sizes(badges.data) == [(210, 297)]  # ten badges to a sheet
+    assert all(v.visitor_name in pdf_text(badges.data) for v in visits)
+
+
+def test_the_desk_prints_todays_passes(client, people):
+    _desk, host, _manager = people
+    client.post("/visitors/new", data=visit_form(host))
+    page = client.get("/visitors?lang=zh").get_data(as_text=True)
+    assert 'href="/visitors/passes.pdf"' in page and "打印今日访客证" in page
+
+
 def call_form(**overrides):
     data = {"caller_name": "周先生", "organisation": "1205室租户", "phone": "021-62345678", "reason": "空调不制冷，要求维修",
             "call_type": "inquiry", "outcome": "promised", "answer_text": "", "transferred_to": "",
@@ -280,6 +374,29 @@ def test_a_message_lands_in_the_staff_members_inbox_and_prints(client, people):
     call = Call.get()
     text = pdf_text(client.get(f"/calls/{call.id}/slip.pdf").data)
     assert "电话留言单" in text and "周先生" in text and "请回电确认维修时间" in text
+
+
+def test_the_slip_is_numbered_and_dated_in_the_local_zone_and_shows_its_number_once(client, people, frozen):
+    frozen.move_to(dt.datetime(2026, 12, 1, 23, 25))  # 07:25 on 2 December in Shanghai
+    client.post("/login", data={"username": "desk", "password": PASSWORD})
+    client.post("/calls/new", data=call_form(outcome="answered", answer_text="已告知营业时间"))
+    call = Call.get()
+    pages = pdf_pages_text(client.get(f"/calls/{call.id}/slip.pdf").data)
+    assert f"DH-20261202-{call.id:04d}" in pages[0] and "2026-12-02 07:25" in pages[0]
+    assert pages[0].count("编号") == 1
+
+
+def test_a_form_of_several_pages_shows_its_number_once_on_each(client, people):
+    from models.visitors import register_visit
+    _desk, host, _manager = people
+    for n in range(60):
+        register_visit(None, visitor_name=f"访客{n}", phone="13800138000", organisation="华信科技", purpose="meeting",
+                       purpose_other="", host=host, companions=0, id_number="", car_plate="", note="",
+                       arrived_at=NOW)
+    pages = pdf_pages_text(client.get("/visitors/on-site.pdf").data)
+    assert len(pages) >= 2
+    assert all(page.count("编号") == 1 and "ZC-20261123-1000" in page for page in pages)
+    assert all(page.count("测试服务有限公司") == 1 for page in pages)
 
 
 def test_a_complaint_call_goes_into_the_duty_log_ready_for_hand_over(client, people):

@@ -65,3 +65,38 @@ def test_notifications_are_mailed_once_in_the_readers_language_when_smtp_is_set(
     from tasks.notifications import email_notification
     assert email_notification.call_local(note.id) is False  # already mailed: not again
     assert len(sent) == 1
+
+
+def test_a_host_answers_a_waiting_visitor_from_the_notification_in_one_tap(client, auth, make_user):
+    import re
+
+    from models.visitors import Visit, register_visit, with_host
+    make_user("desk", "front_desk", display_name="王芳")
+    host = make_user("zhang", "specialist", display_name="张伟")
+    visit = register_visit(None, visitor_name="李明", phone="13800138000", organisation="华信科技", purpose="meeting",
+                           purpose_other="", host=host, companions=0, id_number="", car_plate="", note="",
+                           arrived_at=Visit.created_at.default())
+    auth.login("zhang")
+    for page_url in ("/notifications/?lang=zh", "/?lang=zh"):  # the list, and the home page's latest
+        page = client.get(page_url).get_data(as_text=True)
+        assert "李明（华信科技）正在前台等您。" in page
+        assert re.search(rf'action="/visitors/{visit.id}/answer">\s*<input[^>]+csrf_token[^>]*>\s*'
+                         rf'<input type="hidden" name="next" value="/[^"]*">\s*'
+                         rf'<button type="submit" name="reply" value="coming"', page)
+        assert "马上到前台" in page
+
+    # One tap on "coming" in the list answers and comes back to the list.
+    response = client.post(f"/visitors/{visit.id}/answer", data={"reply": "coming", "next": "/notifications/"})
+    assert response.status_code == 303 and response.headers["Location"] == "/notifications/"
+    assert Visit.get_by_id(visit.id).host_answer == "coming"
+    assert Notification.get(Notification.user == host).read_at is not None
+    page = client.get("/notifications/?lang=zh").get_data(as_text=True)
+    assert "您的回复: 马上到前台" in page and 'aria-pressed="true"' in page
+
+    # Once the visitor is with the host there is nothing left to answer.
+    with_host(None, visit)
+    page = client.get("/notifications/?lang=zh").get_data(as_text=True)
+    assert "李明（华信科技）正在前台等您。" in page and f"/visitors/{visit.id}/answer\"" not in page
+    # An outside address in `next` is not followed.
+    response = client.post(f"/visitors/{visit.id}/answer", data={"reply": "wait", "next": "https://evil.example/"})
+    assert response.headers["Location"] == f"/visitors/{visit.id}/answer"

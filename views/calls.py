@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from models.base import utcnow
 from models.calls import CALL_TYPES, OUTCOMES, Call, CallError, close_promise, log_call
 from models.submissions import submit_once
-from models.timezone import day_start_utc, local_now, to_utc
+from models.timezone import day_start_utc, local_now, to_local, to_utc
 from models.users import AVAILABILITY, Department, User
 from printing import qr_data_uri
 from views.access import allow
@@ -180,7 +180,7 @@ def slip(call_id):
     """Print the phone message slip."""
     call = _call_for_viewer(call_id)
     return render_pdf("print/message_slip.html", f"电话留言单-{call.id}.pdf", call=call,
-                      number=f"DH-{call.taken_at:%Y%m%d}-{call.id:04d}",
+                      number=f"DH-{to_local(call.taken_at):%Y%m%d}-{call.id:04d}",
                       qr=qr_data_uri(record_url("calls.show", call_id=call.id)))
 
 

@@ -6,6 +6,7 @@ from models.calls import Call
 from models.notifications import Notification
 from models.users import AVAILABILITY, set_availability
 from views.access import allow
+from views.notifications import list_context
 from views.templating import navigation
 from views.ui import redirect_to, render
 
@@ -21,8 +22,8 @@ def index():
     tiles = [(label, endpoint) for label, endpoint in navigation() if endpoint != "home.index"]
     notifications = list(Notification.recent_for(current_user, limit=8))
     promises = Call.promises_open().where(Call.promiser == current_user.id).count()
-    return render("home/index.html", role=role, roles=roles, tiles=tiles, notifications=notifications,
-                  promises=promises, availability=AVAILABILITY)
+    return render("home/index.html", role=role, roles=roles, tiles=tiles, promises=promises,
+                  availability=AVAILABILITY, **list_context(notifications))
 
 
 @bp.route("/account/availability", methods=["POST"])

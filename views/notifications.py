@@ -1,20 +1,47 @@
 """The bell: unread count (polled by htmx) and the list."""
-from flask import Blueprint, request, url_for
+from flask import Blueprint, current_app, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
 from models.notifications import Notification, mark_read
+from models.visitors import HOST_ANSWERS, Visit
 from views.access import allow
 from views.ui import redirect_to, render, safe_next
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 
+def answerable_visits(items):
+    """{notification id: visit} for the notifications that ask this user to answer a visitor
+    still waiting: the list shows the answer buttons, so answering is one tap. Only the newest
+    notification of a visit (the first call or the reminder) carries them."""
+    adapter = current_app.url_map.bind("localhost")
+    wanted = {}
+    for note in items:
+        try:
+            endpoint, args = adapter.match(note.url, method="GET")
+        except HTTPException:
+            continue
+        if endpoint == "visitors.host_answer" and args["visit_id"] not in wanted.values():
+            wanted[note.id] = args["visit_id"]
+    if not wanted:
+        return {}
+    visits = {v.id: v for v in Visit.select().where(Visit.id.in_(list(wanted.values())),
+                                                    Visit.host == current_user.id, Visit.state == "waiting")}
+    return {note_id: visits[visit_id] for note_id, visit_id in wanted.items() if visit_id in visits}
+
+
+def list_context(items):
+    """What a list of notifications needs: the items, and the answers where a visitor waits."""
+    return {"items": items, "answerable": answerable_visits(items), "host_answers": HOST_ANSWERS}
+
+
 @bp.route("/")
 @allow("home")
 def index():
-    """The user's recent notifications."""
+    """The user's recent notifications; a waiting visitor is answered from here in one tap."""
     items = list(Notification.recent_for(current_user, limit=100))
-    return render("home/notifications.html", items=items)
+    return render("home/notifications.html", **list_context(items))
 
 
 @bp.route("/bell")
@@ -40,5 +67,3 @@ def read_all():
     """Mark every notification read."""
     mark_read(current_user)
     return redirect_to(safe_next(request.form.get("next")) or url_for("notifications.index"))
-
-

@@ -15,9 +15,9 @@ from models.submissions import submit_once
 from models.timezone import day_start_utc, local_now, to_utc
 from models.users import Department, User
 from models.visitors import (
-    HOST_ANSWERS, PURPOSES, WAIT_HIGHLIGHT_MINUTES, Appointment, Visit, VisitError, WatchlistEntry, add_to_watchlist,
-    answer, book, check_in, check_out, retire_from_watchlist,
-    open_at_end_of_day, register_visit, watchlist_matches,
+    HOST_ANSWERS, PASS_SIZE, PURPOSES, WAIT_HIGHLIGHT_MINUTES, Appointment, Visit, VisitError, WatchlistEntry,
+    add_to_watchlist, answer, book, check_in, check_out, retire_from_watchlist,
+    open_at_end_of_day, register_visit, watchlist_matches, with_host,
 )
 from printing import qr_data_uri
 from views.access import allow
@@ -25,7 +25,7 @@ from views.fields import ChosenIdField, day_arg, int_arg, phone, strip
 from views.exports import table_download
 from views.printing import record_url, render_pdf
 from views.templating import local_datetime
-from views.ui import PortalForm, redirect_to, render, render_fragment, toast
+from views.ui import PortalForm, redirect_to, render, render_fragment, safe_next, toast
 
 bp = Blueprint("visitors", __name__)
 
@@ -181,14 +181,12 @@ def show(visit_id):
     return render("visitors/show.html", visit=_visit_or_404(visit_id))
 
 
-@bp.route("/visitors/<int:visit_id>/check-out", methods=["POST"])
-@allow("visitors.desk")
-def do_check_out(visit_id):
-    """Check a visitor out in one tap."""
+def _desk_action(visit_id, apply_action, done_message):
+    """A one-tap step from the desk's list: the list comes back in place for htmx."""
     visit = _visit_or_404(visit_id)
     try:
-        check_out(current_user, visit)
-        toast(_("%(name)s checked out.", name=visit.visitor_name))
+        apply_action(current_user, visit)
+        toast(done_message % {"name": visit.visitor_name})
     except VisitError as exc:
         toast(str(exc), "error")
     if request.headers.get("HX-Target") == "desk-board":
@@ -196,10 +194,24 @@ def do_check_out(visit_id):
     return redirect_to(url_for("visitors.desk"))
 
 
+@bp.route("/visitors/<int:visit_id>/with-host", methods=["POST"])
+@allow("visitors.desk")
+def do_with_host(visit_id):
+    """The visitor is with the host (the host came, or they were sent up): now on site."""
+    return _desk_action(visit_id, with_host, _("%(name)s is with the host."))
+
+
+@bp.route("/visitors/<int:visit_id>/check-out", methods=["POST"])
+@allow("visitors.desk")
+def do_check_out(visit_id):
+    """Check a visitor out in one tap."""
+    return _desk_action(visit_id, check_out, _("%(name)s checked out."))
+
+
 @bp.route("/visitors/<int:visit_id>/answer", methods=["GET", "POST"])
 @allow("home")
 def host_answer(visit_id):
-    """The host sees who is waiting and answers the desk."""
+    """The host sees who is waiting and answers the desk (also straight from a notification)."""
     visit = _visit_or_404(visit_id)
     if visit.host_id != current_user.id:
         abort(403)
@@ -209,7 +221,8 @@ def host_answer(visit_id):
             toast(_("The front desk has your answer."))
         except VisitError as exc:
             toast(str(exc), "error")
-        return redirect_to(url_for("visitors.host_answer", visit_id=visit.id))
+        return redirect_to(safe_next(request.form.get("next"))
+                           or url_for("visitors.host_answer", visit_id=visit.id))
     return render("visitors/answer.html", visit=visit, answers=HOST_ANSWERS)
 
 
@@ -289,13 +302,33 @@ def do_check_in(appointment_id):
     return redirect_to(url_for("visitors.show", visit_id=visit.id))
 
 
+def _passes_pdf(visits, filename, sheet):
+    """Visitor passes at the configured pass size: one to a page, or several on A4 sheets."""
+    passes = [(v, qr_data_uri(record_url("visitors.show", visit_id=v.id))) for v in visits]
+    return render_pdf("print/visitor_pass.html", filename, passes=passes, sheet=sheet,
+                      size=settings.get(PASS_SIZE).lower())
+
+
 @bp.route("/visitors/<int:visit_id>/pass.pdf")
 @allow("visitors.desk")
 def visitor_pass(visit_id):
     """Print the visitor pass."""
     visit = _visit_or_404(visit_id)
-    return render_pdf("print/visitor_pass.html", f"访客证-{visit.number}.pdf", visit=visit, number=visit.number,
-                      qr=qr_data_uri(record_url("visitors.show", visit_id=visit.id)))
+    return _passes_pdf([visit], f"访客证-{visit.number}.pdf", sheet=False)
+
+
+@bp.route("/visitors/passes.pdf")
+@allow("visitors.desk")
+def visitor_passes():
+    """Print several passes on A4 sheets: the visits named by ?visit=…, else everyone
+    who came in today and has not left."""
+    ids = [int(v) for v in request.args.getlist("visit") if v.isdigit()][:200]
+    if ids:
+        query = Visit.with_host().where(Visit.id.in_(ids))
+    else:
+        query = Visit.on_site().where(Visit.arrived_at >= day_start_utc(local_now().date()))
+    visits = list(query.order_by(Visit.arrived_at, Visit.id))  # in the order they came, also at the same minute
+    return _passes_pdf(visits, f"访客证-{local_now():%Y%m%d-%H%M}.pdf", sheet=True)
 
 
 @bp.route("/visitors/on-site.pdf")

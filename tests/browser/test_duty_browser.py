@@ -88,3 +88,26 @@ def test_a_shift_from_first_event_to_signed_day_sheet(live_server, new_context, 
     assert "1205室租户上午搬入" in text and "地下车库B区" in text and "杨磊" in text
     assert_embedded_cjk_font(pdf.body())
     (tmp_path / "sheet.pdf").write_bytes(pdf.body())
+
+
+def test_the_entry_form_is_at_hand_after_a_full_shift(app, live_server, new_context, make_user, screenshot):
+    import datetime as dt
+
+    from models.duty import add_entry, current_shift, open_day
+    desk_user = make_user("desk", "front_desk", display_name="王芳")
+    with app.app_context():
+        day = open_day(desk_user, *current_shift())
+        for n in range(20):
+            add_entry(desk_user, day, dt.datetime.utcnow() - dt.timedelta(minutes=60 - n), "other",
+                      f"第{n + 1}次巡查：各楼层正常，消防通道畅通", "已记录", "", False)
+    desk = new_context().new_page()
+    log_in(desk, live_server, "desk", PASSWORD)
+    desk.get_by_role("navigation").get_by_role("link", name="值班日志").click()
+    what = desk.get_by_label("事件经过（客观记录）")
+    expect(what).to_be_in_viewport()
+    screenshot(desk, "log-after-20-entries", full_page=False)
+    what.fill("大堂地面湿滑，已放置警示牌")
+    desk.get_by_role("button", name="记录", exact=True).click()
+    first = desk.locator("ol.entries > li").first
+    expect(first).to_contain_text("大堂地面湿滑，已放置警示牌")
+    expect(desk.get_by_label("事件经过（客观记录）")).to_be_in_viewport()

@@ -44,18 +44,26 @@ def test_returning_visitor_host_answer_pass_and_promised_call(app, live_server, 
     expect(desk.locator("#desk-board")).to_contain_text("被访人尚未回复")
     screenshot(desk, "desk-waiting")
 
-    # The host, in a second browser, opens the notification and answers.
+    # The host, in a second browser, answers from the notification on the home page: one tap.
     host_page = new_context().new_page()
     log_in(host_page, live_server, "zhang", PASSWORD)
-    host_page.goto(f"{live_server}/notifications/")
-    host_page.get_by_role("button", name=re.compile("李明")).first.click()
-    expect(host_page.get_by_role("heading", name="李明 在前台等您")).to_be_visible()
-    screenshot(host_page, "host-answer")
-    host_page.get_by_role("button", name="马上到前台").click()
-    expect(host_page.get_by_text("您的回复: 马上到前台")).to_be_visible()
+    note = host_page.locator("li.notification", has_text="李明（华信科技）正在前台等您")
+    expect(note.get_by_role("button", name="马上到前台")).to_be_visible()
+    screenshot(host_page, "host-notification")
+    note.get_by_role("button", name="马上到前台").click()
+    expect(host_page.get_by_text("已将您的回复告知前台")).to_be_visible()
+    expect(note.get_by_text("您的回复: 马上到前台")).to_be_visible()
+    screenshot(host_page, "host-answered")
 
-    # The desk sees it without reloading (polling every 5 s).
-    expect(desk.locator("#desk-board")).to_contain_text("与 张伟 会面", timeout=12_000)
+    # The desk sees the answer and its time without reloading (polling every 5 s); the
+    # visitor waits at the desk until the host is there.
+    waiting = desk.locator("#desk-board .card").first
+    expect(waiting).to_contain_text(re.compile(r"被访人马上来（\d\d:\d\d）"), timeout=12_000)
+    expect(waiting).to_contain_text("李明")
+    screenshot(desk, "desk-host-coming")
+    waiting.get_by_role("button", name="已与被访人会面").click()
+    expect(desk.locator("#desk-board")).to_contain_text("与 张伟 会面")
+    expect(waiting).to_contain_text("当前无等候访客")
     screenshot(desk, "desk-on-site")
     desk.locator("#desk-board").get_by_role("button", name="签退").click()
     expect(desk.locator("#desk-board")).to_contain_text("当前无在场访客")
