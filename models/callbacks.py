@@ -400,8 +400,8 @@ def record_outcome(callback_id, outcome, actor, version, note=""):
             audit.record_event(actor, "callback_flagged", callback)
             for manager in User.active_with_role("service_manager"):
                 notify(manager, N_("Callback %(number)s: %(customer)s could not be reached after %(tries)s tries"),
-                       f"/callbacks/{callback.id}", number=callback.number, customer=callback.customer.name,
-                       tries=callback.attempts)
+                       ("callbacks.show", {"callback_id": callback.id}), number=callback.number,
+                       customer=callback.customer.name, tries=callback.attempts)
         if callback.complaint_id and outcome in DONE:
             complaint = Complaint.get_by_id(callback.complaint_id)
             try:
@@ -412,11 +412,9 @@ def record_outcome(callback_id, outcome, actor, version, note=""):
 
 
 def _after_complaint_transition(complaint, action, actor, note):
-    """Keep callbacks in step with their complaint, whichever screen moved it."""
-    if action == "inform":
-        from tasks.callbacks import schedule_callbacks_now
-        schedule_callbacks_now()
-        return
+    """Keep pending callbacks in step with their complaint, whichever screen moved it.
+    (A complaint's new callback is made by the minute sweep, not queued from inside this
+    transaction, which may still roll back.)"""
     pending = Callback.select().where(Callback.complaint == complaint.id, Callback.outcome == "",
                                       Callback.voided_at.is_null())
     now = utcnow()
