@@ -43,7 +43,6 @@ def email_notification(notification_id):
         config = current_app.config
         with force_locale(note.user.locale or config["BABEL_DEFAULT_LOCALE"]):
             text = note.text
-        link = config["PUBLIC_URL"].rstrip("/") + note.url if note.url else config["PUBLIC_URL"]
-        send_mail([note.user.email], text[:120], f"{text}\n\n{link}\n\n— {config['COMPANY_NAME']}")
+        send_mail([note.user.email], text[:120], f"{text}\n\n{note.public_url}\n\n— {config['COMPANY_NAME']}")
         Notification.update(emailed_at=utcnow()).where(Notification.id == note.id).execute()
         return True
