@@ -400,8 +400,8 @@ def record_outcome(callback_id, outcome, actor, version, note=""):
             audit.record_event(actor, "callback_flagged", callback)
             for manager in User.active_with_role("service_manager"):
                 notify(manager, N_("Callback %(number)s: %(customer)s could not be reached after %(tries)s tries"),
-                       f"/callbacks/{callback.id}", number=callback.number, customer=callback.customer.name,
-                       tries=callback.attempts)
+                       ("callbacks.show", {"callback_id": callback.id}), number=callback.number,
+                       customer=callback.customer.name, tries=callback.attempts)
         if callback.complaint_id and outcome in DONE:
             complaint = Complaint.get_by_id(callback.complaint_id)
             try:
@@ -412,10 +412,9 @@ def record_outcome(callback_id, outcome, actor, version, note=""):
 
 
 def _after_complaint_transition(complaint, action, actor, note):
-    """Keep callbacks in step with their complaint, whichever screen moved it (the
-    callback owed once the customer is informed is made by tasks.callbacks)."""
-    if action not in DONE and action != "void":
-        return
+    """Keep pending callbacks in step with their complaint, whichever screen moved it.
+    (A complaint's new callback is made by the minute sweep, not queued from inside this
+    transaction, which may still roll back.)"""
     pending = Callback.select().where(Callback.complaint == complaint.id, Callback.outcome == "",
                                       Callback.voided_at.is_null())
     now = utcnow()
@@ -427,9 +426,11 @@ def _after_complaint_transition(complaint, action, actor, note):
                              Callback.done_at: now, Callback.attempts: Callback.attempts + 1,
                              Callback.version: Callback.version + 1}).where(Callback.id == callback.id).execute()
             CallbackAttempt.create(callback=callback, at=now, actor=actor, result=action, note=note)
-        else:  # void
+        elif action == "void":
             Callback.update({Callback.voided_at: now, Callback.void_reason: note,
                              Callback.version: Callback.version + 1}).where(Callback.id == callback.id).execute()
+        else:
+            continue
         audit.record_change(actor, Callback.get_by_id(callback.id), before)
 
 

@@ -330,7 +330,8 @@ def create(actor, *, name, phone, content, channel, category, severity, address=
         if complaint.is_major:
             for manager in User.active_with_role("service_manager"):
                 notify(manager, N_("Major complaint %(number)s from %(customer)s"),
-                       f"/complaints/{complaint.id}", number=complaint.number, customer=customer.name)
+                       ("complaints.show", {"complaint_id": complaint.id}), number=complaint.number,
+                       customer=customer.name)
     return complaint
 
 
@@ -382,13 +383,13 @@ def escalate_overdue(now=None):
         if not complaint.is_overdue(now):
             continue
         clock = complaint.paused_at or now
-        url = f"/complaints/{complaint.id}"
+        link = ("complaints.show", {"complaint_id": complaint.id})
         with write_transaction():
             if complaint.escalated_head_at is None and _claim(complaint, Complaint.escalated_head_at, now):
                 heads = [u for u in User.active_with_role("dept_head")
                          if complaint.department_id and u.department_id == complaint.department_id]
                 for head in heads:
-                    notify(head, N_("Complaint %(number)s is overdue"), url, number=complaint.number)
+                    notify(head, N_("Complaint %(number)s is overdue"), link, number=complaint.number)
                 audit.record_event(None, "escalate_head", complaint)
                 complaint.escalated_head_at = now
                 sent += 1
@@ -398,7 +399,7 @@ def escalate_overdue(now=None):
             if (complaint.escalated_manager_at is None and clock >= manager_due
                     and _claim(complaint, Complaint.escalated_manager_at, now)):
                 for manager in User.active_with_role("service_manager"):
-                    notify(manager, N_("Complaint %(number)s is overdue and was escalated to you"), url,
+                    notify(manager, N_("Complaint %(number)s is overdue and was escalated to you"), link,
                            number=complaint.number)
                 audit.record_event(None, "escalate_manager", complaint)
                 sent += 1

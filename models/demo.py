@@ -671,11 +671,13 @@ def _past_visit(desk, visitor, host, arrived, rng):
         purpose=rng.choice(["meeting", "business", "delivery", "maintenance", "interview"]), purpose_other="",
         companions=rng.choice([0, 0, 1, 2]), id_number="", car_plate="", note="")
     visitors.answer(host, visit, "coming")
+    visitors.with_host(desk, Visit.get_by_id(visit.id))
     visitors.check_out(desk, Visit.get_by_id(visit.id))
     answered = arrived + dt.timedelta(minutes=rng.randint(1, 8))
+    met = answered + dt.timedelta(minutes=rng.randint(1, 5))
     left = arrived + dt.timedelta(minutes=rng.randint(20, 120))
-    _set(Visit, visit.id, created_at=arrived, host_answered_at=answered, left_at=left)
-    _audit_times(visit, [arrived, answered, left])
+    _set(Visit, visit.id, created_at=arrived, host_answered_at=answered, with_host_at=met, left_at=left)
+    _audit_times(visit, [arrived, answered, met, left])
 
 
 def _past_call(desk, caller, host, taken, rng):
@@ -718,6 +720,9 @@ def _today_at_the_desk(people, hosts):
         if reply:
             visitors.answer(host, visit, reply)
             _set(Visit, visit.id, host_answered_at=arrived + dt.timedelta(minutes=3))
+        if minutes > 30 and reply in ("coming", "send_up"):  # long since with their host
+            visitors.with_host(desk, Visit.get_by_id(visit.id))
+            _set(Visit, visit.id, with_host_at=arrived + dt.timedelta(minutes=6))
     for minutes, (name, phone, organisation), host, note in (
             (50, VISITORS[3], hosts[0], "洽谈年度服务合同"), (150, VISITORS[5], hosts[4], "设备维修验收")):
         starts = now + dt.timedelta(minutes=minutes)

@@ -66,7 +66,7 @@ def register_mail(actor, incoming, carrier, tracking_number, recipient_name, rec
                                size=size, registered_by=actor)
         audit.record_create(actor, item)
     if incoming and recipient is not None:
-        notify(recipient, N_("A %(carrier)s item is waiting for you at the front desk."), url="/mail",
+        notify(recipient, N_("A %(carrier)s item is waiting for you at the front desk."), link=("mail.index", {}),
                carrier=carrier)
     return item
 
@@ -96,7 +96,7 @@ def remind_uncollected(now=None):
                        .where(MailItem.id == item.id, MailItem.reminded_at.is_null()).execute())
             if claimed:
                 notify(item.recipient, N_("Reminder: a %(carrier)s item has been waiting for you at the front "
-                                          "desk since %(date)s."), url="/mail", carrier=item.carrier,
+                                          "desk since %(date)s."), link=("mail.index", {}), carrier=item.carrier,
                        date=item.registered_at.date().isoformat())
                 reminded += 1
     return reminded

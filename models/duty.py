@@ -144,7 +144,7 @@ def add_entry(actor, day, occurred_at, kind, what, handling="", outcome="", majo
         audit.record_create(actor, entry)
     if major:
         for manager in User.active_with_role("service_manager"):
-            notify(manager, N_("Major event in the duty log: %(what)s"), url=f"/duty/{day.date.isoformat()}",
+            notify(manager, N_("Major event in the duty log: %(what)s"), link=("duty.day_page", {"day_id": day.id}),
                    what=what[:80])
     return entry
 
@@ -259,7 +259,7 @@ def create_emergency(actor, occurred_at, place, what, notified, actions, casualt
                                  width=width, height=height, uploaded_by=actor)
         audit.record_create(actor, report)
     for manager in User.active_with_role("service_manager"):
-        notify(manager, N_("Emergency report %(number)s: %(place)s"), url=f"/incidents/{report.id}",
+        notify(manager, N_("Emergency report %(number)s: %(place)s"), link=("incidents.show", {"report_id": report.id}),
                number=report.number, place=place)
     return report
 

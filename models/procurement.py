@@ -623,15 +623,15 @@ def decide(requisition_id, actor, version, decision, *, reason="", purchase_meth
         audit.record_change(actor, requisition, before)
         audit.record_event(actor, decision, requisition, reason=reason or None,
                            changes={"step": [step.label or step.key, None]})
-        url = f"/procurement/{requisition.id}"
+        link = ("procurement.show", {"requisition_id": requisition.id})
         if decision == "reject":
-            notify(requisition.requester, N_("Requisition %(number)s was returned: %(reason)s"), url,
+            notify(requisition.requester, N_("Requisition %(number)s was returned: %(reason)s"), link,
                    number=requisition.number, reason=reason)
         elif requisition.state == "approved":
-            notify(requisition.requester, N_("Requisition %(number)s is approved"), url, number=requisition.number)
+            notify(requisition.requester, N_("Requisition %(number)s is approved"), link, number=requisition.number)
             for person in User.active_with_role("logistics"):
                 if person.id != actor.id:
-                    notify(person, N_("Requisition %(number)s is approved: place the order"), url,
+                    notify(person, N_("Requisition %(number)s is approved: place the order"), link,
                            number=requisition.number)
         else:
             _tell_approvers(requisition)
@@ -640,7 +640,8 @@ def decide(requisition_id, actor, version, decision, *, reason="", purchase_meth
 
 def _tell_approvers(requisition):
     for person in approvers(requisition):
-        notify(person, N_("Requisition %(number)s waits for your approval"), f"/procurement/{requisition.id}",
+        notify(person, N_("Requisition %(number)s waits for your approval"),
+               ("procurement.show", {"requisition_id": requisition.id}),
                number=requisition.number)
 
 
@@ -835,7 +836,8 @@ def place_order(requisition_id, actor, version, *, supplier_id, delivery_date, q
         _event(requisition, actor, "order", note=f"{order.number} · {supplier.name} · {order.total}")
         audit.record_change(actor, requisition, before)
         notify(requisition.requester, N_("Requisition %(number)s was ordered from %(supplier)s"),
-               f"/procurement/{requisition.id}", number=requisition.number, supplier=supplier.name)
+               ("procurement.show", {"requisition_id": requisition.id}), number=requisition.number,
+               supplier=supplier.name)
     return order
 
 
@@ -983,7 +985,7 @@ def receive(requisition_id, actor, version, *, received_on, lines, note=""):
         audit.record_change(actor, requisition, before)
         if complete:
             notify(requisition.requester, N_("The goods of requisition %(number)s have arrived"),
-                   f"/procurement/{requisition.id}", number=requisition.number)
+                   ("procurement.show", {"requisition_id": requisition.id}), number=requisition.number)
     return delivery
 
 
@@ -1104,7 +1106,8 @@ def remind_waiting(now=None):
             days = (now - requisition.step_since).days
             for person in approvers(requisition):
                 notify(person, N_("Reminder: requisition %(number)s has waited %(days)s days for your approval"),
-                       f"/procurement/{requisition.id}", number=requisition.number, days=days)
+                       ("procurement.show", {"requisition_id": requisition.id}), number=requisition.number,
+                       days=days)
             audit.record_event(None, "remind", requisition,
                                changes={"step": [requisition.step.label or requisition.step.key, None]})
             sent += 1

@@ -273,11 +273,11 @@ def register_visit(actor, *, visitor_name, phone, organisation, purpose, purpose
         if matches:
             audit.record_event(actor, "watchlist_override", visit, reason=watchlist_reason.strip())
     notify(host, N_("%(name)s (%(organisation)s) is waiting for you at the front desk."),
-           url=answer_url(visit), name=visitor_name, organisation=organisation or "—")
+           link=("visitors.host_answer", {"visit_id": visit.id}), name=visitor_name, organisation=organisation or "—")
     if matches:
         for manager in User.active_with_role("service_manager"):
             notify(manager, N_("Watchlist: %(name)s was registered as a visitor. Reason: %(reason)s"),
-                   url=f"/visitors/{visit.id}", name=visitor_name, reason=watchlist_reason.strip())
+                   link=("visitors.show", {"visit_id": visit.id}), name=visitor_name, reason=watchlist_reason.strip())
         from models.duty import log_system_event
         log_system_event("other", f"黑名单访客登记：{visitor_name}，原因：{watchlist_reason.strip()}", "visitors")
     return visit
@@ -347,14 +347,10 @@ def answer(actor, visit, reply):
     visit = apply(actor, visit, "answer", host_answer=reply, host_answered_at=utcnow())
     # Answered: the host's notifications about this visitor are settled.
     Notification.update(read_at=utcnow()).where(
-        Notification.user == actor, Notification.url == answer_url(visit), Notification.read_at.is_null()).execute()
+        Notification.user == actor, Notification.linking_to("visitors.host_answer", visit_id=visit.id), Notification.read_at.is_null()).execute()
     for desk in User.active_with_role("front_desk"):
-        notify(desk, DESK_MESSAGES[reply], url="/visitors", host=actor.display_name, name=visit.visitor_name)
+        notify(desk, DESK_MESSAGES[reply], link=("visitors.desk", {}), host=actor.display_name, name=visit.visitor_name)
     return visit
-
-
-def answer_url(visit):
-    return f"/visitors/{visit.id}/answer"
 
 
 DESK_MESSAGES = {
@@ -410,10 +406,10 @@ def sweep_reminders(now=None):
                                                             Visit.host_reminded_at.is_null()).execute()
         if claimed:
             notify(visit.host, N_("Reminder: %(name)s is still waiting for you at the front desk."),
-                   url=f"/visitors/{visit.id}/answer", name=visit.visitor_name)
+                   link=("visitors.host_answer", {"visit_id": visit.id}), name=visit.visitor_name)
             for desk in User.active_with_role("front_desk"):
-                notify(desk, N_("%(host)s has not answered for %(name)s: please call them."), url="/visitors",
-                       host=visit.host.display_name, name=visit.visitor_name)
+                notify(desk, N_("%(host)s has not answered for %(name)s: please call them."),
+                       link=("visitors.desk", {}), host=visit.host.display_name, name=visit.visitor_name)
             done += 1
     overstaying = Visit.with_host().where(Visit.state.in_(["waiting", "on_site"]), Visit.expected_end < now,
                                           Visit.overstay_flagged_at.is_null())
@@ -422,7 +418,7 @@ def sweep_reminders(now=None):
                                                                Visit.overstay_flagged_at.is_null()).execute()
         if claimed:
             notify(visit.host, N_("%(name)s's booked visit has ended but they have not checked out."),
-                   url=f"/visitors/{visit.id}", name=visit.visitor_name)
+                   link=("visitors.show", {"visit_id": visit.id}), name=visit.visitor_name)
             done += 1
     return done
 
@@ -447,7 +443,7 @@ def report_open_at_closing(now=None):
     from models.duty import log_system_event
     log_system_event("other", f"下班时仍未签退的访客：{names}", "visitors")
     for manager in User.active_with_role("service_manager"):
-        notify(manager, N_("%(n)s visitors were still signed in when the desk closed."), url="/visitors",
+        notify(manager, N_("%(n)s visitors were still signed in when the desk closed."), link=("visitors.desk", {}),
                n=len(open_visits))
     return len(open_visits)
 

@@ -1,7 +1,6 @@
 """Callback scheduling: a sweep that creates the callbacks that are owed, found by the data."""
 from huey import crontab
 
-from models.complaints import AFTER_TRANSITION
 from tasks import app_context, huey
 
 
@@ -14,21 +13,14 @@ def _sweep():
 @huey.periodic_task(crontab(minute="*"))
 @huey.lock_task("callbacks-schedule")
 def schedule_callbacks():
-    """Every minute: catches up whatever the on-the-spot run missed (consumer down, a race)."""
+    """Every minute: makes the callbacks of informed complaints, and catches up whatever
+    the on-the-spot run after an import missed (consumer down, a race)."""
     return _sweep()
 
 
 @huey.task()
 def schedule_callbacks_now():
-    """Queued when a complaint's customer is informed or a sales list is imported.
-    Idempotent: a callback is made once per complaint round and per sale and reason."""
+    """Queued by the import page after a sales list is committed, so its callbacks need
+    not wait for the minute. Idempotent: a callback is made once per complaint round and
+    per sale and reason."""
     return _sweep()
-
-
-def _schedule_when_informed(complaint, action, actor, note):
-    """The customer was told the outcome: the complaint's callback falls due, made at once."""
-    if action == "inform":
-        schedule_callbacks_now()
-
-
-AFTER_TRANSITION.append(_schedule_when_informed)

@@ -1,8 +1,10 @@
-"""Notifications by e-mail, sent by the consumer so a slow mail server never holds up the desk."""
+"""The outbox sweep and the e-mail channel: sent by the consumer after the commit, so a
+slow mail server never holds up the desk and a rolled-back notification never leaves."""
 import smtplib
 from email.message import EmailMessage
 
-from models.notifications import AFTER_NOTIFY
+from huey import crontab
+
 from tasks import app_context, huey
 
 
@@ -26,34 +28,24 @@ def send_mail(addresses, subject, body, attachments=()):
         smtp.send_message(message)
 
 
-@huey.task(retries=3, retry_delay=60)
-def email_notification(notification_id):
-    """Mail one notification in its reader's language; sent once even if the task runs twice."""
+def email_notification(note, address):
+    """One notification by e-mail, in its reader's language, with the link under PUBLIC_URL."""
     from flask import current_app
     from flask_babel import force_locale
+    config = current_app.config
+    with force_locale(note.user.locale or config["BABEL_DEFAULT_LOCALE"]):
+        text = note.text
+    send_mail([address], text[:120], f"{text}\n\n{note.public_url}\n\n— {config['COMPANY_NAME']}")
 
-    from models.base import utcnow
-    from models.notifications import Notification
+
+#: channel -> send(notification, address); WeCom, DingTalk… join here.
+SENDERS = {"email": email_notification}
+
+
+@huey.periodic_task(crontab(minute="*"))
+@huey.lock_task("deliver-notifications")
+def deliver_notifications():
+    """Every minute: what is due is found in the outbox rows, so a missed run is caught up."""
+    from models.notifications import deliver_pending
     with app_context():
-        note = Notification.get_or_none(Notification.id == notification_id)
-        if note is None:
-            # Queued inside the transaction that makes it: not committed yet, so retry.
-            raise LookupError(f"notification {notification_id} not there yet")
-        if note.emailed_at is not None or not note.user.email:
-            return False
-        config = current_app.config
-        with force_locale(note.user.locale or config["BABEL_DEFAULT_LOCALE"]):
-            text = note.text
-        link = config["PUBLIC_URL"].rstrip("/") + note.url if note.url else config["PUBLIC_URL"]
-        send_mail([note.user.email], text[:120], f"{text}\n\n{link}\n\n— {config['COMPANY_NAME']}")
-        Notification.update(emailed_at=utcnow()).where(Notification.id == note.id).execute()
-        return True
-
-
-def _queue_email(note):
-    from flask import current_app
-    if note.user.email and current_app.config.get("SMTP_HOST"):
-        email_notification(note.id)
-
-
-AFTER_NOTIFY.append(_queue_email)
+        return deliver_pending(SENDERS)

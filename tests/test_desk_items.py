@@ -37,7 +37,8 @@ def test_incoming_mail_for_staff_notifies_and_is_handed_over(client, desk, make_
     assert response.status_code == 303
     item = MailItem.get()
     assert item.recipient_name == "张伟" and item.registered_by_id == desk.id
-    assert Notification.get(Notification.user == specialist).url == "/mail"
+    with client.application.app_context():
+        assert Notification.get(Notification.user == specialist).url == "/mail"
     client.post(f"/mail/{item.id}/collect", data={"collected_by": "张伟"})
     item = MailItem.get()
     assert item.collected_by_name == "张伟" and item.collected_at == NOW and item.handed_over_by_id == desk.id

@@ -87,6 +87,8 @@ def test_a_major_entry_tells_the_managers(app, desk, manager):
     add_entry(desk, day, MORNING, "accident", "地下室漏水", major=True)
     note = Notification.get(Notification.user == manager)
     assert "地下室漏水" in note.params
+    with app.app_context():
+        assert note.url == f"/duty/{day.id}"  # the day's page, by its id
 
 
 def test_only_the_manager_signs_and_a_signed_day_is_locked(client, auth, desk, manager):
@@ -213,7 +215,8 @@ def test_emergency_report_with_photos_tells_the_manager(client, auth, desk, mana
     assert photos[0].original_name == "现场1.jpg"
     thumb = client.get(f"/incidents/photos/{photos[0].id}?thumb=1")
     assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
-    assert Notification.get(Notification.user == manager).url == f"/incidents/{report.id}"
+    with client.application.app_context():
+        assert Notification.get(Notification.user == manager).url == f"/incidents/{report.id}"
     entry = DutyEntry.get()
     assert entry.major and not entry.resolved and entry.source == "emergency"
 

@@ -50,7 +50,8 @@ def test_registering_a_visitor_tells_the_host(client, people):
     assert (visit.number, visit.phone, visit.state, visit.car_plate) == ("VP-2026-000001", "13800138000", "waiting",
                                                                          "沪A12345")
     note = Notification.get(Notification.user == host)
-    assert note.url == f"/visitors/{visit.id}/answer" and "李明" in note.params
+    with client.application.app_context():
+        assert note.url == f"/visitors/{visit.id}/answer" and "李明" in note.params
     assert AuditEntry.select().where(AuditEntry.record_type == "visit", AuditEntry.action == "create").count() == 1
 
 

@@ -1,7 +1,6 @@
 """The bell: unread count (polled by htmx) and the list."""
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, request, url_for
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
 
 from models.notifications import Notification, mark_read
 from models.visitors import HOST_ANSWERS, Visit
@@ -15,15 +14,11 @@ def answerable_visits(items):
     """{notification id: visit} for the notifications that ask this user to answer a visitor
     still waiting: the list shows the answer buttons, so answering is one tap. Only the newest
     notification of a visit (the first call or the reminder) carries them."""
-    adapter = current_app.url_map.bind("localhost")
     wanted = {}
     for note in items:
-        try:
-            endpoint, args = adapter.match(note.url, method="GET")
-        except HTTPException:
-            continue
-        if endpoint == "visitors.host_answer" and args["visit_id"] not in wanted.values():
-            wanted[note.id] = args["visit_id"]
+        visit_id = note.link_args.get("visit_id") if note.endpoint == "visitors.host_answer" else None
+        if visit_id is not None and visit_id not in wanted.values():
+            wanted[note.id] = visit_id
     if not wanted:
         return {}
     visits = {v.id: v for v in Visit.select().where(Visit.id.in_(list(wanted.values())),
