@@ -54,14 +54,35 @@
     if (quiet(e)) e.detail.headers["X-Poll"] = "1";  // not activity: the idle timeout still runs
   });
 
+  /* A form's failure is said inside the form, just above the button that was pressed: a
+     floating message over the bottom of the screen would cover the very button needed to
+     try again. It goes when the form is sent again. */
+  function failed(e, message) {
+    const form = e.detail.elt;
+    if (!form || form.tagName !== "FORM") { toast(message, "error"); return; }
+    form.querySelectorAll(".form-failure").forEach((n) => n.remove());
+    const note = document.createElement("p");
+    note.className = "notice danger-notice form-failure";
+    note.setAttribute("role", "alert");
+    note.textContent = message;
+    const pressed = e.detail.requestConfig && e.detail.requestConfig.triggeringEvent &&
+      e.detail.requestConfig.triggeringEvent.submitter;
+    const button = pressed || form.querySelector("[type=submit]");
+    const anchor = button && (button.closest(".form-actions") || button);
+    if (anchor && form.contains(anchor)) anchor.before(note); else form.append(note);
+    if (button) button.scrollIntoView({ block: "nearest" });  // the note pushed it down, maybe off screen
+  }
+  body.addEventListener("htmx:beforeRequest", (e) => {
+    if (e.detail.elt.tagName === "FORM") e.detail.elt.querySelectorAll(".form-failure").forEach((n) => n.remove());
+  });
   body.addEventListener("htmx:responseError", (e) => {
     if (quiet(e)) return;
     const xhr = e.detail.xhr;
     if (xhr.status === 401 && xhr.getResponseHeader("HX-Redirect")) return;
     const header = xhr.getResponseHeader("X-Error-Message");
-    toast(header ? decodeURIComponent(header) : msg("NotSaved"), "error");
+    failed(e, header ? decodeURIComponent(header) : msg("NotSaved"));
   });
-  const offline = (e) => { if (!quiet(e)) toast(msg("Offline"), "error"); };
+  const offline = (e) => { if (!quiet(e)) failed(e, msg("Offline")); };
   body.addEventListener("htmx:sendError", offline);
   body.addEventListener("htmx:timeout", offline);
 
