@@ -106,7 +106,10 @@
   const user = body.dataset.user || "anon";
   const DRAFT_LIFETIME_MS = 12 * 3600 * 1000;
   const draftKey = (form) => "draft:" + user + ":" + location.pathname + location.search + ":" + form.dataset.draft;
-  const skip = (el) => !el.name || el.type === "password" || el.type === "file" || el.name === "csrf_token";
+  /* A button's value is the action it performs, never something typed: a restored draft
+     must not turn "Submit for approval" into "Save as draft". */
+  const skip = (el) => !el.name || el.name === "csrf_token" || el.tagName === "BUTTON" ||
+    ["password", "file", "submit", "button", "reset", "image"].includes(el.type);
 
   function saveDraft(form) {
     const data = {};

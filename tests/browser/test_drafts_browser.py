@@ -12,6 +12,76 @@ from tests.conftest import PASSWORD
 NEEDED = (dt.date.today() + dt.timedelta(days=14)).isoformat()
 
 
+def _requester(make_user):
+    make_user("req", "specialist", department="客服部", display_name="张申请")
+    make_user("head", "dept_head", department="客服部", display_name="陈主任")
+
+
+def _fill_line(page, n, name, quantity="2", unit="箱", price="30"):
+    line = page.locator(f"#lines-{n}-item_name-field").locator("xpath=ancestor::fieldset[1]")
+    line.get_by_label("物资名称").fill(name)
+    line.get_by_label("数量").fill(quantity)
+    line.get_by_label("单位").fill(unit)
+    line.get_by_label("预估单价（元）").fill(price)
+    line.get_by_label("需求日期").fill(NEEDED)
+
+
+def _requisitions(app):
+    from models.procurement import Requisition
+    with app.app_context():
+        return [(r.state, [line.item_name for line in r.lines_list()]) for r in Requisition.select().order_by(Requisition.id)]
+
+
+def test_a_restored_requisition_draft_still_submits_for_approval(app, live_server, new_context, make_user,
+                                                                 screenshot):
+    _requester(make_user)
+    page = new_context().new_page()
+    log_in(page, live_server, "req", PASSWORD)
+    page.goto(f"{live_server}/procurement/new")
+    _fill_line(page, 0, "A4打印纸")
+    page.reload()
+    expect(page.locator(".draft-note")).to_contain_text("已恢复")
+    expect(page.get_by_label("物资名称")).to_have_value("A4打印纸")
+    screenshot(page, "restored", full_page=False)
+    page.get_by_role("button", name="提交审批").click()
+    expect(page.locator("#requisition-state")).to_have_text("审批中")
+    assert _requisitions(app) == [("pending", ["A4打印纸"])]
+
+
+def test_a_returned_requisition_restored_after_a_new_login_is_resubmitted(app, live_server, new_context, make_user,
+                                                                          screenshot):
+    from models import procurement
+    from models.procurement import Requisition
+    from models.users import User
+    _requester(make_user)
+    with app.test_request_context():
+        requester, head = User.get(User.username == "req"), User.get(User.username == "head")
+        line = {"item_name": "A4打印纸", "spec": "", "quantity": 20, "unit": "箱", "unit_price": 30,
+                "needed_on": dt.date.fromisoformat(NEEDED), "purpose": ""}
+        requisition = procurement.create(requester, department_id=requester.department_id, lines=[line], submit=True)
+        procurement.decide(requisition.id, head, Requisition.get_by_id(requisition.id).version, "reject",
+                           reason="数量太多，先买5箱")
+
+    context = new_context()
+    page = context.new_page()
+    log_in(page, live_server, "req", PASSWORD)
+    edit_url = f"{live_server}/procurement/{requisition.id}/edit"
+    page.goto(edit_url)
+    page.get_by_label("数量").fill("5")
+    # The session ends over lunch; the requester logs in again and finds the form as typed.
+    context.clear_cookies()
+    log_in(page, live_server, "req", PASSWORD)
+    page.goto(edit_url)
+    expect(page.get_by_label("数量")).to_have_value("5")
+    page.get_by_role("button", name="提交审批").click()
+    expect(page.locator(".toast")).to_contain_text("采购申请已提交审批")
+    screenshot(page, "resubmitted", full_page=False)
+    with app.app_context():
+        again = Requisition.get_by_id(requisition.id)
+        assert again.state == "pending"
+        assert [line.quantity for line in again.lines_list()] == [5]
+
+
 def _offline_submit_keeps_the_button_in_reach(page, context, button, form, screenshot):
     # The clerk scrolled down to the button, as on the tablet, once portal.js has brought the
     # last field typed into view (300 ms after focus, then a smooth scroll).
