@@ -82,6 +82,72 @@ def test_a_returned_requisition_restored_after_a_new_login_is_resubmitted(app, l
         assert [line.quantity for line in again.lines_list()] == [5]
 
 
+def test_three_requisition_lines_survive_a_reload(app, live_server, new_context, make_user, screenshot):
+    _requester(make_user)
+    page = new_context().new_page()
+    log_in(page, live_server, "req", PASSWORD)
+    page.goto(f"{live_server}/procurement/new")
+    names = ["A4打印纸", "签字笔", "文件夹"]
+    for n, name in enumerate(names):
+        if n:
+            page.get_by_role("button", name="再加一项物资").click()
+            expect(page.locator(f"#lines-{n}-item_name")).to_be_visible()
+        _fill_line(page, n, name)
+    page.reload()
+    expect(page.locator("fieldset.req-line")).to_have_count(3)
+    for n, name in enumerate(names):
+        expect(page.locator(f"#lines-{n}-item_name")).to_have_value(name)
+        expect(page.locator(f"#lines-{n}-needed_on")).to_have_value(NEEDED)
+    expect(page.locator("fieldset.req-line legend").nth(2)).to_have_text("物资 3")
+    expect(page.get_by_label("物资名称", exact=True).nth(2)).to_have_value("文件夹")
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "three-lines")
+    page.get_by_role("button", name="提交审批").click()
+    expect(page.locator("#requisition-state")).to_have_text("审批中")
+    assert _requisitions(app) == [("pending", names)]
+
+
+def test_a_host_beyond_the_first_eight_survives_a_reload(app, live_server, new_context, make_user, screenshot):
+    make_user("desk", "front_desk", display_name="王芳")
+    for n in range(1, 11):
+        make_user(f"staff{n:02}", "specialist", display_name=f"职员{n:02}")
+    page = new_context().new_page()
+    log_in(page, live_server, "desk", PASSWORD)
+    page.goto(f"{live_server}/visitors/new")
+    expect(page.locator("#host-options .host-option")).to_have_count(8)
+    page.get_by_label("电话").fill("13800138000")
+    page.get_by_label("访客姓名").fill("李明")
+    page.get_by_placeholder("输入部分姓名").press_sequentially("职员10")
+    page.get_by_label(re.compile("职员10")).check()
+    page.reload()
+    expect(page.get_by_label(re.compile("职员10"))).to_be_checked()
+    expect(page.get_by_label("访客姓名")).to_have_value("李明")
+    screenshot(page, "host-restored", full_page=False)
+    page.get_by_role("button", name="登记并通知被访人").click()
+    expect(page.get_by_role("heading", name=re.compile("李明"))).to_be_visible()
+    from models.visitors import Visit
+    with app.app_context():
+        assert [v.host.display_name for v in Visit.select()] == ["职员10"]
+
+
+def test_a_choice_that_cannot_come_back_is_named_not_dropped(app, live_server, new_context, make_user, screenshot):
+    from models.users import User
+    make_user("desk", "front_desk", display_name="王芳")
+    make_user("zhang", "specialist", display_name="张伟")
+    page = new_context().new_page()
+    log_in(page, live_server, "desk", PASSWORD)
+    page.goto(f"{live_server}/visitors/new")
+    page.get_by_label("访客姓名").fill("李明")
+    page.get_by_label(re.compile("张伟")).check()
+    with app.app_context():  # the host leaves the company before the form is sent
+        User.update(is_active=False).where(User.username == "zhang").execute()
+    page.reload()
+    expect(page.get_by_label("访客姓名")).to_have_value("李明")
+    expect(page.locator(".draft-note")).to_contain_text("以下内容无法放回表单")
+    expect(page.locator(".draft-note li")).to_have_text("被访人: 张伟")
+    screenshot(page, "host-gone", full_page=False)
+
+
 def _offline_submit_keeps_the_button_in_reach(page, context, button, form, screenshot):
     # The clerk scrolled down to the button, as on the tablet, once portal.js has brought the
     # last field typed into view (300 ms after focus, then a smooth scroll).
