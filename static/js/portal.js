@@ -100,6 +100,43 @@
     if (!inflight) busy.classList.remove("on");
   });
 
+  /* Limits: a browser's maxlength cuts a paste short without a word, so the limit is kept
+     as data-maxlength and the field says beside itself how much is too much, before anything
+     is lost. The server refuses what is still too long, beside the field, and keeps it. */
+  function checkLength(el) {
+    const max = Number(el.dataset.maxlength);
+    const count = [...el.value].length;  // characters as the server counts them, not UTF-16 units
+    const id = (el.id || el.name) + "-length";
+    let note = document.getElementById(id);
+    const described = (el.getAttribute("aria-describedby") || "").split(" ").filter((t) => t && t !== id);
+    if (count <= max) {
+      if (note) note.remove();
+      if (el.dataset.tooLong) { el.removeAttribute("aria-invalid"); delete el.dataset.tooLong; }
+      el.setAttribute("aria-describedby", described.join(" "));
+      return;
+    }
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "error length-error";
+      note.id = id;
+      note.setAttribute("aria-live", "polite");
+      el.after(note);
+    }
+    note.textContent = msg("TooLong").replace("{count}", count).replace("{max}", max);
+    if (!el.hasAttribute("aria-invalid")) { el.setAttribute("aria-invalid", "true"); el.dataset.tooLong = "1"; }
+    el.setAttribute("aria-describedby", described.concat(id).join(" "));
+  }
+  function watchLimits(root) {
+    root.querySelectorAll("input[maxlength], textarea[maxlength]").forEach((el) => {
+      el.dataset.maxlength = el.getAttribute("maxlength");
+      el.removeAttribute("maxlength");
+    });
+    root.querySelectorAll("[data-maxlength]").forEach(checkLength);
+  }
+  watchLimits(document);
+  body.addEventListener("htmx:load", (e) => watchLimits(e.detail.elt.parentElement || document));
+  document.addEventListener("input", (e) => { if (e.target.dataset && e.target.dataset.maxlength) checkLength(e.target); });
+
   /* Drafts: every form with data-draft keeps its fields in localStorage while it is
      typed, so a dropped network, a reload or a session that ended over lunch loses
      nothing. The submission key is kept too: a retry is recognised as the same form. */
@@ -153,7 +190,7 @@
           });
           if (el.dataset.repeatLabel) el.textContent = el.dataset.repeatLabel.replace("{n}", n + 1);
         });
-        row.querySelectorAll(".error").forEach((p) => p.remove());
+        row.querySelectorAll(".error, .length-error").forEach((p) => p.remove());
         row.querySelectorAll(".has-error").forEach((f) => f.classList.remove("has-error"));
         row.querySelectorAll("input, select, textarea").forEach((el) => {
           el.removeAttribute("aria-invalid");
@@ -178,6 +215,7 @@
         if (el.checked !== data[key]) { el.checked = data[key]; changed = true; }
       } else if (el.value !== data[key]) {
         el.value = data[key];
+        if (el.dataset.maxlength) checkLength(el);
         changed = true;
       }
     }

@@ -148,6 +148,28 @@ def test_a_choice_that_cannot_come_back_is_named_not_dropped(app, live_server, n
     screenshot(page, "host-gone", full_page=False)
 
 
+def test_an_over_long_paste_is_told_beside_the_field_and_kept(app, live_server, new_context, make_user, screenshot):
+    _requester(make_user)
+    page = new_context().new_page()
+    log_in(page, live_server, "req", PASSWORD)
+    page.goto(f"{live_server}/procurement/new")
+    _fill_line(page, 0, "")
+    pasted = "超长的物资名称" * 300  # 2,100 characters
+    page.get_by_label("物资名称").focus()
+    page.keyboard.insert_text(pasted)
+    expect(page.get_by_label("物资名称")).to_have_value(pasted)
+    beside = page.locator("#lines-0-item_name-field .length-error")
+    expect(beside).to_contain_text("2100")
+    expect(beside).to_contain_text("80")
+    screenshot(page, "too-long", full_page=False)
+    page.get_by_role("button", name="提交审批").click()
+    expect(page.locator("#lines-0-item_name-error")).to_have_text("字段长度不能超过 80 个字符。")
+    expect(beside).to_contain_text("2100")
+    expect(page.get_by_label("物资名称")).to_have_value(pasted)
+    screenshot(page, "too-long-refused", full_page=False)
+    assert _requisitions(app) == []
+
+
 def _offline_submit_keeps_the_button_in_reach(page, context, button, form, screenshot):
     # The clerk scrolled down to the button, as on the tablet, once portal.js has brought the
     # last field typed into view (300 ms after focus, then a smooth scroll).
