@@ -107,3 +107,25 @@ def test_htmx_gets_the_fragment_and_a_boosted_request_the_page(client, admin):
     assert "<!doctype html>" in boosted.get_data(as_text=True)
     restore = client.get("/admin/users", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     assert "<!doctype html>" in restore.get_data(as_text=True)
+
+
+def test_an_over_long_requisition_item_is_refused_in_chinese_beside_the_field_and_kept(client, auth, make_user):
+    """A browser's maxlength cut a pasted 2,000-character name to 80 without a word: the page
+    sets no maxlength, and the server's refusal is beside the field, in the user's language."""
+    import datetime as dt
+    from models.procurement import Requisition
+    user = make_user("req", "specialist", department="客服部")
+    auth.login("req")
+    zh = {"Accept-Language": "zh-CN"}
+    page = client.get("/procurement/new", headers=zh).get_data(as_text=True)
+    assert " maxlength=" not in page and 'data-maxlength="80"' in page
+    pasted = "超长的物资名称" * 300
+    response = client.post("/procurement/new", headers=zh, data={
+        "department": str(user.department_id), "lines-0-item_name": pasted, "lines-0-quantity": "2",
+        "lines-0-unit": "箱", "lines-0-unit_price": "30", "action": "submit",
+        "lines-0-needed_on": (dt.date.today() + dt.timedelta(days=7)).isoformat()})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert '<p class="error" id="lines-0-item_name-error">字段长度不能超过 80 个字符。</p>' in page
+    assert f'value="{pasted}"' in page
+    assert Requisition.select().count() == 0

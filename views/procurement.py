@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from peewee import IntegrityError
 from wtforms import (
-    BooleanField, DateField, DecimalField, FieldList, FileField, Form, FormField, HiddenField, IntegerField,
+    BooleanField, DateField, DecimalField, FieldList, FileField, FormField, HiddenField, IntegerField,
     SelectField, StringField, TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -33,7 +33,7 @@ from views.access import allow
 from views.fields import ChosenIdField, phone, strip
 from views.printing import record_url, render_pdf
 from views.templating import NAV_COUNTS
-from views.ui import PortalForm, redirect_to, render, toast
+from views.ui import PortalForm, SubForm, redirect_to, render, toast
 
 bp = Blueprint("procurement", __name__)
 
@@ -125,7 +125,7 @@ def tax_id(form, field):
 
 # ---------------------------------------------------------------- the requisition form
 
-class LineForm(Form):
+class LineForm(SubForm):
     item_name = StringField(_l("Item name"), filters=[strip], validators=[Length(max=80)])
     spec = StringField(_l("Specification / model"), filters=[strip], validators=[Length(max=120)])
     quantity = WholeNumberField(_l("Quantity"), render_kw={"inputmode": "numeric"})

@@ -4,8 +4,9 @@ from urllib.parse import urlsplit
 
 from flask import flash, get_flashed_messages, make_response, redirect, render_template, request
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations as wtforms_translations
 from jinja2_fragments.flask import render_block
-from wtforms import HiddenField
+from wtforms import Form, HiddenField
 
 from models.submissions import new_key, result_of
 
@@ -83,6 +84,16 @@ def safe_next(target):
     if not path.startswith("/") or path.startswith("//"):
         return None
     return path + (f"?{parts.query}" if parts.query else "")
+
+
+class SubForm(Form):
+    """A form repeated inside a PortalForm (FormField): WTForms gives it no translations of
+    its own, so its built-in messages ("Field cannot be longer than 80 characters.") would
+    stay English beside a Chinese field."""
+
+    class Meta:
+        def get_translations(self, form):
+            return wtforms_translations
 
 
 class PortalForm(FlaskForm):

@@ -54,7 +54,7 @@ def test_admin_creates_a_user_and_a_failed_save_keeps_the_form(live_server, new_
     page.get_by_label("手机（保密）").fill("13812345678")
     context.set_offline(True)
     page.get_by_role("button", name="创建用户").click()
-    expect(page.locator(".toast-error")).to_contain_text("未保存")
+    expect(page.locator("#user-new-form .form-failure")).to_contain_text("未保存")
     expect(page.get_by_label("姓名")).to_have_value("李娜")
     screenshot(page, "offline")
     # Even a reload while offline-then-online keeps what was typed (the draft).
