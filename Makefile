@@ -39,7 +39,7 @@ run: setup
 	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C stops the web server and the task consumer)"
 	@trap 'kill 0' EXIT INT TERM; \
 	$(BIN)/huey_consumer consumer.huey --workers 2 --worker-type thread --flush-locks --quiet & \
-	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind 127.0.0.1:$(PORT) --max-requests 500 --max-requests-jitter 50 'app:create_app()' & \
+	$(BIN)/gunicorn -c gunicorn.conf.py --workers $(WEB_WORKERS) --bind 127.0.0.1:$(PORT) & \
 	wait
 
 test: setup test-system-packages

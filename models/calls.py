@@ -133,18 +133,22 @@ def sweep_promises(now=None):
     now = now or utcnow()
     done = 0
     soon = now + dt.timedelta(minutes=settings.get(PROMISE_REMINDER_MINUTES))
+    # Each mark commits with the messages it stands for: a sweep killed in between
+    # leaves the call unmarked, and the next run sends them.
     for call in Call.promises_open().where(Call.reminded_at.is_null(), Call.reply_due <= soon, Call.reply_due > now):
-        if Call.update(reminded_at=now).where(Call.id == call.id, Call.reminded_at.is_null()).execute():
-            if call.promiser_id:
-                notify(call.promiser, N_("Reply due soon to %(caller)s (%(phone)s)."),
-                       link=("calls.show", {"call_id": call.id}), caller=call.caller_name, phone=call.phone)
-            done += 1
+        with write_transaction():
+            if Call.update(reminded_at=now).where(Call.id == call.id, Call.reminded_at.is_null()).execute():
+                if call.promiser_id:
+                    notify(call.promiser, N_("Reply due soon to %(caller)s (%(phone)s)."), link=("calls.show", {"call_id": call.id}),
+                           caller=call.caller_name, phone=call.phone)
+                done += 1
     for call in Call.promises_open().where(Call.overdue_reported_at.is_null(), Call.reply_due <= now):
-        if Call.update(overdue_reported_at=now).where(Call.id == call.id,
-                                                       Call.overdue_reported_at.is_null()).execute():
-            who = call.promiser.display_name if call.promiser_id else "—"
-            for manager in User.active_with_role("service_manager"):
-                notify(manager, N_("Missed promise: %(who)s did not reply to %(caller)s in time."),
-                       link=("calls.show", {"call_id": call.id}), who=who, caller=call.caller_name)
-            done += 1
+        with write_transaction():
+            if Call.update(overdue_reported_at=now).where(Call.id == call.id,
+                                                           Call.overdue_reported_at.is_null()).execute():
+                who = call.promiser.display_name if call.promiser_id else "—"
+                for manager in User.active_with_role("service_manager"):
+                    notify(manager, N_("Missed promise: %(who)s did not reply to %(caller)s in time."),
+                           link=("calls.show", {"call_id": call.id}), who=who, caller=call.caller_name)
+                done += 1
     return done

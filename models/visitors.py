@@ -402,24 +402,28 @@ def sweep_reminders(now=None):
     cutoff = now - dt.timedelta(minutes=settings.get(HOST_ANSWER_MINUTES))
     for visit in Visit.waiting().where(Visit.host_answered_at.is_null(), Visit.host_reminded_at.is_null(),
                                        Visit.arrived_at <= cutoff):
-        claimed = Visit.update(host_reminded_at=now).where(Visit.id == visit.id,
-                                                            Visit.host_reminded_at.is_null()).execute()
-        if claimed:
-            notify(visit.host, N_("Reminder: %(name)s is still waiting for you at the front desk."),
-                   link=("visitors.host_answer", {"visit_id": visit.id}), name=visit.visitor_name)
-            for desk in User.active_with_role("front_desk"):
-                notify(desk, N_("%(host)s has not answered for %(name)s: please call them."),
-                       link=("visitors.desk", {}), host=visit.host.display_name, name=visit.visitor_name)
-            done += 1
+        # The mark and the messages it stands for commit together: a sweep killed in
+        # between leaves the visit unmarked, and the next run sends them all.
+        with write_transaction():
+            claimed = Visit.update(host_reminded_at=now).where(Visit.id == visit.id,
+                                                                Visit.host_reminded_at.is_null()).execute()
+            if claimed:
+                notify(visit.host, N_("Reminder: %(name)s is still waiting for you at the front desk."),
+                       link=("visitors.host_answer", {"visit_id": visit.id}), name=visit.visitor_name)
+                for desk in User.active_with_role("front_desk"):
+                    notify(desk, N_("%(host)s has not answered for %(name)s: please call them."), link=("visitors.desk", {}),
+                           host=visit.host.display_name, name=visit.visitor_name)
+                done += 1
     overstaying = Visit.with_host().where(Visit.state.in_(["waiting", "on_site"]), Visit.expected_end < now,
                                           Visit.overstay_flagged_at.is_null())
     for visit in overstaying:
-        claimed = Visit.update(overstay_flagged_at=now).where(Visit.id == visit.id,
-                                                               Visit.overstay_flagged_at.is_null()).execute()
-        if claimed:
-            notify(visit.host, N_("%(name)s's booked visit has ended but they have not checked out."),
-                   link=("visitors.show", {"visit_id": visit.id}), name=visit.visitor_name)
-            done += 1
+        with write_transaction():
+            claimed = Visit.update(overstay_flagged_at=now).where(Visit.id == visit.id,
+                                                                   Visit.overstay_flagged_at.is_null()).execute()
+            if claimed:
+                notify(visit.host, N_("%(name)s's booked visit has ended but they have not checked out."),
+                       link=("visitors.show", {"visit_id": visit.id}), name=visit.visitor_name)
+                done += 1
     return done
 
 
@@ -434,17 +438,18 @@ def report_open_at_closing(now=None):
     if not open_visits:
         return 0
     ids = [v.id for v in open_visits]
+    from models.duty import log_system_event
+    # The mark, the duty-log entry and the managers' messages commit together or not at all.
     with write_transaction():
         claimed = Visit.update(closing_reported_at=now).where(Visit.id.in_(ids),
                                                                 Visit.closing_reported_at.is_null()).execute()
-    if not claimed:
-        return 0
-    names = "、".join(f"{v.visitor_name}（找{v.host.display_name}）" for v in open_visits)
-    from models.duty import log_system_event
-    log_system_event("other", f"下班时仍未签退的访客：{names}", "visitors")
-    for manager in User.active_with_role("service_manager"):
-        notify(manager, N_("%(n)s visitors were still signed in when the desk closed."), link=("visitors.desk", {}),
-               n=len(open_visits))
+        if not claimed:
+            return 0
+        names = "、".join(f"{v.visitor_name}（找{v.host.display_name}）" for v in open_visits)
+        log_system_event("other", f"下班时仍未签退的访客：{names}", "visitors")
+        for manager in User.active_with_role("service_manager"):
+            notify(manager, N_("%(n)s visitors were still signed in when the desk closed."), link=("visitors.desk", {}),
+                   n=len(open_visits))
     return len(open_visits)
 
 

@@ -66,6 +66,16 @@ def test_board_opens_with_its_link_and_answers_304_when_nothing_changed(client, 
     assert '<div id="figures"' in changed.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("if_none_match", ["W/{etag}", '"0123", {etag}', 'W/"0123", W/{etag}', "*"])
+def test_a_weak_or_listed_etag_as_a_gzipping_proxy_sends_it_still_gets_304(client, token, if_none_match):
+    etag = client.get(f"/board?token={token}").headers["ETag"]
+    header = if_none_match.format(etag=etag)
+    unchanged = client.get(f"/board?token={token}", headers={"HX-Request": "true", "If-None-Match": header})
+    assert unchanged.status_code == 304 and unchanged.data == b"" and unchanged.headers["ETag"] == etag
+    other = client.get(f"/board?token={token}", headers={"HX-Request": "true", "If-None-Match": 'W/"0123"'})
+    assert other.status_code == 200 and '<div id="figures"' in other.get_data(as_text=True)
+
+
 def test_no_link_or_a_revoked_link_stops_the_screen(client, admin, token):
     assert client.get("/board").status_code == 403
     assert client.get("/board?token=guess").status_code == 403

@@ -3,6 +3,7 @@ from flask import Blueprint, abort, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.http import unquote_etag
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
@@ -57,7 +58,10 @@ def show():
         response.status_code = 403
         return response
     values, etag = board.cached_figures()
-    if request.headers.get("If-None-Match") == etag:
+    tag, _weak = unquote_etag(etag)
+    # Werkzeug parses the header: behind a compressing proxy the ETag comes back weak
+    # (W/"…"), and a client may send several; the figures are the same either way.
+    if request.if_none_match.contains_weak(tag):
         response = make_response("", 304)
     elif request.headers.get("HX-Request") == "true":
         response = render_fragment("board/board.html", "figures", f=values, chart=trend_lines(values["trend"]),
@@ -65,7 +69,7 @@ def show():
     else:
         response = render("board/board.html", f=values, chart=trend_lines(values["trend"]), token=token,
                           now=local_now(), etag=etag, complaint_state=complaint_state, TARGET_LABELS=TARGET_LABELS)
-    response.headers["ETag"] = etag
+    response.set_etag(tag)
     response.headers["Cache-Control"] = "no-store"
     return response
 
