@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from models import procurement
 from models.procurement import (
     PURCHASE_METHODS, RETURN_KINDS, STATES, ApprovalStep, Delivery, DepartmentApprover, ProcurementError,
-    PurchaseOrder, Requisition, RequisitionAttachment, ReturnRecord, StockItem, Supplier,
+    PurchaseOrder, Requisition, RequisitionAttachment, ReturnRecord, SentBackForApproval, StockItem, Supplier,
 )
 from models.uploads import DOCUMENT_TYPES, stored_path
 from models.roles import ROLES
@@ -323,8 +323,9 @@ def _show(requisition, status=200, errors=None, typed=None, open_form=None, atta
                    today=local_now().date(), attachments=list(requisition.attachments.order_by(RequisitionAttachment.id)),
                    attachment_form=attachment_form or AttachmentForm(formdata=None),
                    may_attach=procurement.may_attach(requisition, current_user))
+    context["approvers"], context["approvers_why"] = procurement.waiting_for(requisition)
     if may_decide and requisition.step.review:
-        context["suggested_amount"] = requisition.estimated_total
+        context["suggested_amount"] = requisition.amount_for_approval
         context["threshold_hint"] = procurement.settings.get(procurement.LEADERSHIP_THRESHOLD)
     if manager and requisition.state == "approved":
         context["suppliers"] = list(Supplier.active_ones())
@@ -504,6 +505,9 @@ def order(requisition_id):
         procurement.place_order(requisition.id, current_user, _version(), supplier_id=supplier_id,
                                 delivery_date=delivery_date, quality_standard=typed.get("quality_standard", ""),
                                 lines=lines)
+    except SentBackForApproval as sent_back:
+        toast(str(sent_back), "warning")
+        return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
     except ProcurementError as refused:
         return _show(requisition, 422, {refused.field or "order": str(refused)}, typed, "order")
     toast(_("Purchase order placed."))
@@ -576,6 +580,9 @@ def reimburse(requisition_id):
             invoice_amount=amount, contract_checked=bool(typed.get("contract_checked")),
             invoice_checked=bool(typed.get("invoice_checked")), receipt_checked=bool(typed.get("receipt_checked")),
             note=typed.get("reimburse_note", ""), reimbursed=done)
+    except SentBackForApproval as sent_back:
+        toast(str(sent_back), "warning")
+        return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
     except ProcurementError as refused:
         return _show(requisition, 422, {refused.field or "reimburse": str(refused)}, typed, "reimburse")
     if done:
@@ -774,6 +781,11 @@ class StepForm(PortalForm):
     min_amount = AmountField(_l("Applies from this amount (CNY)"), validators=[Optional(), not_negative],
                              description=_l("Empty: every requisition passes this step."))
     threshold_setting = BooleanField(_l("Applies from the leadership threshold setting"))
+    fallback_role = SelectField(
+        _l("Next level up"), default="leadership",
+        choices=[SelectChoice("", _l("(nobody)"))] + [SelectChoice(k, v) for k, v in ROLES.items()],
+        description=_l("Approves when the requester is the step's only approver (a department's only head), "
+                       "and is told and may approve when the step waits longer than the escalation setting."))
     active = BooleanField(_l("In use"), default=True)
 
     def validate_label(self, field):
@@ -800,7 +812,8 @@ def _chain_page(step_form=None, approver_form=None, status=200, block=None):
     return render("procurement/chain.html", block, status=status, steps=procurement.chain(include_inactive=True),
                   named=list(procurement.department_approvers()), step_form=step_form or StepForm(),
                   approver_form=approver_form or ApproverForm(),
-                  threshold=procurement.settings.get(procurement.LEADERSHIP_THRESHOLD))
+                  threshold=procurement.settings.get(procurement.LEADERSHIP_THRESHOLD),
+                  escalate_hours=procurement.settings.get(procurement.ESCALATE_HOURS))
 
 
 @bp.route("/procurement/chain", methods=["GET"])
@@ -823,7 +836,8 @@ def save_step():
     procurement.save_step(current_user, step_id, label=form.label.data or "", role=form.role.data,
                           position=form.position.data, own_department=form.own_department.data,
                           review=form.review.data, min_amount=form.min_amount.data,
-                          threshold_setting=form.threshold_setting.data, active=form.active.data)
+                          threshold_setting=form.threshold_setting.data, active=form.active.data,
+                          fallback_role=form.fallback_role.data)
     toast(_("Approval chain saved."))
     return redirect_to(url_for("procurement.chain"))
 
