@@ -6,6 +6,7 @@ rows naming a department's own approvers), never code. decide() is the one funct
 that moves a requisition through it; refusal() decides who may act, in one place."""
 import datetime as dt
 import os
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -841,6 +842,29 @@ def inbox_count(user):
 
 # ---------------------------------------------------------------- purchase orders
 
+class StockItem(BaseModel):
+    """A line of the stock ledger (物资台账): the balance is kept with every movement."""
+    name = CharField(max_length=80)
+    spec = CharField(max_length=120, default="")
+    unit = CharField(max_length=12)
+    balance = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("name", "spec", "unit"), True),)
+
+    def __str__(self):
+        return f"{self.name} {self.spec}".strip()
+
+    def moves(self):
+        return (StockMove.select(StockMove, User).join(User, on=(StockMove.actor == User.id))
+                .where(StockMove.item == self).order_by(StockMove.at.desc(), StockMove.id.desc()))
+
+
+def _item_key(text):
+    """Names compared as people read them: without spaces, case or full-width differences."""
+    return "".join(unicodedata.normalize("NFKC", text or "").split()).casefold()
+
+
 class PurchaseOrder(BaseModel):
     number = CharField(max_length=20, unique=True)
     requisition = ForeignKeyField(Requisition, unique=True, backref="orders", on_delete="RESTRICT")
@@ -890,10 +914,28 @@ class OrderLine(BaseModel):
     quantity = IntegerField()
     unit = CharField(max_length=12)
     unit_price = MoneyField()
+    # The stock ledger's item these goods go to, chosen by logistics at the first receipt.
+    stock_item = ForeignKeyField(StockItem, null=True, on_delete="RESTRICT")
 
     @property
     def amount(self):
         return money(self.unit_price * self.quantity)
+
+    def stock_choices(self):
+        """The ledger's items these goods may go to: those counted in the same unit."""
+        return [item for item in StockItem.select().where(StockItem.unit == self.unit)
+                .order_by(StockItem.name, StockItem.spec)]
+
+    def default_stock_item(self, choices=None):
+        """What the receipt offers first: the item chosen before; else the one with the same
+        name and specification; else the oldest with the same name (the agreed wording of a
+        specification varies, the goods do not); None: a new item."""
+        if self.stock_item_id:
+            return self.stock_item
+        choices = self.stock_choices() if choices is None else choices
+        same_name = [i for i in choices if _item_key(i.name) == _item_key(self.item_name)]
+        exact = [i for i in same_name if _item_key(i.spec) == _item_key(self.spec)]
+        return (exact or sorted(same_name, key=lambda i: i.id) or [None])[0]
 
     def accepted(self):
         return sum((row.accepted for row in DeliveryLine.select(DeliveryLine.accepted)
@@ -1015,24 +1057,6 @@ class ReturnRecord(BaseModel):
     resolution = TextField(default="")
 
 
-class StockItem(BaseModel):
-    """A line of the stock ledger (物资台账): the balance is kept with every movement."""
-    name = CharField(max_length=80)
-    spec = CharField(max_length=120, default="")
-    unit = CharField(max_length=12)
-    balance = IntegerField(default=0)
-
-    class Meta:
-        indexes = ((("name", "spec", "unit"), True),)
-
-    def __str__(self):
-        return f"{self.name} {self.spec}".strip()
-
-    def moves(self):
-        return (StockMove.select(StockMove, User).join(User, on=(StockMove.actor == User.id))
-                .where(StockMove.item == self).order_by(StockMove.at.desc(), StockMove.id.desc()))
-
-
 class StockMove(BaseModel):
     item = ForeignKeyField(StockItem, backref="move_rows", on_delete="RESTRICT")
     at = DateTimeField(default=utcnow, index=True)
@@ -1051,8 +1075,32 @@ def _locked(query):
     return query.for_update() if is_postgres() else query
 
 
-def _stock_in(item_name, spec, unit, quantity, delivery, actor, note):
-    item, _ = StockItem.get_or_create(name=item_name, spec=spec, unit=unit)
+#: The receipt's choice of a stock item that is not in the ledger yet.
+NEW_ITEM = "new"
+
+
+def _stock_item_for(line, choice, actor):
+    """The ledger item a received order line goes to: the one logistics chose (in the line's
+    unit), or a new one, created once from the line."""
+    if choice is None:
+        choice = line.default_stock_item() or NEW_ITEM
+        choice = choice if choice == NEW_ITEM else choice.id
+    if choice == NEW_ITEM:
+        item, created = StockItem.get_or_create(name=line.item_name, spec=line.spec, unit=line.unit)
+        if created:
+            audit.record_create(actor, item)
+        return item
+    item = StockItem.get_or_none(StockItem.id == choice)
+    if item is None:
+        raise ProcurementError(_l("Choose an item from the stock list."), f"stock-{line.id}")
+    if item.unit != line.unit:
+        raise ProcurementError(_l("%(item)s is counted in %(unit)s, these goods in %(line_unit)s: choose another "
+                                  "item or a new one.", item=str(item), unit=item.unit, line_unit=line.unit),
+                               f"stock-{line.id}")
+    return item
+
+
+def _stock_in(item, quantity, delivery, actor, note):
     item = _locked(StockItem.select().where(StockItem.id == item.id)).get()
     balance = item.balance + quantity
     StockItem.update(balance=balance).where(StockItem.id == item.id).execute()
@@ -1060,11 +1108,14 @@ def _stock_in(item_name, spec, unit, quantity, delivery, actor, note):
                             note=note[:200])
 
 
-def receive(requisition_id, actor, version, *, received_on, lines, note=""):
-    """Inspect one delivery. `lines`: {order line id: (accepted, rejected, reason, kind)}.
+def receive(requisition_id, actor, version, *, received_on, lines, note="", stock_items=None):
+    """Inspect one delivery. `lines`: {order line id: (accepted, rejected, reason, kind)};
+    `stock_items`: {order line id: the stock item id the goods go to, or NEW_ITEM}, each
+    line's default_stock_item() when not given.
 
     Accepted goods get a goods receipt note and go into the stock ledger; rejected ones
     open a return/exchange record. When nothing is outstanding the requisition is received."""
+    stock_items = stock_items or {}
     with write_transaction():
         requisition = _load(requisition_id, version)
         if requisition.state != "ordered":
@@ -1100,8 +1151,10 @@ def receive(requisition_id, actor, version, *, received_on, lines, note=""):
             DeliveryLine.create(delivery=delivery, order_line=line, accepted=accepted, rejected=rejected,
                                 reject_reason=reason)
             if accepted:
-                _stock_in(line.item_name, line.spec, line.unit, accepted, delivery, actor,
-                          f"{delivery.receipt_number} · {order.supplier.name}")
+                item = _stock_item_for(line, stock_items.get(line_id), actor)
+                if line.stock_item_id != item.id:
+                    OrderLine.update(stock_item=item).where(OrderLine.id == line.id).execute()
+                _stock_in(item, accepted, delivery, actor, f"{delivery.receipt_number} · {order.supplier.name}")
             if rejected:
                 record = ReturnRecord.create(number=next_number("TH"), delivery=delivery, order_line=line,
                                              supplier=order.supplier, kind=kind, quantity=rejected, reason=reason)

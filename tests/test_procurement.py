@@ -1026,3 +1026,84 @@ def test_the_escalation_hours_are_a_setting(app, people, frozen, make_user):
     frozen.move_to(NOW + dt.timedelta(hours=8))
     with app.app_context():
         assert procurement.escalate_waiting() == 1
+
+
+# ---------------------------------------------------------------- the stock ledger's items
+
+def _ordered_with(app, people, spec, name="A4打印纸", unit="箱"):
+    """An ordered requisition of 10 × 600 whose agreed specification is worded `spec`."""
+    requisition = _approved(app, people)
+    with app.test_request_context():
+        current = _fresh(requisition)
+        line = current.lines_list()[0]
+        line.item_name, line.unit = name, unit
+        line.save()
+        supplier = Supplier.get_or_none(Supplier.name == "办公用品公司") or _supplier(app)
+        procurement.place_order(current.id, people["logistics"], current.version, supplier_id=supplier.id,
+                                delivery_date=dt.date(2026, 3, 6), quality_standard="",
+                                lines={line.id: (spec, 10, Decimal("600"))})
+    return _fresh(requisition)
+
+
+def test_the_same_goods_worded_differently_go_to_the_same_stock_item(app, people):
+    first = _ordered_with(app, people, "70g 500张/包")
+    _receive(app, people, first, accepted=10)
+    second = _ordered_with(app, people, "70克 500张/包 （5包/箱）")
+    _receive(app, people, second, accepted=4)  # the same name and unit: the ledger's item by default
+    item = StockItem.get()
+    assert StockItem.select().count() == 1 and item.balance == 14 and item.spec == "70g 500张/包"
+    assert _fresh(second).order().lines_list()[0].stock_item_id == item.id
+
+
+def test_a_new_stock_item_is_created_once_and_deliberately(app, people):
+    first = _ordered_with(app, people, "70g 500张/包")
+    _receive(app, people, first, accepted=10)
+    second = _ordered_with(app, people, "80g 500张/包")
+    with app.test_request_context():
+        current = _fresh(second)
+        line = current.order().lines_list()[0]
+        procurement.receive(current.id, people["logistics"], current.version, received_on=dt.date(2026, 3, 2),
+                            lines={line.id: (3, 0, "", "return")}, stock_items={line.id: procurement.NEW_ITEM})
+        current = _fresh(second)  # the rest arrives: it goes where the first part went, not to a third line
+        procurement.receive(current.id, people["logistics"], current.version, received_on=dt.date(2026, 3, 2),
+                            lines={line.id: (7, 0, "", "return")})
+    items = [(i.spec, i.balance) for i in StockItem.select().order_by(StockItem.id)]
+    assert items == [("70g 500张/包", 10), ("80g 500张/包", 10)]
+    assert AuditEntry.select().where(AuditEntry.record_type == "stock_item", AuditEntry.action == "create").count() == 2
+
+
+def test_goods_go_only_to_an_item_counted_in_the_same_unit(app, people):
+    first = _ordered_with(app, people, "70g 500张/包", unit="包")
+    _receive(app, people, first, accepted=10)
+    packs = StockItem.get()
+    second = _ordered_with(app, people, "70g 500张/包")  # in boxes
+    with app.test_request_context():
+        current = _fresh(second)
+        line = current.order().lines_list()[0]
+        with pytest.raises(ProcurementError, match="counted in 包, these goods in 箱") as refused:
+            procurement.receive(current.id, people["logistics"], current.version, received_on=dt.date(2026, 3, 2),
+                                lines={line.id: (10, 0, "", "return")}, stock_items={line.id: packs.id})
+        assert refused.value.field == f"stock-{line.id}"
+        assert line.default_stock_item() is None  # nothing in boxes: a new item is offered
+    assert StockItem.get_by_id(packs.id).balance == 10 and Delivery.select().count() == 1
+
+
+def test_logistics_picks_the_stock_item_on_the_receiving_form(app, client, auth, people):
+    first = _ordered_with(app, people, "70g 500张/包")
+    _receive(app, people, first, accepted=10)
+    with app.test_request_context():
+        procurement.StockItem.create(name="复印纸", spec="A3", unit="箱")
+    second = _ordered_with(app, people, "70克/500张")
+    line = _fresh(second).order().lines_list()[0]
+    item = StockItem.get(StockItem.spec == "70g 500张/包")
+    auth.login("log")
+    page = client.get(f"/procurement/{second.id}?lang=zh").get_data(as_text=True)
+    select = re.search(rf'<select id="stock-{line.id}" name="stock-{line.id}"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert f'<option value="{item.id}" selected>' in select and "复印纸 A3" in select
+    assert "新建库存物资：A4打印纸 70克/500张" in select and '<label for="stock-%d">入库物资' % line.id in page
+    response = client.post(f"/procurement/{second.id}/receive", data={
+        "version": str(_fresh(second).version), "received_on": "2026-03-02", f"accepted-{line.id}": "10",
+        f"rejected-{line.id}": "0", f"stock-{line.id}": "new"})
+    assert response.status_code == 303
+    assert [i.spec for i in StockItem.select().where(StockItem.name == "A4打印纸").order_by(StockItem.id)] == [
+        "70g 500张/包", "70克/500张"]

@@ -331,10 +331,21 @@ def _show(requisition, status=200, errors=None, typed=None, open_form=None, atta
         context["suppliers"] = list(Supplier.active_ones())
     if order is not None:
         context["order_lines"] = order.lines_list()
+        if manager and requisition.state == "ordered":
+            context["stock"] = {line.id: _stock_options(line) for line in context["order_lines"] if line.outstanding()}
         context["deliveries"] = list(order.deliveries())
         context["returns"] = list(ReturnRecord.select().join(Delivery).where(Delivery.order == order)
                                   .order_by(ReturnRecord.id))
     return render("procurement/show.html", status=status, **context)
+
+
+def _stock_options(line):
+    """The receipt's select of stock items for one order line: (items, the default's value,
+    whether "new item" is offered: not when the ledger has this very item already)."""
+    items = line.stock_choices()
+    default = line.default_stock_item(items)
+    exact = any(i.name == line.item_name and i.spec == line.spec for i in items)
+    return items, str(default.id) if default else procurement.NEW_ITEM, not exact
 
 
 @bp.route("/procurement/<int:requisition_id>")
@@ -525,8 +536,11 @@ def receive(requisition_id):
     typed = _typed()
     errors = {}
     received_on = _day(typed, "received_on", errors)
-    lines = {}
+    lines, stock_items = {}, {}
     for line in order.lines_list():
+        choice = typed.get(f"stock-{line.id}", "")
+        if choice == procurement.NEW_ITEM or choice.isdigit():
+            stock_items[line.id] = choice if choice == procurement.NEW_ITEM else int(choice)
         accepted = _whole(typed, f"accepted-{line.id}", errors)
         rejected = _whole(typed, f"rejected-{line.id}", errors)
         reason = typed.get(f"reason-{line.id}", "").strip()
@@ -539,7 +553,7 @@ def receive(requisition_id):
         return _show(requisition, 422, errors, typed, "receive")
     try:
         delivery = procurement.receive(requisition.id, current_user, _version(), received_on=received_on,
-                                       lines=lines, note=typed.get("receive_note", ""))
+                                       lines=lines, note=typed.get("receive_note", ""), stock_items=stock_items)
     except ProcurementError as refused:
         return _show(requisition, 422, {refused.field or "receive": str(refused)}, typed, "receive")
     if delivery.receipt_number:
