@@ -1107,3 +1107,67 @@ def test_logistics_picks_the_stock_item_on_the_receiving_form(app, client, auth,
     assert response.status_code == 303
     assert [i.spec for i in StockItem.select().where(StockItem.name == "A4打印纸").order_by(StockItem.id)] == [
         "70g 500张/包", "70克/500张"]
+
+
+# ---------------------------------------------------------------- the printed forms
+
+def test_the_printed_requisition_shows_every_round_with_its_reasons(app, client, auth, people):
+    requisition = _make(app, people)
+    _decide(app, requisition, people["head"], "reject", reason="数量太多，先买5箱")
+    with app.test_request_context():
+        current = _fresh(requisition)
+        procurement.amend(current.id, people["requester"], current.version, department_id=_dept(app),
+                          lines=[_line(quantity=5)])
+        current = _fresh(requisition)
+        procurement.submit(current.id, people["requester"], current.version)
+    _decide(app, requisition, people["head"], reason="同意，按5箱")
+    _review(app, requisition, people, "1250")
+    auth.login("req")
+    pdf = client.get(f"/procurement/{requisition.id}.pdf")
+    _keep(pdf.data, "requisition-rounds.pdf")
+    text = pdf_text(pdf.data)
+    flat = text.replace(" ", "")
+    for word in ("审批记录", "退回修改", "数量太多，先买5箱", "同意，按5箱", "询价比价", "1,250.00", "2026-03-0216:00"):
+        assert word in flat, word
+    history = [line.split() for line in text.splitlines() if line.split()[:1] in (["1"], ["2"]) and "16:00" in line]
+    assert [(row[0], row[2]) for row in history] == [
+        ("1", "提交审批"), ("1", "退回修改"), ("2", "提交审批"), ("2", "同意"), ("2", "同意")]
+    assert text.count("陈主任") >= 3  # returned in round 1, approved in round 2, and the signature box
+    assert_embedded_cjk_font(pdf.data)
+
+
+def test_the_goods_receipt_note_shows_accepted_and_rejected_with_the_reason(app, client, auth, people):
+    requisition = _ordered(app, people, quantity=10, price="600.00")
+    delivery = _receive(app, people, requisition, accepted=8, rejected=2, reason="外包装破损，纸张受潮", kind="exchange")
+    auth.login("log")
+    pdf = client.get(f"/procurement/receipts/{delivery.id}.pdf")
+    _keep(pdf.data, "goods-receipt-rejected.pdf")
+    text = pdf_text(pdf.data)
+    flat = text.replace(" ", "")
+    for word in ("入库单", "合格", "拒收", "外包装破损，纸张受潮", "换货（供应商补发）", "退货单TH-2026-000001", "4,800.00"):
+        assert word in flat, word
+    row = next(line for line in text.splitlines() if "A4打印纸" in line).split()
+    assert row[:1] == ["1"] and ["8", "2"] == [w for w in row if w in ("8", "2")][:2]
+
+
+def test_a_return_note_is_printed_for_goods_going_back_to_the_supplier(app, client, auth, people, make_user):
+    requisition = _ordered(app, people, quantity=10, price="600.00")
+    _receive(app, people, requisition, accepted=0, rejected=10, reason="型号不符，非70g", kind="return")
+    record = ReturnRecord.get()
+    auth.login("log")
+    page = client.get(f"/procurement/{requisition.id}?lang=zh").get_data(as_text=True)
+    assert f'href="/procurement/returns/{record.id}.pdf"' in page and "打印退货单" in page
+    pdf = client.get(f"/procurement/returns/{record.id}.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    _keep(pdf.data, "return-note.pdf")
+    flat = pdf_text(pdf.data).replace(" ", "")
+    for word in ("退货单", "TH-2026-000001", "测试服务有限公司", "办公用品公司", "HT-2026-000001", "CG-2026-000001",
+                 "A4打印纸", "退货（不再补发）", "型号不符，非70g", "6,000.00", "无（本批未入库）", "待供应商取回",
+                 "验收人签字", "采购经办签字", "供应商签收", "第1页/共1页"):
+        assert word in flat, word
+    assert_embedded_cjk_font(pdf.data)
+    make_user("sales", "specialist", department="销售部")
+    auth.logout()
+    auth.login("sales")
+    assert client.get(f"/procurement/returns/{record.id}.pdf").status_code == 403
+    assert client.get("/procurement/returns/999.pdf").status_code == 404

@@ -613,12 +613,12 @@ def reimburse(requisition_id):
 @bp.route("/procurement/<int:requisition_id>.pdf")
 @allow("procurement.request")
 def requisition_pdf(requisition_id):
-    """Print the purchase requisition (物资采购申请表) with the approvers' signature boxes."""
+    """Print the purchase requisition (物资采购申请表): every approval round, and the signature boxes."""
     requisition = _requisition_or_404(requisition_id)
     return render_pdf("print/requisition.html", f"物资采购申请表-{requisition.number}.pdf",
                       requisition=requisition, lines=requisition.lines_list(),
                       progress=procurement.chain_progress(requisition), number=requisition.number,
-                      states=STATES, methods=PURCHASE_METHODS,
+                      history=requisition.approval_history(), states=STATES, methods=PURCHASE_METHODS,
                       qr=qr_data_uri(record_url("procurement.show", requisition_id=requisition.id)))
 
 
@@ -631,10 +631,22 @@ def receipt_pdf(delivery_id):
         abort(404)
     order = delivery.order
     requisition = _requisition_or_404(order.requisition_id)
-    lines = [d for d in delivery.lines_list() if d.accepted]
+    returns = {r.order_line_id: r for r in ReturnRecord.select().where(ReturnRecord.delivery == delivery)}
     return render_pdf("print/goods_receipt.html", f"入库单-{delivery.receipt_number}.pdf", delivery=delivery,
-                      order=order, requisition=requisition, lines=lines, number=delivery.receipt_number,
-                      total=delivery.accepted_value(),
+                      order=order, requisition=requisition, lines=delivery.lines_list(), returns=returns,
+                      kinds=RETURN_KINDS, number=delivery.receipt_number, total=delivery.accepted_value(),
+                      qr=qr_data_uri(record_url("procurement.show", requisition_id=requisition.id)))
+
+
+@bp.route("/procurement/returns/<int:return_id>.pdf")
+@allow("procurement.request")
+def return_pdf(return_id):
+    """Print a return note (退货单) for goods going back to the supplier, returned or exchanged."""
+    record = ReturnRecord.get_or_none(ReturnRecord.id == return_id) or abort(404)
+    delivery = record.delivery
+    requisition = _requisition_or_404(delivery.order.requisition_id)
+    return render_pdf("print/return_note.html", f"退货单-{record.number}.pdf", record=record, delivery=delivery,
+                      order=delivery.order, requisition=requisition, kinds=RETURN_KINDS, number=record.number,
                       qr=qr_data_uri(record_url("procurement.show", requisition_id=requisition.id)))
 
 
