@@ -933,8 +933,7 @@ def test_a_departments_only_head_is_approved_by_the_next_level_up(app, client, a
     assert Notification.select().where(Notification.user == people["leader"].id).count() == 1
     auth.login("solehead")
     page = client.get(f"/procurement/{requisition.id}").get_data(as_text=True)
-    assert "The requester is this step's only approver, so the next level up approves:" in page
-    assert "赵领导" in page
+    assert "The requester is this step's only approver, so the next level up approves: 赵领导" in page
     _decide(app, requisition, people["leader"])
     assert _fresh(requisition).step.key == "logistics"
 
@@ -1072,7 +1071,7 @@ def test_a_new_stock_item_is_created_once_and_deliberately(app, people):
     assert AuditEntry.select().where(AuditEntry.record_type == "stock_item", AuditEntry.action == "create").count() == 2
 
 
-def test_goods_go_only_to_an_item_counted_in_the_same_unit(app, people):
+def test_goods_go_only_to_an_item_counted_in_the_same_unit(app, client, auth, people):
     first = _ordered_with(app, people, "70g 500张/包", unit="包")
     _receive(app, people, first, accepted=10)
     packs = StockItem.get()
@@ -1086,6 +1085,13 @@ def test_goods_go_only_to_an_item_counted_in_the_same_unit(app, people):
         assert refused.value.field == f"stock-{line.id}"
         assert line.default_stock_item() is None  # nothing in boxes: a new item is offered
     assert StockItem.get_by_id(packs.id).balance == 10 and Delivery.select().count() == 1
+    auth.login("log")
+    response = client.post(f"/procurement/{second.id}/receive?lang=zh", data={
+        "version": str(_fresh(second).version), "received_on": "2026-03-02", f"accepted-{line.id}": "9",
+        f"rejected-{line.id}": "1", f"reason-{line.id}": "破损一箱", f"stock-{line.id}": str(packs.id)})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and f'id="stock-{line.id}-error"' in page and "以“包”计" in page
+    assert 'value="9"' in page and "破损一箱" in page and Delivery.select().count() == 1
 
 
 def test_logistics_picks_the_stock_item_on_the_receiving_form(app, client, auth, people):
