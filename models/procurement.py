@@ -156,9 +156,6 @@ class ApprovalStep(BaseModel):
         limit = self.threshold()
         return self.active and (limit is None or money(amount) >= money(limit))
 
-    def order_key(self):
-        return (self.position, self.id)
-
 
 class DepartmentApprover(BaseModel):
     """A department's own approver for a step: when a department names any for a step,
