@@ -6,6 +6,7 @@ rows naming a department's own approvers), never code. decide() is the one funct
 that moves a requisition through it; refusal() decides who may act, in one place."""
 import datetime as dt
 import os
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,7 +23,7 @@ from models.notifications import N_, notify
 from models.numbering import next_number
 from models.timezone import local_now
 from models.uploads import UploadError, check_document, store_document
-from models.users import Department, User
+from models.users import Department, User, UserRole
 
 CENT = Decimal("0.01")
 
@@ -49,6 +50,10 @@ MAX_ATTACHMENTS = 10
 REMIND_DAYS = settings.define(
     "procurement_remind_days", int, 2, _l("Remind an approver after a requisition waited this many days"),
     PROCUREMENT, minimum=1, maximum=60)
+ESCALATE_HOURS = settings.define(
+    "procurement_escalate_hours", int, 72,
+    _l("Escalate a requisition to the step's next level up after it waited this many hours"),
+    PROCUREMENT, minimum=1, maximum=2000)
 
 STATES = {
     "draft": _l("Draft (not submitted)"),
@@ -80,7 +85,11 @@ EVENT_LABELS = {
     "receive": _l("Delivery inspected"),
     "reimburse": _l("Reimbursed"),
     "attach": _l("File attached"),
+    "over_order": _l("Order above the approved amount: sent back for approval"),
+    "over_invoice": _l("Invoice above the approved amount: sent back for approval"),
 }
+#: A commitment of money above what the chain approved: the order, or the invoice reimbursed.
+SENT_BACK = ("over_order", "over_invoice")
 DECISIONS = {"approve": _l("Approved"), "reject": _l("Returned")}
 
 #: The default chain, created the first time a chain is needed; labels of these keys are translated.
@@ -103,6 +112,7 @@ audit.ACTION_LABELS.update({
     "submit": _l("Submitted"), "approve": _l("Approved"), "reject": _l("Returned for amendment"),
     "amend": _l("Amended"), "order": _l("Ordered"), "receive": _l("Goods received"), "reimburse": _l("Reimbursed"),
     "issue": _l("Issued from stock"), "remind": _l("Reminder sent"), "resolve": _l("Resolved"),
+    "escalate": _l("Escalated"),
 })
 
 
@@ -112,6 +122,11 @@ class ProcurementError(Exception):
     def __init__(self, message, field=None):
         super().__init__(message)
         self.field = field
+
+
+class SentBackForApproval(ProcurementError):
+    """The commitment was refused and the requisition went back for approval of the higher
+    amount: unlike other refusals, something was done (and committed)."""
 
 
 # ---------------------------------------------------------------- the approval chain (data)
@@ -125,6 +140,9 @@ class ApprovalStep(BaseModel):
     review = BooleanField(default=False)  # logistics review: purchase method, budget, confirmed amount
     min_amount = MoneyField(null=True)  # applies from this amount; empty: always
     threshold_setting = BooleanField(default=False)  # applies from the leadership-threshold setting
+    # The next level up: approves when the requester is the step's only approver (a department's
+    # sole head), and is told and may approve once the step waited past the escalation setting.
+    fallback_role = CharField(max_length=32, default="leadership")
     active = BooleanField(default=True)
 
     def threshold(self):
@@ -137,9 +155,6 @@ class ApprovalStep(BaseModel):
     def applies_to(self, amount):
         limit = self.threshold()
         return self.active and (limit is None or money(amount) >= money(limit))
-
-    def order_key(self):
-        return (self.position, self.id)
 
 
 class DepartmentApprover(BaseModel):
@@ -185,7 +200,7 @@ def step_label(step):
 
 
 def save_step(actor, step_id=None, *, label, role, position, own_department=False, review=False,
-              min_amount=None, threshold_setting=False, active=True):
+              min_amount=None, threshold_setting=False, active=True, fallback_role="leadership"):
     """Add a step to the chain or change one; audited."""
     with write_transaction():
         if step_id:
@@ -196,7 +211,7 @@ def save_step(actor, step_id=None, *, label, role, position, own_department=Fals
         step.label, step.role, step.position = label, role, position
         step.own_department, step.review, step.threshold_setting = own_department, review, threshold_setting
         step.min_amount = money(min_amount) if min_amount is not None else None
-        step.active = active
+        step.active, step.fallback_role = active, fallback_role or ""
         step.save()
         if before is None:
             audit.record_create(actor, step)
@@ -298,8 +313,12 @@ class Requisition(VoidableModel):
     step_since = DateTimeField(null=True)
     # The sweep reminds once per requisition and step: stamped here, cleared when the step changes.
     step_reminded_at = DateTimeField(null=True)
+    # Escalated to the step's next level up by the sweep, once per step; cleared when the step changes.
+    step_escalated_at = DateTimeField(null=True)
     estimated_total = MoneyField(default=Decimal("0"))  # computed from the lines, never typed
     confirmed_amount = MoneyField(null=True)  # set by the logistics review
+    # An order total or invoice above what was approved, sent back for approval; the review replaces it.
+    requested_amount = MoneyField(null=True)
     purchase_method = CharField(max_length=12, default="")
     budget_checked = BooleanField(default=False)
     note = TextField(default="")
@@ -310,8 +329,12 @@ class Requisition(VoidableModel):
 
     @property
     def amount_for_approval(self):
-        """The confirmed amount once logistics set it, the estimate before."""
-        return self.confirmed_amount if self.confirmed_amount is not None else self.estimated_total
+        """A higher amount sent back for approval, else the confirmed amount once logistics set
+        it, the estimate before."""
+        for amount in (self.requested_amount, self.confirmed_amount):
+            if amount is not None:
+                return amount
+        return self.estimated_total
 
     @property
     def editable(self):
@@ -331,6 +354,10 @@ class Requisition(VoidableModel):
     def decisions(self, round_=None):
         """The approvers' decisions of one round (the latest by default), in order."""
         return [e for e in self.events() if e.action in DECISIONS and e.round == (round_ or self.round)]
+
+    def approval_history(self):
+        """Every round's decisions and sends-back, in order: the paper trail of the approvals."""
+        return [e for e in self.events() if e.action in DECISIONS or e.action in SENT_BACK or e.action == "submit"]
 
     def order(self):
         return PurchaseOrder.get_or_none(PurchaseOrder.requisition == self)
@@ -379,6 +406,8 @@ class RequisitionEvent(BaseModel):
     note = TextField(default="")
     purchase_method = CharField(max_length=12, default="")
     confirmed_amount = MoneyField(null=True)
+    # approve: the amount this approval covers; a send-back: the amount asked for.
+    amount = MoneyField(null=True)
 
     @property
     def label(self):
@@ -490,15 +519,45 @@ def _versioned_update(requisition, version, values):
         raise ProcurementError(_l("Someone else acted on this requisition meanwhile; look at it again."))
 
 
-def next_step(requisition, after=None, amount=None):
-    """The next step of the chain that applies to this amount, after `after` (a step) or from the start."""
-    amount = requisition.amount_for_approval if amount is None else amount
-    for step in chain():
-        if after is not None and step.order_key() <= after.order_key():
-            continue
-        if step.applies_to(amount):
-            return step
-    return None
+def missing_approvals(requisition, amount):
+    """Does this amount need more approval than it had? The steps of the chain this amount
+    requires that have not approved at least this much in the current round, in chain order;
+    empty when what was approved covers it.
+
+    The one rule for every commitment of money: it routes each decision (a confirmed amount
+    above what the earlier steps approved goes back to them), and it decides whether an
+    order total or an invoice may go ahead or must go back for approval."""
+    amount = money(amount)
+    covered = {}
+    for decision in requisition.decisions():
+        if decision.action == "approve":
+            # Approvals recorded before amounts were kept covered the amount then under approval.
+            approved = decision.amount if decision.amount is not None else requisition.amount_for_approval
+            covered[decision.step_id] = max(covered.get(decision.step_id, approved), approved)
+    return [step for step in chain() if step.applies_to(amount)
+            and (step.id not in covered or money(covered[step.id]) < amount)]
+
+
+def shortfall_text(amount, approved, steps):
+    return _l("¥%(amount)s is more than the approved ¥%(approved)s and needs: %(steps)s.",
+              amount=f"{money(amount):,.2f}", approved=f"{money(approved):,.2f}",
+              steps="、".join(str(step_label(s)) for s in steps))
+
+
+def _send_back(requisition, actor, version, action, amount, missing, note):
+    """Back to the first step that has not approved this amount, with the amount to approve;
+    the approvals that cover it stand."""
+    before = requisition.snapshot()
+    _versioned_update(requisition, version, {
+        Requisition.state: "pending", Requisition.requested_amount: money(amount), Requisition.step: missing[0],
+        Requisition.step_since: utcnow(), Requisition.step_reminded_at: None, Requisition.step_escalated_at: None})
+    requisition = Requisition.get_by_id(requisition.id)
+    _event(requisition, actor, action, amount=money(amount), note=note)
+    audit.record_change(actor, requisition, before)
+    notify(requisition.requester, N_("Requisition %(number)s went back for approval of ¥%(amount)s"),
+           ("procurement.show", {"requisition_id": requisition.id}), number=requisition.number, amount=f"{money(amount):,.2f}")
+    _tell_approvers(requisition)
+    return requisition
 
 
 def submit(requisition_id, actor, version):
@@ -514,15 +573,18 @@ def _submit(requisition, actor, version):
         raise ProcurementError(_l("This requisition was submitted already."))
     if not requisition.lines_list():
         raise ProcurementError(_l("Add at least one item."))
-    requisition.confirmed_amount = None  # a new round is reviewed afresh
-    first = next_step(requisition)
-    if first is None:
+    # A new round is reviewed afresh: no approval of an earlier round counts.
+    requisition.confirmed_amount = requisition.requested_amount = None
+    requisition.round += 1
+    steps = missing_approvals(requisition, requisition.amount_for_approval)
+    if not steps:
         raise ProcurementError(_l("The approval chain has no step; ask the administrator to set it up."))
     before = requisition.snapshot()
     now = utcnow()
     _versioned_update(requisition, version, {
-        Requisition.state: "pending", Requisition.round: requisition.round + 1, Requisition.step: first,
-        Requisition.step_since: now, Requisition.step_reminded_at: None, Requisition.confirmed_amount: None,
+        Requisition.state: "pending", Requisition.round: requisition.round, Requisition.step: steps[0],
+        Requisition.step_since: now, Requisition.step_reminded_at: None, Requisition.step_escalated_at: None,
+        Requisition.confirmed_amount: None, Requisition.requested_amount: None,
         Requisition.purchase_method: "", Requisition.budget_checked: False, Requisition.submitted_at: now,
         Requisition.first_submitted_at: requisition.first_submitted_at or now,
     })
@@ -533,23 +595,67 @@ def _submit(requisition, actor, version):
     return requisition
 
 
+class Roster:
+    """The active people of each role and the departments' named approvers, read once (two
+    queries) and asked for any number of requisitions: the one place that decides who approves."""
+
+    def __init__(self):
+        self.named = {}
+        for department_id, step_id, user_id, active in (
+                DepartmentApprover.select(DepartmentApprover.department, DepartmentApprover.step,
+                                          DepartmentApprover.user, User.is_active).join(User).tuples()):
+            self.named.setdefault((department_id, step_id), []).append(user_id if active else None)
+        self.by_role = {}
+        for user_id, role, department_id in (UserRole.select(UserRole.user, UserRole.role, User.department)
+                                             .join(User).where(User.is_active == True).tuples()):  # noqa: E712
+            self.by_role.setdefault(role, []).append((user_id, department_id))
+
+    def primary(self, requisition, step):
+        """The step's own approvers, the requester left out: the department's named ones
+        when it named any, else the step's role (of the requisition's department if so set)."""
+        named = self.named.get((requisition.department_id, step.id))
+        if named is not None:
+            people = [u for u in named if u is not None]
+        else:
+            people = [u for u, department_id in self.by_role.get(step.role, [])
+                      if not step.own_department or department_id == requisition.department_id]
+        return [u for u in dict.fromkeys(people) if u != requisition.requester_id]
+
+    def fallback(self, requisition, step):
+        """The next level up (the step's fallback role), the requester left out."""
+        return [u for u in dict.fromkeys(u for u, _ in self.by_role.get(step.fallback_role, []))
+                if u != requisition.requester_id]
+
+    def approver_ids(self, requisition, step=None):
+        """Who may act now: the step's own approvers; the next level up as well when that
+        leaves nobody (the requester is the only one) or the step was escalated."""
+        step = step or requisition.step
+        if step is None:
+            return []
+        primary = self.primary(requisition, step)
+        if primary and requisition.step_escalated_at is None:
+            return primary
+        return primary + [u for u in self.fallback(requisition, step) if u not in primary]
+
+
 def approvers(requisition, step=None):
     """Who may act on the step the requisition waits at (the requester never)."""
-    step = step or requisition.step
-    if step is None:
-        return []
-    named = list(User.select().join(DepartmentApprover, on=(DepartmentApprover.user == User.id))
-                 .where(DepartmentApprover.department == requisition.department_id,
-                        DepartmentApprover.step == step.id, User.is_active == True))  # noqa: E712
-    people = named or list(User.active_with_role(step.role))
-    if not named and step.own_department:
-        people = [u for u in people if u.department_id == requisition.department_id]
-    return [u for u in people if u.id != requisition.requester_id]
+    ids = Roster().approver_ids(requisition, step)
+    return list(User.select().where(User.id.in_(ids)).order_by(User.display_name)) if ids else []
 
 
-def _named_approvers(department_id, step_id):
-    return [row.user_id for row in DepartmentApprover.select(DepartmentApprover.user)
-            .where(DepartmentApprover.department == department_id, DepartmentApprover.step == step_id)]
+def waiting_for(requisition):
+    """For the page: (the people who may approve now, why: "" as usual, "sole" when the
+    requester is the step's only approver, "escalated", or "nobody")."""
+    if requisition.state != "pending" or requisition.step is None:
+        return [], ""
+    roster = Roster()
+    people = approvers(requisition)
+    if not people:
+        return [], "nobody"
+    if not roster.primary(requisition, requisition.step):
+        return people, "sole"
+    return people, "escalated" if requisition.step_escalated_at else ""
 
 
 def refusal(requisition, user):
@@ -558,17 +664,15 @@ def refusal(requisition, user):
         return _l("This requisition is not waiting for an approval.")
     if requisition.requester_id == user.id:
         return _l("Nobody approves their own requisition.")
-    named = _named_approvers(requisition.department_id, requisition.step_id)
-    if named:
-        if user.id not in named:
-            return _l("This department named its own approvers for this step.")
+    roster = Roster()
+    if user.id in roster.approver_ids(requisition):
         return None
     step = requisition.step
-    if step.role not in user.roles:
-        return _l("This step is for someone else: %(step)s.", step=step_label(step))
-    if step.own_department and user.department_id != requisition.department_id:
+    if (requisition.department_id, step.id) in roster.named:
+        return _l("This department named its own approvers for this step.")
+    if step.role in user.roles and step.own_department and user.department_id != requisition.department_id:
         return _l("Only the requisition's own department approves this step.")
-    return None
+    return _l("This step is for someone else: %(step)s.", step=step_label(step))
 
 
 def decide(requisition_id, actor, version, decision, *, reason="", purchase_method="", budget_checked=False,
@@ -595,7 +699,10 @@ def decide(requisition_id, actor, version, decision, *, reason="", purchase_meth
         if decision == "reject":
             if not reason:
                 raise ProcurementError(_l("Say why it is returned, so the requester can amend it."), "reason")
-            values = {Requisition.state: "rejected", Requisition.step: None, Requisition.step_since: None}
+            # Returned over an invoice, the goods are in: back to the reimbursement, not to the requester.
+            values = {Requisition.state: "received" if requisition.order() else "rejected",
+                      Requisition.step: None, Requisition.step_since: None, Requisition.step_escalated_at: None,
+                      Requisition.requested_amount: None}
         else:
             if step.review:
                 if purchase_method not in PURCHASE_METHODS:
@@ -606,27 +713,42 @@ def decide(requisition_id, actor, version, decision, *, reason="", purchase_meth
                 if confirmed_amount is None or money(confirmed_amount) <= 0:
                     raise ProcurementError(_l("Enter the confirmed amount."), "confirmed_amount")
                 confirmed = money(confirmed_amount)
+                # The review's confirmed amount replaces a higher amount sent back for approval.
                 values.update({Requisition.purchase_method: purchase_method, Requisition.budget_checked: True,
-                               Requisition.confirmed_amount: confirmed})
-                requisition.confirmed_amount = confirmed
+                               Requisition.confirmed_amount: confirmed, Requisition.requested_amount: None})
+                requisition.confirmed_amount, requisition.requested_amount = confirmed, None
                 event.update(purchase_method=purchase_method, confirmed_amount=confirmed)
-            following = next_step(requisition, after=step)
-            if following is None:
-                values.update({Requisition.state: "approved", Requisition.step: None, Requisition.step_since: None,
+            event["amount"] = requisition.amount_for_approval
+        _event(requisition, actor, decision, **event)
+        if decision == "approve":
+            # Whatever this amount still needs, earlier steps that approved less included.
+            missing = missing_approvals(requisition, requisition.amount_for_approval)
+            if not missing:
+                # Sent back over an invoice, it returns to the reimbursement; otherwise to the order.
+                values.update({Requisition.state: "received" if requisition.order() else "approved",
+                               Requisition.step: None, Requisition.step_since: None,
                                Requisition.approved_at: now})
             else:
-                values.update({Requisition.step: following, Requisition.step_since: now,
-                               Requisition.step_reminded_at: None})
+                values.update({Requisition.step: missing[0], Requisition.step_since: now,
+                               Requisition.step_reminded_at: None, Requisition.step_escalated_at: None})
         _versioned_update(requisition, version, values)
         requisition = Requisition.get_by_id(requisition.id)
-        _event(requisition, actor, decision, **event)
         audit.record_change(actor, requisition, before)
         audit.record_event(actor, decision, requisition, reason=reason or None,
                            changes={"step": [step.label or step.key, None]})
         link = ("procurement.show", {"requisition_id": requisition.id})
-        if decision == "reject":
+        if decision == "reject" and requisition.state == "received":
+            for person in User.active_with_role("logistics"):
+                notify(person, N_("Requisition %(number)s: the invoice amount was not approved: %(reason)s"), link,
+                       number=requisition.number, reason=reason)
+        elif decision == "reject":
             notify(requisition.requester, N_("Requisition %(number)s was returned: %(reason)s"), link,
                    number=requisition.number, reason=reason)
+        elif requisition.state == "received":
+            for person in User.active_with_role("logistics"):
+                if person.id != actor.id:
+                    notify(person, N_("Requisition %(number)s: the invoice amount is approved, reimburse it"), link,
+                           number=requisition.number)
         elif requisition.state == "approved":
             notify(requisition.requester, N_("Requisition %(number)s is approved"), link, number=requisition.number)
             for person in User.active_with_role("logistics"):
@@ -639,10 +761,14 @@ def decide(requisition_id, actor, version, decision, *, reason="", purchase_meth
 
 
 def _tell_approvers(requisition):
-    for person in approvers(requisition):
-        notify(person, N_("Requisition %(number)s waits for your approval"),
-               ("procurement.show", {"requisition_id": requisition.id}),
-               number=requisition.number)
+    link = ("procurement.show", {"requisition_id": requisition.id})
+    people = approvers(requisition)
+    for person in people:
+        notify(person, N_("Requisition %(number)s waits for your approval"), link, number=requisition.number)
+    if not people:  # never wait for nobody in silence
+        for person in User.active_with_role("admin"):
+            notify(person, N_("Requisition %(number)s waits at a step nobody may approve: check the approval chain"),
+                   link, number=requisition.number)
 
 
 def withdraw(requisition_id, actor, version, reason):
@@ -698,33 +824,43 @@ def inbox(user):
     pending = (Requisition.select(Requisition, Department, ApprovalStep)
                .join(Department).switch(Requisition).join(ApprovalStep)
                .where(Requisition.state == "pending").order_by(Requisition.step_since))
-    named = {}
-    for row in DepartmentApprover.select():
-        named.setdefault((row.department_id, row.step_id), set()).add(row.user_id)
-    roles, mine = set(user.roles), []
-    for requisition in pending:
-        if requisition.requester_id == user.id:
-            continue
-        names = named.get((requisition.department_id, requisition.step_id))
-        if names is not None:
-            if user.id in names:
-                mine.append(requisition)
-            continue
-        step = requisition.step
-        if step.role in roles and (not step.own_department or user.department_id == requisition.department_id):
-            mine.append(requisition)
-    return mine
+    roster = Roster()
+    return [r for r in pending if user.id in roster.approver_ids(r)]
 
 
 def inbox_count(user):
     """The navigation's badge, on every page: people who approve no step (the desk, most
     staff) are answered by two small queries rather than by the whole pending list."""
-    approves = (ApprovalStep.select().where(ApprovalStep.role.in_(list(user.roles))).exists()
-                or DepartmentApprover.select().where(DepartmentApprover.user == user.id).exists())
+    roles = list(user.roles)
+    approves = (ApprovalStep.select().where(ApprovalStep.role.in_(roles) | ApprovalStep.fallback_role.in_(roles))
+                .exists() or DepartmentApprover.select().where(DepartmentApprover.user == user.id).exists())
     return len(inbox(user)) if approves else 0
 
 
 # ---------------------------------------------------------------- purchase orders
+
+class StockItem(BaseModel):
+    """A line of the stock ledger (物资台账): the balance is kept with every movement."""
+    name = CharField(max_length=80)
+    spec = CharField(max_length=120, default="")
+    unit = CharField(max_length=12)
+    balance = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("name", "spec", "unit"), True),)
+
+    def __str__(self):
+        return f"{self.name} {self.spec}".strip()
+
+    def moves(self):
+        return (StockMove.select(StockMove, User).join(User, on=(StockMove.actor == User.id))
+                .where(StockMove.item == self).order_by(StockMove.at.desc(), StockMove.id.desc()))
+
+
+def _item_key(text):
+    """Names compared as people read them: without spaces, case or full-width differences."""
+    return "".join(unicodedata.normalize("NFKC", text or "").split()).casefold()
+
 
 class PurchaseOrder(BaseModel):
     number = CharField(max_length=20, unique=True)
@@ -775,10 +911,28 @@ class OrderLine(BaseModel):
     quantity = IntegerField()
     unit = CharField(max_length=12)
     unit_price = MoneyField()
+    # The stock ledger's item these goods go to, chosen by logistics at the first receipt.
+    stock_item = ForeignKeyField(StockItem, null=True, on_delete="RESTRICT")
 
     @property
     def amount(self):
         return money(self.unit_price * self.quantity)
+
+    def stock_choices(self):
+        """The ledger's items these goods may go to: those counted in the same unit."""
+        return [item for item in StockItem.select().where(StockItem.unit == self.unit)
+                .order_by(StockItem.name, StockItem.spec)]
+
+    def default_stock_item(self, choices=None):
+        """What the receipt offers first: the item chosen before; else the one with the same
+        name and specification; else the oldest with the same name (the agreed wording of a
+        specification varies, the goods do not); None: a new item."""
+        if self.stock_item_id:
+            return self.stock_item
+        choices = self.stock_choices() if choices is None else choices
+        same_name = [i for i in choices if _item_key(i.name) == _item_key(self.item_name)]
+        exact = [i for i in same_name if _item_key(i.spec) == _item_key(self.spec)]
+        return (exact or sorted(same_name, key=lambda i: i.id) or [None])[0]
 
     def accepted(self):
         return sum((row.accepted for row in DeliveryLine.select(DeliveryLine.accepted)
@@ -804,7 +958,11 @@ def late_orders(today=None):
 
 def place_order(requisition_id, actor, version, *, supplier_id, delivery_date, quality_standard, lines):
     """The purchase order (contract) for an approved requisition. `lines`: {requisition line id:
-    (agreed spec, quantity, unit price)}."""
+    (agreed spec, quantity, unit price)}.
+
+    A contract is not signed for more than was approved: an order total above it is not
+    placed, and the requisition goes back to the steps that total needs (SentBackForApproval)."""
+    sent_back = None
     with write_transaction():
         requisition = _load(requisition_id, version)
         if requisition.state != "approved":
@@ -814,30 +972,41 @@ def place_order(requisition_id, actor, version, *, supplier_id, delivery_date, q
             raise ProcurementError(_l("Choose a supplier from the register."), "supplier")
         if delivery_date < local_now().date():
             raise ProcurementError(_l("The delivery date cannot be in the past."), "delivery_date")
-        order = PurchaseOrder.create(number=next_number("HT"), requisition=requisition, supplier=supplier,
-                                     delivery_date=delivery_date, quality_standard=quality_standard or "",
-                                     created_by=actor)
-        total = Decimal("0")
+        agreed = []
         for line in requisition.lines_list():
             spec, quantity, unit_price = lines.get(line.id, (line.spec, line.quantity, line.unit_price))
             if not isinstance(quantity, int) or quantity <= 0:
                 raise ProcurementError(_l("Quantities must be whole numbers greater than 0."))
             if money(unit_price) < 0:
                 raise ProcurementError(_l("A price cannot be negative."))
-            row = OrderLine.create(order=order, requisition_line=line, item_name=line.item_name, spec=spec or "",
-                                   quantity=quantity, unit=line.unit, unit_price=money(unit_price))
-            total += row.amount
-        order.total = money(total)
-        order.save(only=[PurchaseOrder.total])
-        audit.record_create(actor, order)
-        before = requisition.snapshot()
-        _versioned_update(requisition, version, {Requisition.state: "ordered"})
-        requisition = Requisition.get_by_id(requisition.id)
-        _event(requisition, actor, "order", note=f"{order.number} · {supplier.name} · {order.total}")
-        audit.record_change(actor, requisition, before)
-        notify(requisition.requester, N_("Requisition %(number)s was ordered from %(supplier)s"),
-               ("procurement.show", {"requisition_id": requisition.id}), number=requisition.number,
-               supplier=supplier.name)
+            agreed.append((line, spec or "", quantity, money(unit_price)))
+        total = money(sum((price * quantity for _, _, quantity, price in agreed), Decimal("0")))
+        missing = missing_approvals(requisition, total)
+        if missing:
+            approved = requisition.amount_for_approval
+            terms = "; ".join(f"{line.item_name} {spec} ×{quantity}{line.unit} @{price}"
+                              for line, spec, quantity, price in agreed)
+            _send_back(requisition, actor, version, "over_order", total, missing,
+                       f"{supplier.name} · {terms} · {total}")
+            sent_back = _l("The order was not placed: %(why)s It went back for approval; place the order "
+                           "once it is approved.", why=shortfall_text(total, approved, missing))
+        else:
+            order = PurchaseOrder.create(number=next_number("HT"), requisition=requisition, supplier=supplier,
+                                         delivery_date=delivery_date, quality_standard=quality_standard or "",
+                                         created_by=actor, total=total)
+            for line, spec, quantity, price in agreed:
+                OrderLine.create(order=order, requisition_line=line, item_name=line.item_name, spec=spec,
+                                 quantity=quantity, unit=line.unit, unit_price=price)
+            audit.record_create(actor, order)
+            before = requisition.snapshot()
+            _versioned_update(requisition, version, {Requisition.state: "ordered"})
+            requisition = Requisition.get_by_id(requisition.id)
+            _event(requisition, actor, "order", note=f"{order.number} · {supplier.name} · {order.total}")
+            audit.record_change(actor, requisition, before)
+            notify(requisition.requester, N_("Requisition %(number)s was ordered from %(supplier)s"),
+                   ("procurement.show", {"requisition_id": requisition.id}), number=requisition.number, supplier=supplier.name)
+    if sent_back:
+        raise SentBackForApproval(sent_back, "order")
     return order
 
 
@@ -885,24 +1054,6 @@ class ReturnRecord(BaseModel):
     resolution = TextField(default="")
 
 
-class StockItem(BaseModel):
-    """A line of the stock ledger (物资台账): the balance is kept with every movement."""
-    name = CharField(max_length=80)
-    spec = CharField(max_length=120, default="")
-    unit = CharField(max_length=12)
-    balance = IntegerField(default=0)
-
-    class Meta:
-        indexes = ((("name", "spec", "unit"), True),)
-
-    def __str__(self):
-        return f"{self.name} {self.spec}".strip()
-
-    def moves(self):
-        return (StockMove.select(StockMove, User).join(User, on=(StockMove.actor == User.id))
-                .where(StockMove.item == self).order_by(StockMove.at.desc(), StockMove.id.desc()))
-
-
 class StockMove(BaseModel):
     item = ForeignKeyField(StockItem, backref="move_rows", on_delete="RESTRICT")
     at = DateTimeField(default=utcnow, index=True)
@@ -921,8 +1072,32 @@ def _locked(query):
     return query.for_update() if is_postgres() else query
 
 
-def _stock_in(item_name, spec, unit, quantity, delivery, actor, note):
-    item, _ = StockItem.get_or_create(name=item_name, spec=spec, unit=unit)
+#: The receipt's choice of a stock item that is not in the ledger yet.
+NEW_ITEM = "new"
+
+
+def _stock_item_for(line, choice, actor):
+    """The ledger item a received order line goes to: the one logistics chose (in the line's
+    unit), or a new one, created once from the line."""
+    if choice is None:
+        choice = line.default_stock_item() or NEW_ITEM
+        choice = choice if choice == NEW_ITEM else choice.id
+    if choice == NEW_ITEM:
+        item, created = StockItem.get_or_create(name=line.item_name, spec=line.spec, unit=line.unit)
+        if created:
+            audit.record_create(actor, item)
+        return item
+    item = StockItem.get_or_none(StockItem.id == choice)
+    if item is None:
+        raise ProcurementError(_l("Choose an item from the stock list."), f"stock-{line.id}")
+    if item.unit != line.unit:
+        raise ProcurementError(_l("%(item)s is counted in %(unit)s, these goods in %(line_unit)s: choose another "
+                                  "item or a new one.", item=str(item), unit=item.unit, line_unit=line.unit),
+                               f"stock-{line.id}")
+    return item
+
+
+def _stock_in(item, quantity, delivery, actor, note):
     item = _locked(StockItem.select().where(StockItem.id == item.id)).get()
     balance = item.balance + quantity
     StockItem.update(balance=balance).where(StockItem.id == item.id).execute()
@@ -930,11 +1105,14 @@ def _stock_in(item_name, spec, unit, quantity, delivery, actor, note):
                             note=note[:200])
 
 
-def receive(requisition_id, actor, version, *, received_on, lines, note=""):
-    """Inspect one delivery. `lines`: {order line id: (accepted, rejected, reason, kind)}.
+def receive(requisition_id, actor, version, *, received_on, lines, note="", stock_items=None):
+    """Inspect one delivery. `lines`: {order line id: (accepted, rejected, reason, kind)};
+    `stock_items`: {order line id: the stock item id the goods go to, or NEW_ITEM}, each
+    line's default_stock_item() when not given.
 
     Accepted goods get a goods receipt note and go into the stock ledger; rejected ones
     open a return/exchange record. When nothing is outstanding the requisition is received."""
+    stock_items = stock_items or {}
     with write_transaction():
         requisition = _load(requisition_id, version)
         if requisition.state != "ordered":
@@ -970,8 +1148,10 @@ def receive(requisition_id, actor, version, *, received_on, lines, note=""):
             DeliveryLine.create(delivery=delivery, order_line=line, accepted=accepted, rejected=rejected,
                                 reject_reason=reason)
             if accepted:
-                _stock_in(line.item_name, line.spec, line.unit, accepted, delivery, actor,
-                          f"{delivery.receipt_number} · {order.supplier.name}")
+                item = _stock_item_for(line, stock_items.get(line_id), actor)
+                if line.stock_item_id != item.id:
+                    OrderLine.update(stock_item=item).where(OrderLine.id == line.id).execute()
+                _stock_in(item, accepted, delivery, actor, f"{delivery.receipt_number} · {order.supplier.name}")
             if rejected:
                 record = ReturnRecord.create(number=next_number("TH"), delivery=delivery, order_line=line,
                                              supplier=order.supplier, kind=kind, quantity=rejected, reason=reason)
@@ -1044,7 +1224,10 @@ def recent_issues(limit=30):
 def record_reimbursement(requisition_id, actor, version, *, invoice_number, invoice_amount, contract_checked,
                          invoice_checked, receipt_checked, note="", reimbursed=False):
     """Check off contract, invoice and receipt note; an invoice that differs from the received
-    value is flagged and needs an explanation before it is marked reimbursed."""
+    value is flagged and needs an explanation before it is marked reimbursed. An invoice above
+    what was approved is not reimbursed: it is kept, and the requisition goes back to the steps
+    that amount needs (SentBackForApproval)."""
+    sent_back = None
     with write_transaction():
         requisition = _load(requisition_id, version)
         if requisition.state != "received":
@@ -1067,10 +1250,19 @@ def record_reimbursement(requisition_id, actor, version, *, invoice_number, invo
             if order.invoice_mismatch and not order.reimburse_note:
                 raise ProcurementError(_l("The invoice differs from the received value: explain the difference."),
                                        "note")
-            order.reimbursed_at, order.reimbursed_by = utcnow(), actor
+            missing = missing_approvals(requisition, order.invoice_amount)
+            if missing:
+                sent_back = _l("Not reimbursed: %(why)s It went back for approval; reimburse it once it is "
+                               "approved.", why=shortfall_text(order.invoice_amount, requisition.amount_for_approval,
+                                                               missing))
+            else:
+                order.reimbursed_at, order.reimbursed_by = utcnow(), actor
         order.save()
         audit.record_change(actor, order, before)
-        if reimbursed:
+        if sent_back:
+            _send_back(requisition, actor, version, "over_invoice", order.invoice_amount, missing,
+                       f"{order.invoice_number} · {order.reimburse_note}".strip(" ·"))
+        elif reimbursed:
             before_requisition = requisition.snapshot()
             _versioned_update(requisition, version, {Requisition.state: "reimbursed"})
             requisition = Requisition.get_by_id(requisition.id)
@@ -1078,6 +1270,8 @@ def record_reimbursement(requisition_id, actor, version, *, invoice_number, invo
             audit.record_change(actor, requisition, before_requisition)
         else:
             _versioned_update(requisition, version, {})
+    if sent_back:
+        raise SentBackForApproval(sent_back, "invoice_amount")
     return order
 
 
@@ -1112,6 +1306,49 @@ def remind_waiting(now=None):
                                changes={"step": [requisition.step.label or requisition.step.key, None]})
             sent += 1
     return sent
+
+
+def escalate_waiting(now=None):
+    """Requisitions that waited at a step longer than the escalation setting go to the step's
+    next level up, who is told and may approve from then on (the administrators are told
+    when there is nobody to escalate to).
+
+    Once per requisition and step: the escalation is claimed by a conditional update in the
+    same transaction as the notifications it sends, so a repeated or concurrent sweep, or one
+    catching up after the consumer was down, escalates once. Returns how many it escalated."""
+    now = now or utcnow()
+    due_before = now - dt.timedelta(hours=settings.get(ESCALATE_HOURS))
+    waiting = (Requisition.select(Requisition, ApprovalStep).join(ApprovalStep)
+               .where(Requisition.state == "pending", Requisition.step_escalated_at.is_null(),
+                      Requisition.step_since <= due_before))
+    escalated = 0
+    for requisition in waiting:
+        with write_transaction():
+            claimed = (Requisition.update(step_escalated_at=now)
+                       .where(Requisition.id == requisition.id, Requisition.state == "pending",
+                              Requisition.step == requisition.step_id,
+                              Requisition.step_since == requisition.step_since,
+                              Requisition.step_escalated_at.is_null()).execute())
+            if not claimed:
+                continue
+            step = requisition.step
+            hours = int((now - requisition.step_since).total_seconds() // 3600)
+            link = ("procurement.show", {"requisition_id": requisition.id})
+            roster = Roster()
+            up = [u for u in roster.fallback(requisition, step) if u not in roster.primary(requisition, step)]
+            for person in User.select().where(User.id.in_(up)) if up else []:
+                notify(person, N_("Requisition %(number)s waited %(hours)s hours for approval: it is escalated to you"),
+                       link, number=requisition.number, hours=hours)
+            if not up:
+                for person in User.active_with_role("admin"):
+                    notify(person, N_("Requisition %(number)s waited %(hours)s hours for approval and there is "
+                                      "nobody to escalate it to: check the approval chain"), link,
+                           number=requisition.number, hours=hours)
+            audit.record_event(None, "escalate", requisition,
+                               changes={"step_escalated_at": [None, now.isoformat()]},
+                               reason=f"{step.label or step.key} → {step.fallback_role or '-'}")
+            escalated += 1
+    return escalated
 
 
 # ---------------------------------------------------------------- for the wall board and reports
@@ -1160,13 +1397,9 @@ def chain_progress(requisition):
     rows = [Progress(e.step, e.step_name, e) for e in decided]
     if requisition.state == "pending" and requisition.step is not None:
         rows.append(Progress(requisition.step, step_label(requisition.step), None))
-        after = requisition.step
-        while True:
-            following = next_step(requisition, after=after)
-            if following is None:
-                break
-            rows.append(Progress(following, step_label(following), None))
-            after = following
+        rows += [Progress(step, step_label(step), None)
+                 for step in missing_approvals(requisition, requisition.amount_for_approval)
+                 if step.id != requisition.step_id]
     return rows
 
 

@@ -1,4 +1,4 @@
-"""Procurement: the sweep that reminds approvers of requisitions left waiting."""
+"""Procurement: the sweeps that remind approvers of requisitions left waiting, and escalate them."""
 from huey import crontab
 
 from tasks import app_context, huey
@@ -12,3 +12,12 @@ def remind_waiting_approvers():
     from models.procurement import remind_waiting
     with app_context():
         return remind_waiting()
+
+
+@huey.periodic_task(crontab(minute="*/10"))
+@huey.lock_task("procurement-escalate")
+def escalate_waiting_requisitions():
+    """By the data, like the reminder: a step waited past the setting and not escalated yet."""
+    from models.procurement import escalate_waiting
+    with app_context():
+        return escalate_waiting()

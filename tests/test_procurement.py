@@ -14,7 +14,7 @@ from models.procurement import (
     ApprovalStep, Delivery, ProcurementError, PurchaseOrder, Requisition, RequisitionAttachment, RequisitionEvent,
     ReturnRecord, StockItem, StockMove, Supplier,
 )
-from models.users import Department
+from models.users import Department, User
 from tests.pdf import assert_embedded_cjk_font, pdf_text
 
 # 2026-03-02 16:00 in Shanghai: every date rule below is relative to this frozen moment.
@@ -205,7 +205,7 @@ def test_the_whole_chain_from_requisition_to_reimbursement(app, client, auth, pe
 
 @pytest.mark.parametrize("amount, leadership", [("4999.99", False), ("5000.00", True), ("5000.01", True)])
 def test_leadership_approves_from_the_threshold(app, people, amount, leadership):
-    requisition = _make(app, people)
+    requisition = _make(app, people, [_line(unit_price=Decimal("600"))])  # estimated 6,000
     _decide(app, requisition, people["head"])
     _review(app, requisition, people, amount)
     requisition = _fresh(requisition)
@@ -222,7 +222,7 @@ def test_the_threshold_is_a_setting(app, people, make_user):
     admin = make_user("boss", "admin")
     with app.test_request_context():
         settings.save(admin, {procurement.LEADERSHIP_THRESHOLD: Decimal("10000")})
-    requisition = _make(app, people)
+    requisition = _make(app, people, [_line(unit_price=Decimal("600"))])
     _decide(app, requisition, people["head"])
     _review(app, requisition, people, "6000")
     assert _fresh(requisition).state == "approved"
@@ -568,9 +568,9 @@ def test_an_admin_adds_an_amount_tier(app, client, auth, people, make_user):
     response = client.post("/procurement/chain/step", data={
         "label": "总经理审批", "role": "leadership", "position": "40", "min_amount": "20000", "active": "y"})
     assert response.status_code == 303
-    small = _approved(app, people, amount="8000")
+    small = _approved(app, people, amount="8000", price="800")
     assert small.state == "approved"
-    big = _make(app, people)
+    big = _make(app, people, [_line(unit_price=Decimal("2500"))])
     _decide(app, big, people["head"])
     _review(app, big, people, "25000")
     _decide(app, big, people["leader"])
@@ -627,8 +627,8 @@ def test_a_waiting_approver_is_reminded_once_per_step(app, people, frozen):
 # ---------------------------------------------------------------- for the board and reports
 
 def test_waiting_by_step_and_stats(app, people, frozen):
-    first = _make(app, people)
-    second = _make(app, people)
+    first = _make(app, people, [_line(unit_price=Decimal("600"))])
+    second = _make(app, people, [_line(unit_price=Decimal("600"))])
     _decide(app, second, people["head"])
     _make(app, people, submit=False)
     with app.test_request_context():
@@ -766,3 +766,414 @@ def test_a_file_that_is_not_a_document_is_refused_beside_the_field(app, client, 
                           data={"file": (_io.BytesIO(_pdf_bytes()), "x.pdf"), "submission_key": "a4"},
                           content_type="multipart/form-data")
     assert refused.status_code == 422 and RequisitionAttachment.select().count() == 0
+
+
+# ---------------------------------------------------------------- commitments above what was approved
+
+def _place(app, people, requisition, lines=None):
+    with app.test_request_context():
+        current = _fresh(requisition)
+        supplier = Supplier.get_or_none(Supplier.name == "办公用品公司") or _supplier(app)
+        return procurement.place_order(current.id, people["logistics"], current.version, supplier_id=supplier.id,
+                                       delivery_date=dt.date(2026, 3, 6), quality_standard="", lines=lines or {})
+
+
+def test_one_function_says_which_steps_an_amount_still_needs(app, people):
+    requisition = _make(app, people, [_line(quantity=12, unit_price=Decimal("770"))])  # estimated 9,240
+    with app.test_request_context():
+        assert [s.key for s in procurement.missing_approvals(_fresh(requisition), Decimal("9240"))] == [
+            "head", "logistics", "leadership"]
+    _decide(app, requisition, people["head"])
+    _review(app, requisition, people, "4900")
+    with app.test_request_context():
+        current = _fresh(requisition)
+        assert procurement.missing_approvals(current, Decimal("4900")) == []
+        assert procurement.missing_approvals(current, Decimal("4800")) == []
+        # The head approved the 9,240 estimate; logistics only 4,900; leadership nothing.
+        assert [s.key for s in procurement.missing_approvals(current, Decimal("9240"))] == ["logistics",
+                                                                                           "leadership"]
+        assert [s.key for s in procurement.missing_approvals(current, Decimal("9300"))] == [
+            "head", "logistics", "leadership"]
+
+
+def test_a_confirmed_amount_above_what_the_head_approved_goes_back_to_the_head(app, people):
+    requisition = _make(app, people)  # estimated 2,500
+    _decide(app, requisition, people["head"])
+    _review(app, requisition, people, "6000")
+    requisition = _fresh(requisition)
+    assert requisition.state == "pending" and requisition.step.key == "head"
+    assert procurement.inbox(people["head"]) == [requisition]
+    _decide(app, requisition, people["head"])
+    assert _fresh(requisition).step.key == "leadership"  # logistics confirmed the 6,000 already
+    _decide(app, requisition, people["leader"])
+    requisition = _fresh(requisition)
+    assert requisition.state == "approved"
+    assert [(e.step.key, e.amount) for e in requisition.decisions()] == [
+        ("head", Decimal("2500.00")), ("logistics", Decimal("6000.00")), ("head", Decimal("6000.00")),
+        ("leadership", Decimal("6000.00"))]
+
+
+def test_an_order_above_the_confirmed_amount_is_not_placed_and_goes_back_for_approval(app, people):
+    """The reported case: ¥4,900 confirmed for a ¥9,240 estimate skipped leadership, and the
+    order was then placed for ¥9,240."""
+    requisition = _make(app, people, [_line(quantity=12, unit_price=Decimal("770"))])
+    _decide(app, requisition, people["head"])
+    _review(app, requisition, people, "4900")
+    assert _fresh(requisition).state == "approved"  # 4,900 is below the leadership threshold
+    with pytest.raises(procurement.SentBackForApproval, match="needs: Logistics review、Leadership approval"):
+        _place(app, people, requisition)
+    requisition = _fresh(requisition)
+    assert PurchaseOrder.select().count() == 0
+    assert (requisition.state, requisition.step.key, requisition.requested_amount) == (
+        "pending", "logistics", Decimal("9240.00"))
+    assert requisition.amount_for_approval == Decimal("9240.00")
+    sent = RequisitionEvent.get(RequisitionEvent.action == "over_order")
+    assert sent.amount == Decimal("9240.00") and "办公用品公司" in sent.note and "@770.00" in sent.note
+    # Told once when the head approved, once now.
+    assert Notification.select().where(Notification.user == people["logistics"].id,
+                                       Notification.message.contains("waits for your approval")).count() == 2
+    assert AuditEntry.select().where(AuditEntry.record_type == "requisition",
+                                     AuditEntry.record_id == requisition.id).count() >= 5
+    _review(app, requisition, people, "9240")
+    assert _fresh(requisition).step.key == "leadership"
+    _decide(app, requisition, people["leader"])
+    assert _fresh(requisition).state == "approved"
+    order = _place(app, people, requisition)
+    assert order.total == Decimal("9240.00") and _fresh(requisition).state == "ordered"
+
+
+def test_an_order_within_the_approved_amount_is_placed(app, people):
+    requisition = _make(app, people, [_line(quantity=12, unit_price=Decimal("770"))])
+    _decide(app, requisition, people["head"])
+    _review(app, requisition, people, "4900")
+    line = _fresh(requisition).lines_list()[0]
+    order = _place(app, people, requisition, {line.id: ("70g", 12, Decimal("400"))})  # 4,800
+    assert order.total == Decimal("4800.00") and _fresh(requisition).state == "ordered"
+
+
+def test_the_order_page_says_the_order_went_back_for_approval(app, client, auth, people):
+    requisition = _make(app, people, [_line(quantity=12, unit_price=Decimal("770"))])
+    _decide(app, requisition, people["head"])
+    _review(app, requisition, people, "4900")
+    requisition = _fresh(requisition)
+    supplier = _supplier(app)
+    line = requisition.lines_list()[0]
+    auth.login("log")
+    page = client.get(f"/procurement/{requisition.id}").get_data(as_text=True)
+    assert 'id="approved-amount"' in page and "4,900.00" in page
+    response = client.post(f"/procurement/{requisition.id}/order", data={
+        "version": str(requisition.version), "supplier": str(supplier.id), "delivery_date": "2026-03-09",
+        f"spec-{line.id}": "70g", f"qty-{line.id}": "12", f"price-{line.id}": "770"})
+    assert response.status_code == 303 and PurchaseOrder.select().count() == 0
+    page = client.get(f"/procurement/{requisition.id}").get_data(as_text=True)
+    assert "The order was not placed: ¥9,240.00 is more than the approved ¥4,900.00" in page
+    assert 'class="notice sent-back"' in page and 'id="decide-form"' in page  # logistics reviews it again
+    assert _fresh(requisition).state == "pending"
+
+
+def test_an_invoice_above_the_approved_amount_goes_back_for_approval(app, client, auth, people):
+    requisition = _ordered(app, people, quantity=10, price="600.00")  # 6,000 approved by leadership
+    _receive(app, people, requisition, accepted=10)
+    auth.login("log")
+    url = f"/procurement/{requisition.id}"
+    data = {"version": str(_fresh(requisition).version), "action": "reimburse", "invoice_number": "No.991",
+            "invoice_amount": "6,500.00", "contract_checked": "1", "invoice_checked": "1", "receipt_checked": "1",
+            "reimburse_note": "含运费500元"}
+    response = client.post(f"{url}/reimburse", data=data)
+    assert response.status_code == 303
+    requisition = _fresh(requisition)
+    order = requisition.order()
+    # The head approved the 6,000 estimate, logistics and leadership 6,000: all three again.
+    assert (requisition.state, requisition.step.key, requisition.requested_amount) == (
+        "pending", "head", Decimal("6500.00"))
+    assert order.reimbursed_at is None and (order.invoice_number, order.invoice_amount) == ("No.991",
+                                                                                           Decimal("6500.00"))
+    page = client.get(url).get_data(as_text=True)
+    assert "Not reimbursed: ¥6,500.00 is more than the approved ¥6,000.00" in page
+    _decide(app, requisition, people["head"])
+    _review(app, requisition, people, "6500")
+    assert _fresh(requisition).step.key == "leadership"
+    _decide(app, requisition, people["leader"])
+    assert _fresh(requisition).state == "received"  # back to the reimbursement, not to a new order
+    data["version"] = str(_fresh(requisition).version)
+    assert client.post(f"{url}/reimburse", data=data).status_code == 303
+    assert _fresh(requisition).state == "reimbursed"
+
+
+def test_a_higher_invoice_refused_by_leadership_returns_to_the_reimbursement(app, people):
+    requisition = _ordered(app, people, quantity=10, price="600.00")
+    _receive(app, people, requisition, accepted=10)
+    with app.test_request_context():
+        current = _fresh(requisition)
+        with pytest.raises(procurement.SentBackForApproval):
+            procurement.record_reimbursement(current.id, people["logistics"], current.version,
+                                             invoice_number="No.1", invoice_amount=Decimal("7000"),
+                                             contract_checked=True, invoice_checked=True, receipt_checked=True,
+                                             note="涨价", reimbursed=True)
+    _decide(app, requisition, people["head"])
+    _review(app, requisition, people, "7000")
+    _decide(app, requisition, people["leader"], "reject", reason="请供应商按合同价开票")
+    requisition = _fresh(requisition)
+    assert requisition.state == "received" and requisition.requested_amount is None
+    assert Notification.select().where(Notification.user == people["logistics"].id,
+                                       Notification.params.contains("请供应商按合同价开票")).count() == 1
+
+
+# ---------------------------------------------------------------- who approves when nobody else can
+
+def test_a_departments_only_head_is_approved_by_the_next_level_up(app, client, auth, people, make_user):
+    make_user("solehead", "dept_head", department="工程部", display_name="孙主任")
+    with app.test_request_context():
+        requisition = procurement.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
+                                         lines=[_line()], submit=True)
+    requisition = _fresh(requisition)
+    assert requisition.step.key == "head"
+    assert procurement.inbox(people["leader"]) == [requisition]
+    assert procurement.inbox(people["head"]) == []  # another department's head does not
+    assert Notification.select().where(Notification.user == people["leader"].id).count() == 1
+    auth.login("solehead")
+    page = client.get(f"/procurement/{requisition.id}").get_data(as_text=True)
+    assert "The requester is this step's only approver, so the next level up approves: 赵领导" in page
+    _decide(app, requisition, people["leader"])
+    assert _fresh(requisition).step.key == "logistics"
+
+
+def test_the_next_level_up_is_set_on_the_chain_page(app, client, auth, people, make_user):
+    make_user("boss", "admin")
+    manager = make_user("mgr", "service_manager", display_name="吴经理")
+    make_user("solehead", "dept_head", department="工程部")
+    with app.test_request_context():
+        procurement.ensure_default_chain()
+    head_step = ApprovalStep.get(ApprovalStep.key == "head")
+    auth.login("boss")
+    page = client.get(f"/procurement/chain?step={head_step.id}").get_data(as_text=True)
+    assert 'id="fallback_role"' in page
+    response = client.post("/procurement/chain/step", data={
+        "step_id": str(head_step.id), "label": "", "role": "dept_head", "position": "10", "own_department": "y",
+        "fallback_role": "service_manager", "active": "y"})
+    assert response.status_code == 303 and ApprovalStep.get_by_id(head_step.id).fallback_role == "service_manager"
+    with app.test_request_context():
+        requisition = procurement.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
+                                         lines=[_line()], submit=True)
+    assert procurement.inbox(manager) == [_fresh(requisition)] and procurement.inbox(people["leader"]) == []
+
+
+def test_a_step_nobody_may_approve_tells_the_administrator(app, client, auth, people, make_user):
+    admin = make_user("boss", "admin")
+    make_user("solehead", "dept_head", department="工程部")
+    with app.test_request_context():
+        procurement.ensure_default_chain()
+    ApprovalStep.update(fallback_role="").where(ApprovalStep.key == "head").execute()
+    with app.test_request_context():
+        requisition = procurement.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
+                                         lines=[_line()], submit=True)
+    assert Notification.get(Notification.user == admin.id).message.startswith("Requisition %(number)s waits at")
+    auth.login("solehead")
+    page = client.get(f"/procurement/{requisition.id}").get_data(as_text=True)
+    assert "Nobody may approve this step" in page
+
+
+def _escalations(user):
+    return Notification.select().where(Notification.user == user.id, Notification.message.contains("escalated")).count()
+
+
+def test_a_step_that_waits_too_long_is_escalated_once(app, people, frozen):
+    from tasks.procurement import escalate_waiting_requisitions
+    requisition = _make(app, people)
+    assert procurement.inbox(people["leader"]) == []
+    frozen.move_to(NOW + dt.timedelta(hours=71, minutes=59))
+    escalate_waiting_requisitions.call_local()
+    assert _escalations(people["leader"]) == 0 and _fresh(requisition).step_escalated_at is None
+    frozen.move_to(NOW + dt.timedelta(hours=72))
+    escalate_waiting_requisitions.call_local()
+    escalate_waiting_requisitions.call_local()
+    requisition = _fresh(requisition)
+    assert _escalations(people["leader"]) == 1 and _escalations(people["head"]) == 0
+    assert requisition.step_escalated_at == dt.datetime(2026, 3, 5, 8, 0)
+    assert AuditEntry.select().where(AuditEntry.action == "escalate", AuditEntry.record_id == requisition.id).count() == 1
+    assert procurement.inbox(people["leader"]) == [requisition]  # the next level up may act now
+    _decide(app, requisition, people["leader"])
+    requisition = _fresh(requisition)
+    assert requisition.step.key == "logistics" and requisition.step_escalated_at is None
+    frozen.move_to(NOW + dt.timedelta(days=30))  # the consumer was down: caught up, once per step
+    escalate_waiting_requisitions.call_local()
+    escalate_waiting_requisitions.call_local()
+    assert _escalations(people["leader"]) == 2
+
+
+def test_the_escalation_is_marked_in_the_same_transaction_as_its_notification(app, people, frozen, monkeypatch):
+    requisition = _make(app, people)
+    frozen.move_to(NOW + dt.timedelta(hours=80))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the notification could not be written")
+    monkeypatch.setattr(procurement, "notify", broken)
+    with app.app_context(), pytest.raises(RuntimeError):
+        procurement.escalate_waiting()
+    assert _fresh(requisition).step_escalated_at is None  # not marked: the next sweep tries again
+    monkeypatch.undo()
+    with app.app_context():
+        assert procurement.escalate_waiting() == 1
+    assert _escalations(people["leader"]) == 1
+
+
+def test_the_escalation_hours_are_a_setting(app, people, frozen, make_user):
+    admin = make_user("boss", "admin")
+    with app.test_request_context():
+        settings.save(admin, {procurement.ESCALATE_HOURS: 8})
+    _make(app, people)
+    frozen.move_to(NOW + dt.timedelta(hours=8))
+    with app.app_context():
+        assert procurement.escalate_waiting() == 1
+
+
+# ---------------------------------------------------------------- the stock ledger's items
+
+def _ordered_with(app, people, spec, name="A4打印纸", unit="箱"):
+    """An ordered requisition of 10 × 600 whose agreed specification is worded `spec`."""
+    requisition = _approved(app, people)
+    with app.test_request_context():
+        current = _fresh(requisition)
+        line = current.lines_list()[0]
+        line.item_name, line.unit = name, unit
+        line.save()
+        supplier = Supplier.get_or_none(Supplier.name == "办公用品公司") or _supplier(app)
+        procurement.place_order(current.id, people["logistics"], current.version, supplier_id=supplier.id,
+                                delivery_date=dt.date(2026, 3, 6), quality_standard="",
+                                lines={line.id: (spec, 10, Decimal("600"))})
+    return _fresh(requisition)
+
+
+def test_the_same_goods_worded_differently_go_to_the_same_stock_item(app, people):
+    first = _ordered_with(app, people, "70g 500张/包")
+    _receive(app, people, first, accepted=10)
+    second = _ordered_with(app, people, "70克 500张/包 （5包/箱）")
+    _receive(app, people, second, accepted=4)  # the same name and unit: the ledger's item by default
+    item = StockItem.get()
+    assert StockItem.select().count() == 1 and item.balance == 14 and item.spec == "70g 500张/包"
+    assert _fresh(second).order().lines_list()[0].stock_item_id == item.id
+
+
+def test_a_new_stock_item_is_created_once_and_deliberately(app, people):
+    first = _ordered_with(app, people, "70g 500张/包")
+    _receive(app, people, first, accepted=10)
+    second = _ordered_with(app, people, "80g 500张/包")
+    with app.test_request_context():
+        current = _fresh(second)
+        line = current.order().lines_list()[0]
+        procurement.receive(current.id, people["logistics"], current.version, received_on=dt.date(2026, 3, 2),
+                            lines={line.id: (3, 0, "", "return")}, stock_items={line.id: procurement.NEW_ITEM})
+        current = _fresh(second)  # the rest arrives: it goes where the first part went, not to a third line
+        procurement.receive(current.id, people["logistics"], current.version, received_on=dt.date(2026, 3, 2),
+                            lines={line.id: (7, 0, "", "return")})
+    items = [(i.spec, i.balance) for i in StockItem.select().order_by(StockItem.id)]
+    assert items == [("70g 500张/包", 10), ("80g 500张/包", 10)]
+    assert AuditEntry.select().where(AuditEntry.record_type == "stock_item", AuditEntry.action == "create").count() == 2
+
+
+def test_goods_go_only_to_an_item_counted_in_the_same_unit(app, client, auth, people):
+    first = _ordered_with(app, people, "70g 500张/包", unit="包")
+    _receive(app, people, first, accepted=10)
+    packs = StockItem.get()
+    second = _ordered_with(app, people, "70g 500张/包")  # in boxes
+    with app.test_request_context():
+        current = _fresh(second)
+        line = current.order().lines_list()[0]
+        with pytest.raises(ProcurementError, match="counted in 包, these goods in 箱") as refused:
+            procurement.receive(current.id, people["logistics"], current.version, received_on=dt.date(2026, 3, 2),
+                                lines={line.id: (10, 0, "", "return")}, stock_items={line.id: packs.id})
+        assert refused.value.field == f"stock-{line.id}"
+        assert line.default_stock_item() is None  # nothing in boxes: a new item is offered
+    assert StockItem.get_by_id(packs.id).balance == 10 and Delivery.select().count() == 1
+    auth.login("log")
+    response = client.post(f"/procurement/{second.id}/receive?lang=zh", data={
+        "version": str(_fresh(second).version), "received_on": "2026-03-02", f"accepted-{line.id}": "9",
+        f"rejected-{line.id}": "1", f"reason-{line.id}": "破损一箱", f"stock-{line.id}": str(packs.id)})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and f'id="stock-{line.id}-error"' in page and "以“包”计" in page
+    assert 'value="9"' in page and "破损一箱" in page and Delivery.select().count() == 1
+
+
+def test_logistics_picks_the_stock_item_on_the_receiving_form(app, client, auth, people):
+    first = _ordered_with(app, people, "70g 500张/包")
+    _receive(app, people, first, accepted=10)
+    with app.test_request_context():
+        procurement.StockItem.create(name="复印纸", spec="A3", unit="箱")
+    second = _ordered_with(app, people, "70克/500张")
+    line = _fresh(second).order().lines_list()[0]
+    item = StockItem.get(StockItem.spec == "70g 500张/包")
+    auth.login("log")
+    page = client.get(f"/procurement/{second.id}?lang=zh").get_data(as_text=True)
+    select = re.search(rf'<select id="stock-{line.id}" name="stock-{line.id}"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert f'<option value="{item.id}" selected>' in select and "复印纸 A3" in select
+    assert "新建库存物资：A4打印纸 70克/500张" in select and '<label for="stock-%d">入库物资' % line.id in page
+    response = client.post(f"/procurement/{second.id}/receive", data={
+        "version": str(_fresh(second).version), "received_on": "2026-03-02", f"accepted-{line.id}": "10",
+        f"rejected-{line.id}": "0", f"stock-{line.id}": "new"})
+    assert response.status_code == 303
+    assert [i.spec for i in StockItem.select().where(StockItem.name == "A4打印纸").order_by(StockItem.id)] == [
+        "70g 500张/包", "70克/500张"]
+
+
+# ---------------------------------------------------------------- the printed forms
+
+def test_the_printed_requisition_shows_every_round_with_its_reasons(app, client, auth, people):
+    requisition = _make(app, people)
+    _decide(app, requisition, people["head"], "reject", reason="数量太多，先买5箱")
+    with app.test_request_context():
+        current = _fresh(requisition)
+        procurement.amend(current.id, people["requester"], current.version, department_id=_dept(app),
+                          lines=[_line(quantity=5)])
+        current = _fresh(requisition)
+        procurement.submit(current.id, people["requester"], current.version)
+    _decide(app, requisition, people["head"], reason="同意，按5箱")
+    _review(app, requisition, people, "1250")
+    auth.login("req")
+    pdf = client.get(f"/procurement/{requisition.id}.pdf")
+    _keep(pdf.data, "requisition-rounds.pdf")
+    text = pdf_text(pdf.data)
+    flat = text.replace(" ", "")
+    for word in ("审批记录", "退回修改", "数量太多，先买5箱", "同意，按5箱", "询价比价", "1,250.00", "2026-03-0216:00"):
+        assert word in flat, word
+    history = [line.split() for line in text.splitlines() if line.split()[:1] in (["1"], ["2"]) and "16:00" in line]
+    assert [(row[0], row[2]) for row in history] == [
+        ("1", "提交审批"), ("1", "退回修改"), ("2", "提交审批"), ("2", "同意"), ("2", "同意")]
+    assert text.count("陈主任") >= 3  # returned in round 1, approved in round 2, and the signature box
+    assert_embedded_cjk_font(pdf.data)
+
+
+def test_the_goods_receipt_note_shows_accepted_and_rejected_with_the_reason(app, client, auth, people):
+    requisition = _ordered(app, people, quantity=10, price="600.00")
+    delivery = _receive(app, people, requisition, accepted=8, rejected=2, reason="外包装破损，纸张受潮", kind="exchange")
+    auth.login("log")
+    pdf = client.get(f"/procurement/receipts/{delivery.id}.pdf")
+    _keep(pdf.data, "goods-receipt-rejected.pdf")
+    text = pdf_text(pdf.data)
+    flat = text.replace(" ", "")
+    for word in ("入库单", "合格", "拒收", "外包装破损，纸张受潮", "换货（供应商补发）", "退货单TH-2026-000001", "4,800.00"):
+        assert word in flat, word
+    row = next(line for line in text.splitlines() if "A4打印纸" in line).split()
+    assert row[:1] == ["1"] and ["8", "2"] == [w for w in row if w in ("8", "2")][:2]
+
+
+def test_a_return_note_is_printed_for_goods_going_back_to_the_supplier(app, client, auth, people, make_user):
+    requisition = _ordered(app, people, quantity=10, price="600.00")
+    _receive(app, people, requisition, accepted=0, rejected=10, reason="型号不符，非70g", kind="return")
+    record = ReturnRecord.get()
+    auth.login("log")
+    page = client.get(f"/procurement/{requisition.id}?lang=zh").get_data(as_text=True)
+    assert f'href="/procurement/returns/{record.id}.pdf"' in page and "打印退货单" in page
+    pdf = client.get(f"/procurement/returns/{record.id}.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    _keep(pdf.data, "return-note.pdf")
+    flat = pdf_text(pdf.data).replace(" ", "")
+    for word in ("退货单", "TH-2026-000001", "测试服务有限公司", "办公用品公司", "HT-2026-000001", "CG-2026-000001",
+                 "A4打印纸", "退货（不再补发）", "型号不符，非70g", "6,000.00", "无（本批未入库）", "待供应商取回",
+                 "验收人签字", "采购经办签字", "供应商签收", "第1页/共1页"):
+        assert word in flat, word
+    assert_embedded_cjk_font(pdf.data)
+    make_user("sales", "specialist", department="销售部")
+    auth.logout()
+    auth.login("sales")
+    assert client.get(f"/procurement/returns/{record.id}.pdf").status_code == 403
+    assert client.get("/procurement/returns/999.pdf").status_code == 404

@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from models import procurement
 from models.procurement import (
     PURCHASE_METHODS, RETURN_KINDS, STATES, ApprovalStep, Delivery, DepartmentApprover, ProcurementError,
-    PurchaseOrder, Requisition, RequisitionAttachment, ReturnRecord, StockItem, Supplier,
+    PurchaseOrder, Requisition, RequisitionAttachment, ReturnRecord, SentBackForApproval, StockItem, Supplier,
 )
 from models.uploads import DOCUMENT_TYPES, stored_path
 from models.roles import ROLES
@@ -324,17 +324,29 @@ def _show(requisition, status=200, errors=None, typed=None, open_form=None, atta
                    today=local_now().date(), attachments=list(requisition.attachments.order_by(RequisitionAttachment.id)),
                    attachment_form=attachment_form or AttachmentForm(formdata=None),
                    may_attach=procurement.may_attach(requisition, current_user))
+    context["approvers"], context["approvers_why"] = procurement.waiting_for(requisition)
     if may_decide and requisition.step.review:
-        context["suggested_amount"] = requisition.estimated_total
+        context["suggested_amount"] = requisition.amount_for_approval
         context["threshold_hint"] = procurement.settings.get(procurement.LEADERSHIP_THRESHOLD)
     if manager and requisition.state == "approved":
         context["suppliers"] = list(Supplier.active_ones())
     if order is not None:
         context["order_lines"] = order.lines_list()
+        if manager and requisition.state == "ordered":
+            context["stock"] = {line.id: _stock_options(line) for line in context["order_lines"] if line.outstanding()}
         context["deliveries"] = list(order.deliveries())
         context["returns"] = list(ReturnRecord.select().join(Delivery).where(Delivery.order == order)
                                   .order_by(ReturnRecord.id))
     return render("procurement/show.html", status=status, **context)
+
+
+def _stock_options(line):
+    """The receipt's select of stock items for one order line: (items, the default's value,
+    whether "new item" is offered: not when the ledger has this very item already)."""
+    items = line.stock_choices()
+    default = line.default_stock_item(items)
+    exact = any(i.name == line.item_name and i.spec == line.spec for i in items)
+    return items, str(default.id) if default else procurement.NEW_ITEM, not exact
 
 
 @bp.route("/procurement/<int:requisition_id>")
@@ -505,6 +517,9 @@ def order(requisition_id):
         procurement.place_order(requisition.id, current_user, _version(), supplier_id=supplier_id,
                                 delivery_date=delivery_date, quality_standard=typed.get("quality_standard", ""),
                                 lines=lines)
+    except SentBackForApproval as sent_back:
+        toast(str(sent_back), "warning")
+        return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
     except ProcurementError as refused:
         return _show(requisition, 422, {refused.field or "order": str(refused)}, typed, "order")
     toast(_("Purchase order placed."))
@@ -522,8 +537,11 @@ def receive(requisition_id):
     typed = _typed()
     errors = {}
     received_on = _day(typed, "received_on", errors)
-    lines = {}
+    lines, stock_items = {}, {}
     for line in order.lines_list():
+        choice = typed.get(f"stock-{line.id}", "")
+        if choice == procurement.NEW_ITEM or choice.isdigit():
+            stock_items[line.id] = choice if choice == procurement.NEW_ITEM else int(choice)
         accepted = _whole(typed, f"accepted-{line.id}", errors)
         rejected = _whole(typed, f"rejected-{line.id}", errors)
         reason = typed.get(f"reason-{line.id}", "").strip()
@@ -536,7 +554,7 @@ def receive(requisition_id):
         return _show(requisition, 422, errors, typed, "receive")
     try:
         delivery = procurement.receive(requisition.id, current_user, _version(), received_on=received_on,
-                                       lines=lines, note=typed.get("receive_note", ""))
+                                       lines=lines, note=typed.get("receive_note", ""), stock_items=stock_items)
     except ProcurementError as refused:
         return _show(requisition, 422, {refused.field or "receive": str(refused)}, typed, "receive")
     if delivery.receipt_number:
@@ -577,6 +595,9 @@ def reimburse(requisition_id):
             invoice_amount=amount, contract_checked=bool(typed.get("contract_checked")),
             invoice_checked=bool(typed.get("invoice_checked")), receipt_checked=bool(typed.get("receipt_checked")),
             note=typed.get("reimburse_note", ""), reimbursed=done)
+    except SentBackForApproval as sent_back:
+        toast(str(sent_back), "warning")
+        return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
     except ProcurementError as refused:
         return _show(requisition, 422, {refused.field or "reimburse": str(refused)}, typed, "reimburse")
     if done:
@@ -593,12 +614,12 @@ def reimburse(requisition_id):
 @bp.route("/procurement/<int:requisition_id>.pdf")
 @allow("procurement.request")
 def requisition_pdf(requisition_id):
-    """Print the purchase requisition (物资采购申请表) with the approvers' signature boxes."""
+    """Print the purchase requisition (物资采购申请表): every approval round, and the signature boxes."""
     requisition = _requisition_or_404(requisition_id)
     return render_pdf("print/requisition.html", f"物资采购申请表-{requisition.number}.pdf",
                       requisition=requisition, lines=requisition.lines_list(),
                       progress=procurement.chain_progress(requisition), number=requisition.number,
-                      states=STATES, methods=PURCHASE_METHODS,
+                      history=requisition.approval_history(), states=STATES, methods=PURCHASE_METHODS,
                       qr=qr_data_uri(record_url("procurement.show", requisition_id=requisition.id)))
 
 
@@ -611,10 +632,22 @@ def receipt_pdf(delivery_id):
         abort(404)
     order = delivery.order
     requisition = _requisition_or_404(order.requisition_id)
-    lines = [d for d in delivery.lines_list() if d.accepted]
+    returns = {r.order_line_id: r for r in ReturnRecord.select().where(ReturnRecord.delivery == delivery)}
     return render_pdf("print/goods_receipt.html", f"入库单-{delivery.receipt_number}.pdf", delivery=delivery,
-                      order=order, requisition=requisition, lines=lines, number=delivery.receipt_number,
-                      total=delivery.accepted_value(),
+                      order=order, requisition=requisition, lines=delivery.lines_list(), returns=returns,
+                      kinds=RETURN_KINDS, number=delivery.receipt_number, total=delivery.accepted_value(),
+                      qr=qr_data_uri(record_url("procurement.show", requisition_id=requisition.id)))
+
+
+@bp.route("/procurement/returns/<int:return_id>.pdf")
+@allow("procurement.request")
+def return_pdf(return_id):
+    """Print a return note (退货单) for goods going back to the supplier, returned or exchanged."""
+    record = ReturnRecord.get_or_none(ReturnRecord.id == return_id) or abort(404)
+    delivery = record.delivery
+    requisition = _requisition_or_404(delivery.order.requisition_id)
+    return render_pdf("print/return_note.html", f"退货单-{record.number}.pdf", record=record, delivery=delivery,
+                      order=delivery.order, requisition=requisition, kinds=RETURN_KINDS, number=record.number,
                       qr=qr_data_uri(record_url("procurement.show", requisition_id=requisition.id)))
 
 
@@ -775,6 +808,11 @@ class StepForm(PortalForm):
     min_amount = AmountField(_l("Applies from this amount (CNY)"), validators=[Optional(), not_negative],
                              description=_l("Empty: every requisition passes this step."))
     threshold_setting = BooleanField(_l("Applies from the leadership threshold setting"))
+    fallback_role = SelectField(
+        _l("Next level up"), default="leadership",
+        choices=[SelectChoice("", _l("(nobody)"))] + [SelectChoice(k, v) for k, v in ROLES.items()],
+        description=_l("Approves when the requester is the step's only approver (a department's only head), "
+                       "and is told and may approve when the step waits longer than the escalation setting."))
     active = BooleanField(_l("In use"), default=True)
 
     def validate_label(self, field):
@@ -801,7 +839,8 @@ def _chain_page(step_form=None, approver_form=None, status=200, block=None):
     return render("procurement/chain.html", block, status=status, steps=procurement.chain(include_inactive=True),
                   named=list(procurement.department_approvers()), step_form=step_form or StepForm(),
                   approver_form=approver_form or ApproverForm(),
-                  threshold=procurement.settings.get(procurement.LEADERSHIP_THRESHOLD))
+                  threshold=procurement.settings.get(procurement.LEADERSHIP_THRESHOLD),
+                  escalate_hours=procurement.settings.get(procurement.ESCALATE_HOURS))
 
 
 @bp.route("/procurement/chain", methods=["GET"])
@@ -824,7 +863,8 @@ def save_step():
     procurement.save_step(current_user, step_id, label=form.label.data or "", role=form.role.data,
                           position=form.position.data, own_department=form.own_department.data,
                           review=form.review.data, min_amount=form.min_amount.data,
-                          threshold_setting=form.threshold_setting.data, active=form.active.data)
+                          threshold_setting=form.threshold_setting.data, active=form.active.data,
+                          fallback_role=form.fallback_role.data)
     toast(_("Approval chain saved."))
     return redirect_to(url_for("procurement.chain"))
 
