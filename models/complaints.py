@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegrityError, IntegerField, TextField, fn
+from peewee import (
+    JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField, fn,
+)
 
 from models import audit, settings, worktime
 from models.base import BaseModel, VoidableModel, db, utcnow, write_transaction
@@ -606,8 +608,9 @@ def apply(complaint_id, action, actor, version, note="", department_id=None, roo
         now = utcnow()
         target = transition.target or complaint.state
         values = {Complaint.state: target, Complaint.version: version + 1, Complaint.updated_at: now}
+        signs_for_it = action == "accept" or (action == "handle" and complaint.state == "assigned")
         handler = None
-        if action in ("accept", "set_handler", "handle"):
+        if signs_for_it or action == "set_handler":
             handler = _handler(complaint, actor, handler_id, required=action == "set_handler")
         if action == "reclassify":
             # Checked before anything is written: a refused change leaves the wait and the customer alone.
