@@ -6,10 +6,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
+from peewee import (
+    JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField, fn,
+)
 
 from models import audit, settings, worktime
-from models.base import BaseModel, VoidableModel, utcnow, write_transaction
+from models.base import BaseModel, VoidableModel, db, utcnow, write_transaction
+from models.calls import Call
 from models.notifications import N_, notify
 from models.numbering import next_number
 from models.phones import normalise_phone
@@ -63,6 +66,7 @@ STATES = {
     "received": _l("Newly received"),
     "acknowledged": _l("Acknowledged"),
     "assigned": _l("Assigned"),
+    "accepted": _l("Received by the department"),
     "handled": _l("Handled by the department"),
     "result_reported": _l("Result reported"),
     "customer_informed": _l("Customer informed"),
@@ -73,7 +77,7 @@ STATES = {
 }
 OPEN_STATES = tuple(s for s in STATES if s not in ("closed", "voided"))
 #: Until the department has handled it, a complaint runs against its handling deadline.
-BEFORE_HANDLED = ("received", "acknowledged", "assigned", "reopened")
+BEFORE_HANDLED = ("received", "acknowledged", "assigned", "accepted", "reopened")
 
 FRONT_OFFICE = frozenset({"specialist", "service_manager", "admin"})
 MANAGERS = frozenset({"service_manager", "admin"})
@@ -98,7 +102,13 @@ TRANSITIONS = {
                               note_label=_l("Apology and promise given to the customer")),
     "assign": Transition(_l("Assign to department"), ("acknowledged", "reopened"), "assigned", FRONT_OFFICE,
                          note_label=_l("Joint discussion (complex cases)")),
-    "handle": Transition(_l("Record handling"), ("assigned",), "handled", DEPARTMENT, True,
+    # 签收: the department records that it has the complaint and who of its people handles it.
+    "accept": Transition(_l("Sign for it"), ("assigned",), "accepted", DEPARTMENT,
+                         note_label=_l("Note on receipt")),
+    "set_handler": Transition(_l("Change the person handling it"), ("accepted",), None, DEPARTMENT,
+                              note_label=_l("Why")),
+    # Handling straight from "assigned" signs for it first (recorded as its own step).
+    "handle": Transition(_l("Record handling"), ("assigned", "accepted"), "handled", DEPARTMENT, True,
                          _l("Actions taken")),
     "report": Transition(_l("Report result"), ("handled",), "result_reported", DEPARTMENT, True,
                          _l("Result")),
@@ -115,9 +125,16 @@ TRANSITIONS = {
                         note_label=_l("What we wait for from the customer")),
     "resume": Transition(_l("Customer answered: resume"), BEFORE_HANDLED, None, FRONT_OFFICE_OR_DEPARTMENT,
                          note_label=_l("What the customer answered")),
+    # The deadlines follow the classification: changing it recomputes them from intake.
+    "reclassify": Transition(_l("Change VIP or severity"), OPEN_STATES, None, FRONT_OFFICE, True,
+                             _l("Why the classification changes")),
 }
 #: Timeline headings of the steps that leave the state as it is.
-EVENT_LABELS = {"pause": _l("Waiting on the customer"), "resume": _l("Customer answered; deadlines run again")}
+EVENT_LABELS = {"pause": _l("Waiting on the customer"), "resume": _l("Customer answered; deadlines run again"),
+                "set_handler": _l("Another person handles it"),
+                "reclassify": _l("VIP or severity changed; deadlines recomputed")}
+#: The states in which the complaint waits on its department (its inbox, the navigation count).
+WITH_DEPARTMENT = tuple(dict.fromkeys(s for t in TRANSITIONS.values() if t.roles == DEPARTMENT for s in t.sources))
 
 
 #: Called as listener(complaint, action, actor, note) after each transition; other areas
@@ -127,6 +144,10 @@ AFTER_TRANSITION = []
 
 class TransitionError(Exception):
     """A refused transition; the message is for the user."""
+
+
+DEADLINE_LABELS = {"reply": _l("Reply to the customer due"), "plan": _l("Major complaint solution due (from intake)"),
+                   "handle": _l("Department handling due")}
 
 
 class Customer(BaseModel):
@@ -156,14 +177,20 @@ class Complaint(VoidableModel):
     state = CharField(max_length=20, default="received", index=True)
     # Optimistic concurrency: every transition names the version it saw.
     version = IntegerField(default=1)
-    # The front desk's logged call this came from; a plain id until that area is merged.
-    call_id = IntegerField(null=True)
+    # The front desk's logged call this came from: one call becomes at most one complaint.
+    call = ForeignKeyField(Call, null=True, unique=True, on_delete="RESTRICT", backref="complaints")
     received_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     root_cause = TextField(default="")
     improvement = TextField(default="")
     updated_at = DateTimeField(default=utcnow)
     reply_due_at = DateTimeField(null=True)
     handle_due_at = DateTimeField(null=True, index=True)
+    # Major complaints: a satisfactory solution within the plan hours of intake.
+    plan_due_at = DateTimeField(null=True)
+    # Whether the deadlines above were counted in working time; None: taken in before this was kept.
+    deadlines_in_working_time = BooleanField(null=True)
+    # The member of the responsible department who handles it (named when it signs for it).
+    handler = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     # Each escalation happens once: the sweep stamps it here.
     escalated_head_at = DateTimeField(null=True)
     escalated_manager_at = DateTimeField(null=True)
@@ -195,6 +222,23 @@ class Complaint(VoidableModel):
         return due is not None and (self.paused_at or now or utcnow()) > due
 
     @property
+    def deadlines_count_working_time(self):
+        if self.deadlines_in_working_time is None:
+            return counts_working_time()  # taken in before the clock was kept: the setting now
+        return self.deadlines_in_working_time
+
+    def deadline_list(self, now=None):
+        """Every deadline that applies, named: [(label, due, running, overdue)]; "running" while
+        the step it is for is still to be done."""
+        clock = self.paused_at or now or utcnow()
+        before_handled = self.state in BEFORE_HANDLED
+        rows = [(DEADLINE_LABELS["reply"], self.reply_due_at, self.state == "received")]
+        if self.plan_due_at is not None:
+            rows.append((DEADLINE_LABELS["plan"], self.plan_due_at, before_handled))
+        rows.append((DEADLINE_LABELS["handle"], self.handle_due_at, before_handled))
+        return [(label, due, running, running and clock > due) for label, due, running in rows if due is not None]
+
+    @property
     def is_paused(self):
         return self.paused_at is not None
 
@@ -214,13 +258,13 @@ class Complaint(VoidableModel):
         return (ComplaintEvent.select(ComplaintEvent, User).join(User, on=ComplaintEvent.actor == User.id)
                 .where(ComplaintEvent.complaint == self).order_by(ComplaintEvent.at, ComplaintEvent.id))
 
-    def similar(self):
+    def similar(self, viewer):
         """Same customer or same category within the look-back window, newest first."""
         since = utcnow() - dt.timedelta(days=settings.get(SIMILAR_DAYS))
-        return (Complaint.select(Complaint, Customer).join(Customer)
-                .where(Complaint.id != self.id, Complaint.created_at >= since,
-                       (Complaint.customer == self.customer_id) | (Complaint.category == self.category))
-                .order_by(Complaint.created_at.desc()))
+        return visible_to(viewer, Complaint.select(Complaint, Customer).join(Customer)
+                          .where(Complaint.id != self.id, Complaint.created_at >= since,
+                                 (Complaint.customer == self.customer_id) | (Complaint.category == self.category))
+                          .order_by(Complaint.created_at.desc()))
 
     def actions_for(self, user):
         """The transitions this user may apply now, in table order."""
@@ -235,6 +279,8 @@ class ComplaintEvent(BaseModel):
     from_state = CharField(max_length=20, default="")
     to_state = CharField(max_length=20)
     note = TextField(default="")
+    # The person handling it, as named by this step (signing for it, a change of handler).
+    handler = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
 
     @property
     def heading(self):
@@ -292,8 +338,61 @@ def listing(state=None, category=None, department_id=None, q=None):
     return query
 
 
-def staff_register():
-    return listing().where(Complaint.category == STAFF_CATEGORY)
+def staff_register(viewer):
+    return visible_to(viewer, listing().where(Complaint.category == STAFF_CATEGORY))
+
+
+# Who sees which complaints (and so their customers' phone numbers): decided here only.
+
+def sees_all(user):
+    """Customer service and the managers work every complaint."""
+    return bool(set(user.roles) & FRONT_OFFICE)
+
+
+def _acted_on(user):
+    return ComplaintEvent.select(ComplaintEvent.complaint).where(ComplaintEvent.actor == user.id)
+
+
+def visible_to(user, query=None):
+    """`query` (complaints) narrowed to what this user may see: everything for customer
+    service; for anyone else their own department's complaints and those they acted on."""
+    query = Complaint.select() if query is None else query
+    if sees_all(user):
+        return query
+    mine = Complaint.id.in_(_acted_on(user))
+    if user.department_id:
+        mine = mine | (Complaint.department == user.department_id)
+    return query.where(mine)
+
+
+def can_see(user, complaint):
+    return (sees_all(user) or (complaint.department_id is not None and complaint.department_id == user.department_id)
+            or _acted_on(user).where(ComplaintEvent.complaint == complaint.id).exists())
+
+
+def customers_visible_to(user, query):
+    """Customers of the complaints this user may see."""
+    if sees_all(user):
+        return query
+    return query.where(Customer.id.in_(visible_to(user, Complaint.select(Complaint.customer))))
+
+
+def can_see_customer(user, customer):
+    return sees_all(user) or visible_to(user, Complaint.select().where(Complaint.customer == customer.id)).exists()
+
+
+def awaiting_department_count(user):
+    """How many complaints wait on the user's department (to sign for, handle, report): the navigation count."""
+    if not user.department_id:
+        return 0
+    return (Complaint.select().where(Complaint.department == user.department_id,
+                                     Complaint.state.in_(WITH_DEPARTMENT)).count())
+
+
+def department_people(department_id):
+    """The active members of a department (heads included): whom an assignment tells, who may handle it."""
+    return (User.select().where(User.department == department_id, User.is_active == True)  # noqa: E712
+            .order_by(User.display_name))
 
 
 def find_or_create_customer(actor, name, phone, address="", organisation="", is_vip=False):
@@ -315,24 +414,74 @@ def find_or_create_customer(actor, name, phone, address="", organisation="", is_
     return customer
 
 
+def complaint_of_call(call_id):
+    return Complaint.get_or_none(Complaint.call == call_id)
+
+
+def _call_refusal(call_id):
+    """Why no complaint can be made of this call, or None."""
+    earlier = complaint_of_call(call_id)
+    if earlier is not None:
+        return _l("This call is complaint %(number)s already.", number=earlier.number)
+    if not Call.select().where(Call.id == call_id).exists():
+        return _l("No such call.")
+    return None
+
+
 def create(actor, *, name, phone, content, channel, category, severity, address="", organisation="",
            is_vip=False, staff_person="", call_id=None):
-    """Take in a complaint; a major one tells every service manager at once."""
+    """Take in a complaint; a major one tells every service manager at once.
+    A logged call becomes one complaint at most (TransitionError for a second)."""
     with write_transaction():
+        if call_id is not None and (reason := _call_refusal(call_id)):
+            raise TransitionError(reason)
+        known = Customer.get_or_none(Customer.phone == normalise_phone(phone))
         customer = find_or_create_customer(actor, name, phone, address, organisation, is_vip)
-        reply_due, handle_due = deadlines(utcnow(), customer.is_vip, severity == "major")
-        complaint = Complaint.create(
-            reply_due_at=reply_due, handle_due_at=handle_due, number=next_number("TS"), customer=customer, channel=channel, category=category,
-            severity=severity, content=content, staff_person=staff_person if category == STAFF_CATEGORY else "",
-            call_id=call_id, received_by=actor)
+        now = utcnow()
+        values = _deadline_values(now, now, customer.is_vip, severity == "major", ())
+        try:
+            with db.atomic():  # the unique call is the last word when two desks convert it at once
+                complaint = Complaint.create(
+                    number=next_number("TS"), customer=customer, channel=channel, category=category,
+                    severity=severity, content=content,
+                    staff_person=staff_person if category == STAFF_CATEGORY else "", call=call_id,
+                    received_by=actor, created_at=now, **{field.name: value for field, value in values.items()})
+        except IntegrityError:
+            raise TransitionError(_call_refusal(call_id) or _l("Reload the page and try again.")) from None
         audit.record_create(actor, complaint)
-        ComplaintEvent.create(complaint=complaint, actor=actor, action="receive", to_state="received")
+        ComplaintEvent.create(complaint=complaint, actor=actor, action="receive", to_state="received", at=now)
         if complaint.is_major:
-            for manager in User.active_with_role("service_manager"):
-                notify(manager, N_("Major complaint %(number)s from %(customer)s"),
-                       ("complaints.show", {"complaint_id": complaint.id}), number=complaint.number,
-                       customer=customer.name)
+            _tell_managers_major(complaint)
+        if known is not None and not known.is_vip and customer.is_vip:
+            # Recognised as VIP now: the customer's other open complaints are handled as VIP too.
+            for other in _open_complaints_of(customer).where(Complaint.id != complaint.id):
+                _reclassify_other(other, actor, now, complaint.number)
     return complaint
+
+
+def _tell_managers_major(complaint):
+    for manager in User.active_with_role("service_manager"):
+        notify(manager, N_("Major complaint %(number)s from %(customer)s"),
+               ("complaints.show", {"complaint_id": complaint.id}), number=complaint.number, customer=complaint.customer.name)
+
+
+def _open_complaints_of(customer):
+    return Complaint.select().where(Complaint.customer == customer.id, Complaint.state.in_(OPEN_STATES))
+
+
+def _deadline_values(intake, handle_from, is_vip, is_major, pauses):
+    """The deadlines of a complaint taken in at `intake` (handled from `handle_from`: intake,
+    or the reopening), pushed on by the ended waits on the customer in `pauses`."""
+    reply = deadlines(intake, is_vip, is_major)[0]
+    handle = deadlines(handle_from, is_vip, is_major)[1]
+    plan = add_time(intake, dt.timedelta(hours=settings.get(PLAN_HOURS))) if is_major else None
+    for pause in pauses:
+        reply = add_time(reply, pause.counted)
+        plan = plan and add_time(plan, pause.counted)
+        if pause.started_at >= handle_from:  # a reopening starts the handling deadline afresh
+            handle = add_time(handle, pause.counted)
+    return {Complaint.reply_due_at: reply, Complaint.handle_due_at: handle, Complaint.plan_due_at: plan,
+            Complaint.deadlines_in_working_time: counts_working_time()}
 
 
 def deadlines(start, is_vip, is_major):
@@ -436,7 +585,8 @@ def refusal(complaint, action, user):
     return None
 
 
-def apply(complaint_id, action, actor, version, note="", department_id=None, root_cause="", improvement=""):
+def apply(complaint_id, action, actor, version, note="", department_id=None, root_cause="", improvement="",
+          handler_id=None, is_vip=None, severity=None):
     """Apply one transition: check it, stamp who and when, write the event and the audit entry.
 
     `version` is the one the user saw; if someone acted meanwhile, the user is told."""
@@ -454,10 +604,18 @@ def apply(complaint_id, action, actor, version, note="", department_id=None, roo
         if transition.note_required and not note:
             raise TransitionError(_l("Fill in “%(what)s”.", what=transition.note_label))
         before = complaint.snapshot()
+        from_state = complaint.state
         now = utcnow()
         target = transition.target or complaint.state
         values = {Complaint.state: target, Complaint.version: version + 1, Complaint.updated_at: now}
-        if complaint.paused_at is not None and action != "pause":
+        signs_for_it = action == "accept" or (action == "handle" and complaint.state == "assigned")
+        handler = None
+        if signs_for_it or action == "set_handler":
+            handler = _handler(complaint, actor, handler_id, required=action == "set_handler")
+        if action == "reclassify":
+            # Checked before anything is written: a refused change leaves the wait and the customer alone.
+            values.update(_reclassified(complaint, actor, now, is_vip, severity, note))
+        if complaint.paused_at is not None and action not in ("pause", "set_handler", "reclassify"):
             # Any step taken while waiting on the customer ends the wait first (recorded as its own step).
             values.update(_end_pause(complaint, actor, now, note if action == "resume" else ""))
         if action == "assign":
@@ -465,6 +623,15 @@ def apply(complaint_id, action, actor, version, note="", department_id=None, roo
             if department is None:
                 raise TransitionError(_l("Choose the responsible department."))
             values[Complaint.department] = department
+            values[Complaint.handler] = None  # the department names its own person when it signs for it
+        if action in ("accept", "set_handler"):
+            values[Complaint.handler] = handler
+        if action == "handle" and complaint.state == "assigned":
+            # Handled without signing for it first: the receipt is recorded as its own step.
+            ComplaintEvent.create(complaint=complaint, at=now, actor=actor, action="accept", from_state="assigned",
+                                  to_state="accepted", handler=handler)
+            values[Complaint.handler] = handler
+            from_state = "accepted"
         if action == "close":
             root_cause, improvement = (root_cause or "").strip(), (improvement or "").strip()
             if not root_cause or not improvement:
@@ -491,14 +658,94 @@ def apply(complaint_id, action, actor, version, note="", department_id=None, roo
         complaint = Complaint.get_by_id(complaint.id)
         if action != "resume":  # a resume's step was written by _end_pause
             event = ComplaintEvent.create(complaint=complaint, at=now, actor=actor, action=action,
-                                          from_state=before["state"], to_state=target, note=note)
+                                          from_state=from_state, to_state=target, note=note,
+                                          handler=handler if action in ("accept", "set_handler") else None)
         if action == "pause":
             ComplaintPause.create(complaint=complaint, event=event, started_at=now, started_by=actor,
                                   in_working_time=counts_working_time())
         audit.record_change(actor, complaint, before)
+        if action == "assign":
+            _tell_department(complaint, actor)
+        if action == "reclassify" and complaint.is_major and before["severity"] != "major":
+            _tell_managers_major(complaint)
         for listener in AFTER_TRANSITION:
             listener(complaint, action, actor, note)
     return complaint
+
+
+def _handler(complaint, actor, handler_id, required):
+    """The person of the responsible department who handles it: the one chosen, or the
+    department member taking the step."""
+    if handler_id:
+        person = department_people(complaint.department_id).where(User.id == handler_id).first()
+        if person is None:
+            raise TransitionError(_l("Choose a member of the responsible department."))
+        return person
+    if required:
+        raise TransitionError(_l("Choose the person handling it."))
+    return actor if actor.department_id == complaint.department_id else None
+
+
+ASSIGNED_NOTICE = N_("Complaint %(number)s was assigned to your department: please sign for it.")
+
+
+def _tell_department(complaint, actor):
+    """Everyone of the responsible department hears of the assignment (heads and members)."""
+    for person in department_people(complaint.department_id):
+        if person.id != actor.id:
+            notify(person, ASSIGNED_NOTICE, ("complaints.show", {"complaint_id": complaint.id}), number=complaint.number)
+
+
+def _reclassified(complaint, actor, now, is_vip, severity, note):
+    """The complaint's new severity and deadlines. A change of VIP is the customer's: it is
+    made on the customer, and the customer's other open complaints are recomputed too."""
+    if severity not in SEVERITIES or is_vip is None:
+        raise TransitionError(_l("Choose the severity and whether the customer is a VIP."))
+    customer = complaint.customer
+    if severity == complaint.severity and bool(is_vip) == customer.is_vip:
+        raise TransitionError(_l("Nothing changed: choose another severity or VIP."))
+    if bool(is_vip) != customer.is_vip:
+        before = customer.snapshot()
+        customer.is_vip = bool(is_vip)
+        customer.save()
+        audit.record_change(actor, customer, before)
+        for other in _open_complaints_of(customer).where(Complaint.id != complaint.id):
+            _reclassify_other(other, actor, now, note)
+    return {Complaint.severity: severity,
+            **_classification_values(complaint, customer.is_vip, severity == "major", now)}
+
+
+def _classification_values(complaint, is_vip, is_major, now):
+    """The deadlines recomputed from intake (or the reopening) as if the complaint had been
+    taken in so, pushed on by the waits on the customer so far; and fresh escalations if
+    the new deadline has not passed."""
+    reopened = (ComplaintEvent.select(fn.MAX(ComplaintEvent.at))
+                .where(ComplaintEvent.complaint == complaint.id, ComplaintEvent.action == "unsatisfied").scalar())
+    pauses = [p for p in complaint.pauses() if p.counted_seconds is not None]
+    values = _deadline_values(complaint.created_at, reopened or complaint.created_at, is_vip, is_major, pauses)
+    if complaint.state in BEFORE_HANDLED:
+        due = values[Complaint.handle_due_at]
+        if complaint.state == "received":
+            due = min(due, values[Complaint.reply_due_at])
+        if due > (complaint.paused_at or now):
+            values[Complaint.escalated_head_at] = None
+            values[Complaint.escalated_manager_at] = None
+    return values
+
+
+def _reclassify_other(complaint, actor, now, note):
+    """Another open complaint of a customer whose VIP changed: its deadlines follow, as a step of its own."""
+    before = complaint.snapshot()
+    values = _classification_values(complaint, Customer.get_by_id(complaint.customer_id).is_vip, complaint.is_major,
+                                    now)
+    values.update({Complaint.version: Complaint.version + 1, Complaint.updated_at: now})
+    Complaint.update(values).where(Complaint.id == complaint.id).execute()
+    complaint = Complaint.get_by_id(complaint.id)
+    ComplaintEvent.create(complaint=complaint, at=now, actor=actor, action="reclassify", from_state=complaint.state,
+                          to_state=complaint.state, note=note)
+    audit.record_change(actor, complaint, before)
+    for listener in AFTER_TRANSITION:
+        listener(complaint, "reclassify", actor, note)
 
 
 def _end_pause(complaint, actor, now, note):
@@ -513,10 +760,9 @@ def _end_pause(complaint, actor, now, note):
     ComplaintEvent.create(complaint=complaint, at=now, actor=actor, action="resume", from_state=complaint.state,
                           to_state=complaint.state, note=note)
     values = {Complaint.paused_at: None}
-    if complaint.reply_due_at is not None:
-        values[Complaint.reply_due_at] = add_time(complaint.reply_due_at, paused)
-    if complaint.handle_due_at is not None:
-        values[Complaint.handle_due_at] = add_time(complaint.handle_due_at, paused)
+    for field in (Complaint.reply_due_at, Complaint.plan_due_at, Complaint.handle_due_at):
+        if getattr(complaint, field.name) is not None:
+            values[field] = add_time(getattr(complaint, field.name), paused)
     return values
 
 
@@ -533,8 +779,9 @@ def _first_handling(complaint, now, handle_due):
 
 # The complaint register and its monthly summary (台帐).
 
-def register(start_utc, end_utc, department_id=None):
-    """The complaints taken in between two moments (voided ones are mistakes, not complaints)."""
+def register(start_utc, end_utc, department_id=None, viewer=None):
+    """The complaints taken in between two moments (voided ones are mistakes, not complaints);
+    those `viewer` may see when one is given (the register page), all for the figures."""
     query = (Complaint.select(Complaint, Customer, Department).join(Customer)
              .switch(Complaint).join(Department, JOIN.LEFT_OUTER)
              .where(Complaint.created_at >= start_utc, Complaint.created_at < end_utc,
@@ -542,7 +789,7 @@ def register(start_utc, end_utc, department_id=None):
              .order_by(Complaint.created_at, Complaint.id))
     if department_id:
         query = query.where(Complaint.department == department_id)
-    return query
+    return query if viewer is None else visible_to(viewer, query)
 
 
 def callback_outcomes(complaint_ids):
@@ -563,7 +810,7 @@ def _rate(part, whole):
     return round(part / whole, 4) if whole else None
 
 
-def complaint_stats(start_utc, end_utc, department_id=None):
+def complaint_stats(start_utc, end_utc, department_id=None, viewer=None):
     """The monthly summary of the complaints taken in between two moments (naive UTC, end exclusive).
 
     Rates are fractions (0–1), None when nothing to divide by. "Handled" is the department's
@@ -571,7 +818,7 @@ def complaint_stats(start_utc, end_utc, department_id=None):
     setting says so), the waits on the customer left out; "on time" is against the handling
     deadline in force then. Satisfaction is each complaint's latest callback outcome (closing a
     complaint needs a satisfied callback, so closed ones count as satisfied)."""
-    rows = list(register(start_utc, end_utc, department_id))
+    rows = list(register(start_utc, end_utc, department_id, viewer))
     outcomes = callback_outcomes([c.id for c in rows])
     by_category, by_department = {}, {}
     by_severity = {key: 0 for key in SEVERITIES}

@@ -207,7 +207,7 @@ COMPLAINTS = [
      "客服热线等待超过 20 分钟无人接听", "调整高峰时段坐席排班", "", {}),
     ((3, "10:00"), "hu", "phone", "product quality", "general", "工程维修部", "assigned",
      "洗衣机脱水时剧烈晃动", "", "", {}),
-    ((2, "11:40"), "guo", "visit", "facilities", "general", "行政后勤部", "assigned",
+    ((2, "11:40"), "guo", "visit", "facilities", "general", "行政后勤部", "accepted",
      "写字楼 12 层卫生间长期有异味", "", "", {}),
     (150, "liang", "online", "delivery", "general", "销售部", "assigned",
      "网购的打印机少发了硒鼓", "", "", {}),
@@ -232,17 +232,18 @@ PATHS = {
     "received": [],
     "acknowledged": ["acknowledge"],
     "assigned": ["acknowledge", "assign"],
-    "paused": ["acknowledge", "assign", "pause"],
-    "handled": ["acknowledge", "assign", "handle"],
-    "result_reported": ["acknowledge", "assign", "handle", "report"],
-    "customer_informed": ["acknowledge", "assign", "handle", "report", "inform"],
-    "callback": ["acknowledge", "assign", "handle", "report", "inform", "satisfied"],
-    "closed": ["acknowledge", "assign", "handle", "report", "inform", "satisfied", "close"],
-    "reopened": ["acknowledge", "assign", "handle", "report", "inform", "unsatisfied"],
+    "accepted": ["acknowledge", "assign", "accept"],
+    "paused": ["acknowledge", "assign", "accept", "pause"],
+    "handled": ["acknowledge", "assign", "accept", "handle"],
+    "result_reported": ["acknowledge", "assign", "accept", "handle", "report"],
+    "customer_informed": ["acknowledge", "assign", "accept", "handle", "report", "inform"],
+    "callback": ["acknowledge", "assign", "accept", "handle", "report", "inform", "satisfied"],
+    "closed": ["acknowledge", "assign", "accept", "handle", "report", "inform", "satisfied", "close"],
+    "reopened": ["acknowledge", "assign", "accept", "handle", "report", "inform", "unsatisfied"],
     "voided": ["acknowledge", "void"],
 }
-STEP_HOURS = {"acknowledge": 0.4, "assign": 1.2, "pause": 3, "void": 1.5, "handle": 5, "report": 8,
-              "inform": 9.5, "satisfied": 31, "unsatisfied": 31, "close": 33}
+STEP_HOURS = {"acknowledge": 0.4, "assign": 1.2, "accept": 1.8, "pause": 3, "void": 1.5, "handle": 5,
+              "report": 8, "inform": 9.5, "satisfied": 31, "unsatisfied": 31, "close": 33}
 #: Late handling, past the 24 hours; a major one within its 72.
 LATE_HANDLING_HOURS, MAJOR_HANDLING_HOURS = 27, 28
 
@@ -292,8 +293,10 @@ def _complaint_story(spec, people, departments):
             callback = current.callbacks.where(callbacks.Callback.outcome == "").get()
             callbacks.record_outcome(callback.id, action, people["specialist"], callback.version, notes[action])
             continue
-        actor = {"handle": handler, "report": handler, "void": people["manager"]}.get(action, front)
+        actor = {"accept": handler, "handle": handler, "report": handler, "void": people["manager"]}.get(action, front)
         kwargs = {"note": notes.get(action, "")}
+        if action == "accept":
+            kwargs["handler_id"] = handler.id
         if action == "assign":
             kwargs["department_id"] = departments[department].id
         if action == "close":
@@ -335,7 +338,9 @@ def _retime_complaint(complaint_id, times):
     created = times[0]
     vip, major = complaint.customer.is_vip, complaint.is_major
     reply_due, handle_due = complaints.deadlines(created, vip, major)
-    values = {"created_at": created, "updated_at": times[len(events) - 1], "reply_due_at": reply_due}
+    values = {"created_at": created, "updated_at": times[len(events) - 1], "reply_due_at": reply_due,
+              "plan_due_at": complaints.add_time(created, dt.timedelta(hours=settings.get(complaints.PLAN_HOURS)))
+              if major else None}
     for event in events:
         moment = at[event.id]
         if event.action == "handle" and "first_handled_at" not in values:

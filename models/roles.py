@@ -37,6 +37,9 @@ PERMISSIONS = {
     # Complaints: the service desk takes them in, departments handle what is assigned to them;
     # which step each role may take is decided by models.complaints.TRANSITIONS.
     "complaints.work": {"specialist", "service_manager", "dept_head", "admin"},
+    # A department's own people (any role) sign for, handle and report what is assigned to them;
+    # which complaints each person sees is models.complaints.visible_to.
+    "complaints.department": {AUTHENTICATED},
     # The desk turns a complaint call into a complaint; customer service works it.
     "complaints.intake": {"front_desk", "specialist", "service_manager", "dept_head", "admin"},
     # A department head alone reads only their own department's figures (views.reports).

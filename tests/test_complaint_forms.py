@@ -62,10 +62,13 @@ def test_the_service_handling_form_prints_everything_in_chinese(app, client, aut
                      "空调不制冷，报修三次未修好", "产品质量", "重大", "工程维修部",
                      "已向客户致歉，承诺24小时内答复", "等客户约定上门时间", "客户约定明早九点", "更换压缩机",
                      "已修复，运行正常", "客户表示满意", "压缩机批次质量问题", "同批次设备全面排查",
-                     "客服专员签字", "责任部门负责人签字", "客服经理签字", "张伟", "陈静", "杨磊", "第1页/共1页"):
+                     "客服专员签字", "责任部门负责人签字", "客服经理签字", "张伟", "陈静", "杨磊",
+                     # Every deadline, its clock, and who of the department handled it.
+                     "答复时限", "处理时限", "方案时限 2026-11-05 12:30", "时限计法 自然时间", "经办人：陈静",
+                     "第1页/共2页", "第2页/共2页"):
         assert expected in text, expected
     # Every step of the timeline, and the wait with its length.
-    for step in ("已接收", "已受理", "已转交", "等待客户答复", "客户已答复", "部门已处理", "已反馈处理结果",
+    for step in ("已接收", "已受理", "已转交", "等待客户答复", "客户已答复", "部门已签收", "部门已处理", "已反馈处理结果",
                  "已告知客户", "回访满意", "已关闭", "2小时30分"):
         assert step in text, step
     assert_embedded_cjk_font(response.data)

@@ -48,7 +48,7 @@ NOTES = {"handle": "更换了零件", "report": "已修好", "unsatisfied": "还
 
 def _walk_to(app, people, complaint, state):
     """Drive a complaint along the normal path until it reaches `state`."""
-    path = [("acknowledge", "spec"), ("assign", "spec"), ("handle", "head"), ("report", "head"),
+    path = [("acknowledge", "spec"), ("assign", "spec"), ("accept", "head"), ("handle", "head"), ("report", "head"),
             ("inform", "spec"), ("satisfied", "spec"), ("close", "manager")]
     for action, who in path:
         current = Complaint.get_by_id(complaint.id).state
@@ -102,11 +102,19 @@ def test_intake_prefilled_from_a_call(client, auth, people):
         assert text in page
 
 
-def test_intake_stores_the_call_id(app, client, auth, people):
-    auth.login("spec")
-    client.post("/complaints/new", data=dict(INTAKE, call_id="42"))
+def _call(app, user):
+    from models.calls import log_call
     with app.test_request_context():
-        assert Complaint.get().call_id == 42
+        return log_call(user, caller_name="王五", organisation="", phone="13700137000", reason="电话里说坏了",
+                        call_type="complaint", outcome="answered", answer_text="转客服")
+
+
+def test_intake_stores_the_call_id(app, client, auth, people):
+    call = _call(app, people["spec"])
+    auth.login("spec")
+    client.post("/complaints/new", data=dict(INTAKE, call_id=str(call.id)))
+    with app.test_request_context():
+        assert Complaint.get().call_id == call.id
 
 
 def test_a_bad_phone_is_refused_beside_the_field_and_nothing_typed_is_lost(app, client, auth, people):
@@ -141,10 +149,10 @@ def test_the_whole_path_records_every_step(app, people):
         complaint = Complaint.get_by_id(complaint.id)
         assert complaint.state == "closed" and complaint.root_cause == "人手不足"
         states = [e.to_state for e in complaint.events()]
-        assert states == ["received", "acknowledged", "assigned", "handled", "result_reported",
+        assert states == ["received", "acknowledged", "assigned", "accepted", "handled", "result_reported",
                           "customer_informed", "callback", "closed"]
-        assert [e.actor.username for e in complaint.events()][3] == "head"
-        assert AuditEntry.select().where(AuditEntry.record_type == "complaint").count() == 8
+        assert [e.actor.username for e in complaint.events()][3:5] == ["head", "head"]
+        assert AuditEntry.select().where(AuditEntry.record_type == "complaint").count() == 9
 
 
 def test_unsatisfied_reopens_and_the_complaint_goes_round_again(app, people):
@@ -277,13 +285,21 @@ def test_a_forged_version_is_refused_without_an_error_page(client, auth, people,
 
 def test_the_page_offers_only_what_this_person_may_do_now(app, client, auth, people):
     complaint = _make(app, people["spec"])
+    _walk_to(app, people, complaint, "assigned")
+    auth.login("stranger")  # a head of another department, who once acted on it
+    with app.test_request_context():
+        complaints.ComplaintEvent.create(complaint=complaint.id, actor=people["stranger"], action="pause",
+                                         to_state="assigned")
+    page = client.get(f"/complaints/{complaint.id}").get_data(as_text=True)
+    assert 'id="action-accept"' not in page and "Nothing for you to do" in page
+    auth.logout()
     auth.login("head")
     page = client.get(f"/complaints/{complaint.id}").get_data(as_text=True)
-    assert 'id="action-acknowledge"' not in page and "Nothing for you to do" in page
+    assert 'id="action-accept"' in page and 'id="action-acknowledge"' not in page
     auth.logout()
     auth.login("spec")
     page = client.get(f"/complaints/{complaint.id}").get_data(as_text=True)
-    assert 'id="action-acknowledge"' in page and 'id="action-void"' not in page
+    assert 'id="action-reclassify"' in page and 'id="action-void"' not in page
 
 
 def test_vip_and_major_complaints_come_first(app, client, auth, people):
@@ -356,7 +372,8 @@ def _notes(app, username):
     from models.users import User
     with app.app_context():
         user = User.by_username(username)
-        return [n.message for n in Notification.select().where(Notification.user == user)]
+        return [n.message for n in Notification.select().where(Notification.user == user,
+                                                                Notification.message != complaints.ASSIGNED_NOTICE)]
 
 
 def test_an_overdue_complaint_goes_to_the_head_then_the_manager_each_once(app, people, client, auth):

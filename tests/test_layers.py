@@ -15,9 +15,10 @@ inside a function: a lazy import is still a dependency).
   module creates the app, as Huey's Flask documentation does.
 - views/ may queue tasks and print, but never reach the app factory that mounts them.
 - config.py reads the environment and nothing of ours, so anyone may read it.
-Where a model must set off a task (a notification's e-mail, callbacks once a customer
-is informed), the task registers a listener on the model (AFTER_NOTIFY,
-AFTER_TRANSITION): the arrow runs from tasks to models."""
+Where a model's change must set off later work (a notification's e-mail, a callback
+once the customer is informed), the model writes what is owed and a sweep in tasks/
+finds it by the data: the arrow runs from tasks to models, and nothing is queued
+inside a transaction that may still roll back."""
 import ast
 import os
 
@@ -35,8 +36,9 @@ MAY_IMPORT = {
     "app": {"config", "models", "views", "tasks"},
     "consumer": {"app", "tasks"},
 }
-#: Not layers: the tests and the scripts drive everything from outside.
-OUTSIDE = {"tests", "scripts"}
+#: Not layers: the tests and the scripts drive everything from outside; gunicorn reads
+#: its configuration file itself.
+OUTSIDE = {"tests", "scripts", "gunicorn.conf"}
 
 
 def top_level_modules():

@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from models.base import utcnow
+from models.complaints import can_see, complaint_of_call
 from models.calls import CALL_TYPES, OUTCOMES, Call, CallError, close_promise, log_call
 from models.submissions import submit_once
 from models.timezone import day_start_utc, local_now, to_local, to_utc
@@ -158,7 +159,10 @@ def _call_for_viewer(call_id):
 @allow("home")
 def show(call_id):
     """One call; the promiser closes the promise here."""
-    return render("calls/show.html", call=_call_for_viewer(call_id))
+    call = _call_for_viewer(call_id)
+    complaint = complaint_of_call(call.id)
+    return render("calls/show.html", call=call, complaint=complaint,
+                  complaint_visible=complaint is not None and can_see(current_user, complaint))
 
 
 @bp.route("/calls/<int:call_id>/close", methods=["POST"])

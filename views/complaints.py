@@ -21,10 +21,11 @@ from views.access import allow
 from views.exports import table_download
 from views.fields import int_arg, phone, strip
 from views.printing import record_url, render_pdf
-from views.templating import local_datetime
+from views.templating import NAV_COUNTS, local_datetime
 from views.ui import PortalForm, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("complaints", __name__)
+NAV_COUNTS["complaints.inbox"] = complaints.awaiting_department_count
 
 #: The intake form may be opened pre-filled, e.g. from a logged phone call.
 PREFILL = ("name", "phone", "organisation", "channel", "content", "call_id")
@@ -54,6 +55,12 @@ class ComplaintForm(PortalForm):
     def validate_category(self, field):
         if field.data not in complaints.categories():
             raise ValidationError(_l("Choose a category from the list."))
+
+    def validate_call_id(self, field):
+        call_id = self.call_id_value()
+        earlier = complaints.complaint_of_call(call_id) if call_id else None
+        if earlier is not None:
+            raise ValidationError(_l("This call is complaint %(number)s already.", number=earlier.number))
 
     def validate_staff_person(self, field):
         if self.category.data == complaints.STAFF_CATEGORY and not field.data:
@@ -94,8 +101,9 @@ def labels():
 
 
 def _complaint(complaint_id):
+    """The complaint, if this user may see it; others' records are not found."""
     complaint = Complaint.get_or_none(Complaint.id == complaint_id)
-    if complaint is None:
+    if complaint is None or not complaints.can_see(current_user, complaint):
         abort(404)
     return complaint
 
@@ -112,7 +120,7 @@ def index():
     category = request.args.get("category", "")
     q = request.args.get("q", "").strip()[:80]
     page = max(1, int_arg(request.args, "page") or 1)
-    rows = list(complaints.listing(state=state, category=category, q=q)
+    rows = list(complaints.visible_to(current_user, complaints.listing(state=state, category=category, q=q))
                 .offset((page - 1) * LIST_PAGE).limit(LIST_PAGE + 1))
     more_url = None
     if len(rows) > LIST_PAGE:
@@ -125,13 +133,13 @@ def index():
 
 
 @bp.route("/complaints/inbox")
-@allow("complaints.work")
+@allow("complaints.department")
 def inbox():
     """The complaints assigned to my department that wait on it: VIP first, then by deadline."""
     rows = []
     if current_user.department_id:
         rows = (complaints.listing(department_id=current_user.department_id)
-                .where(Complaint.state.in_(("assigned", "handled")))
+                .where(Complaint.state.in_(complaints.WITH_DEPARTMENT))
                 .order_by(Customer.is_vip.desc(), Complaint.handle_due_at))
     return render("complaints/inbox.html", rows=rows)
 
@@ -140,7 +148,7 @@ def inbox():
 @allow("complaints.work")
 def staff_register():
     """Complaints about members of staff."""
-    return render("complaints/staff.html", rows=complaints.staff_register())
+    return render("complaints/staff.html", rows=complaints.staff_register(current_user))
 
 
 @bp.route("/complaints/new", methods=["GET", "POST"])
@@ -151,21 +159,34 @@ def new():
     form = ComplaintForm(data=prefill or None)
     if earlier := form.earlier_result():
         return redirect_to(earlier)
+    if request.method == "GET" and form.call_id_value():
+        try:  # opened from a call page that still offered the conversion
+            form.validate_call_id(form.call_id)
+        except ValidationError as refused:
+            form.call_id.errors = [str(refused)]
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render("complaints/new.html", "form", status=status, form=form)
 
     def create():
+        nonlocal number
         complaint = complaints.create(
             current_user, name=form.name.data, phone=form.phone.data, content=form.content.data,
             channel=form.channel.data, category=form.category.data, severity=form.severity.data,
             address=form.address.data or "", organisation=form.organisation.data or "",
             is_vip=form.is_vip.data, staff_person=form.staff_person.data or "", call_id=form.call_id_value())
+        number = complaint.number
         return url_for("complaints.show", complaint_id=complaint.id)
 
-    url, created = submit_once(form.submission_key.data, current_user, create)
+    number = None
+    try:
+        url, created = submit_once(form.submission_key.data, current_user, create)
+    except TransitionError as refused:  # the call became a complaint meanwhile
+        form.call_id.errors = [str(refused)]
+        return render("complaints/new.html", "form", status=422, form=form)
     if created:
-        toast(_("Complaint taken in."))
+        # The number is what the desk tells the caller.
+        toast(_("Complaint %(number)s taken in.", number=number))
     if not current_user.can("complaints.work"):
         # The desk hands the complaint over and goes back to its own screen.
         call_id = form.call_id_value()
@@ -174,33 +195,44 @@ def new():
 
 
 def _show(complaint, status=200, error=None, typed=None):
+    actions = complaint.actions_for(current_user)
+    typed = typed or {}
     return render("complaints/show.html", status=status, complaint=complaint, events=complaint.events(),
-                  actions=complaint.actions_for(current_user), similar=complaint.similar(),
-                  departments=Department.active_ones(), error=error, typed=typed or {},
+                  actions=actions, similar=complaint.similar(current_user),
+                  departments=Department.active_ones(), error=error, typed=typed,
+                  # What was typed for a step no longer possible is shown to copy, not lost.
+                  typed_lost=typed.get("action") and typed["action"] not in dict(actions),
+                  department_people=list(complaints.department_people(complaint.department_id))
+                  if complaint.department_id else [],
                   pauses_by_event={p.event_id: p for p in complaint.pauses()})
 
 
 @bp.route("/complaints/<int:complaint_id>")
-@allow("complaints.work")
+@allow("complaints.department")
 def show(complaint_id):
     """The complaint, its timeline, and what I may do with it now."""
     return _show(_complaint(complaint_id))
 
 
 @bp.route("/complaints/<int:complaint_id>/act", methods=["POST"])
-@allow("complaints.work")
+@allow("complaints.department")
 def act(complaint_id):
     """Apply one transition; a refusal is shown on the page with what was typed kept."""
     complaint = _complaint(complaint_id)
     action = request.form.get("action", "")
-    typed = {k: request.form.get(k, "")[:5000] for k in ("note", "root_cause", "improvement", "department")}
+    typed = {k: request.form.get(k, "")[:5000]
+             for k in ("note", "root_cause", "improvement", "department", "handler", "severity")}
     typed["action"] = action
+    typed["is_vip"] = bool(request.form.get("is_vip"))
     try:
         version = int(request.form.get("version", ""))
         department_id = int(typed["department"]) if typed["department"].isdigit() else None
+        handler_id = int(typed["handler"]) if typed["handler"].isdigit() else None
         complaints.apply(complaint.id, action, current_user, version, note=typed["note"],
                          department_id=department_id, root_cause=typed["root_cause"],
-                         improvement=typed["improvement"])
+                         improvement=typed["improvement"], handler_id=handler_id,
+                         is_vip=typed["is_vip"] if action == "reclassify" else None,
+                         severity=typed["severity"] or None)
     except ValueError:
         return _show(complaint, 422, _("Reload the page and try again."), typed)
     except TransitionError as refused:
@@ -214,14 +246,15 @@ def act(complaint_id):
 def customers():
     """Customers, searchable by name or phone."""
     q = request.args.get("q", "").strip()[:80]
-    rows = Customer.select().order_by(Customer.is_vip.desc(), Customer.name)
+    rows = complaints.customers_visible_to(current_user, Customer.select().order_by(Customer.is_vip.desc(),
+                                                                                    Customer.name))
     if q:
         rows = rows.where(Customer.name ** f"%{q}%" | Customer.phone ** f"%{q}%")
     return render("complaints/customers.html", "rows", rows=rows.limit(200), q=q)
 
 
 @bp.route("/complaints/<int:complaint_id>.pdf")
-@allow("complaints.work")
+@allow("complaints.department")
 def handling_form(complaint_id):
     """The service handling form (客户服务处理表): the complaint, every step, the summary, signatures."""
     complaint = _complaint(complaint_id)
@@ -233,9 +266,15 @@ def handling_form(complaint_id):
 
 def _customer(customer_id):
     customer = Customer.get_or_none(Customer.id == customer_id)
-    if customer is None:
+    if customer is None or not complaints.can_see_customer(current_user, customer):
         abort(404)
     return customer
+
+
+def _complaints_of(customer):
+    """The customer's complaints this user may see, newest first."""
+    return complaints.visible_to(current_user, complaints.listing(state="all").where(Complaint.customer == customer)
+                                 .order_by(Complaint.created_at.desc()))
 
 
 def customer_number(customer):
@@ -247,7 +286,7 @@ def customer_number(customer):
 def customer(customer_id):
     """A customer: details and every complaint of theirs, newest first."""
     customer = _customer(customer_id)
-    rows = complaints.listing(state="all").where(Complaint.customer == customer).order_by(Complaint.created_at.desc())
+    rows = _complaints_of(customer)
     return render("complaints/customer.html", customer=customer, rows=rows, number=customer_number(customer))
 
 
@@ -256,8 +295,7 @@ def customer(customer_id):
 def customer_form(customer_id):
     """The customer information form (客户信息登记表)."""
     customer = _customer(customer_id)
-    rows = list(complaints.listing(state="all").where(Complaint.customer == customer)
-                .order_by(Complaint.created_at.desc()))
+    rows = list(_complaints_of(customer))
     number = customer_number(customer)
     return render_pdf("print/customer_info.html", f"客户信息登记表-{customer.name}.pdf", customer=customer, rows=rows,
                       number=number, printed_at=local_now(),
@@ -286,8 +324,8 @@ def register():
     if department_id and department is None:
         errors["department"] = _("Choose a department from the list.")
         department_id = None
-    stats = complaints.complaint_stats(start, end, department_id)
-    rows = list(complaints.register(start, end, department_id))
+    stats = complaints.complaint_stats(start, end, department_id, current_user)
+    rows = list(complaints.register(start, end, department_id, current_user))
     outcomes = complaints.callback_outcomes([c.id for c in rows])
     fmt = args.get("format")
     suffix = f"{month}" + (f"-{department.name}" if department else "")

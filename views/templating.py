@@ -12,6 +12,8 @@ from views.access import can
 #: The navigation: (label, endpoint, permission). Areas add their entries here.
 NAVIGATION = [
     (_l("Home"), "home.index", "home"),
+    # Early in the list: its count is what tells a department that something waits on it.
+    (_l("Department inbox"), "complaints.inbox", "complaints.department"),
     (_l("Visitors"), "visitors.desk", "visitors.desk"),
     (_l("Calls"), "calls.index", "calls.desk"),
     (_l("Appointments"), "visitors.appointments", "visitors.book"),
