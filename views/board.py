@@ -3,6 +3,7 @@ from flask import Blueprint, abort, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.http import unquote_etag
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
@@ -31,7 +32,8 @@ def complaint_state(state):
         chinese = str(STATES[state])
     with force_locale("en"):
         english = str(STATES[state])
-    return f"{chinese} {english}"
+    # The English is the smaller second line: both names side by side overflow the tile.
+    return Markup('{} <span class="en">{}</span>').format(chinese, english)
 
 
 def trend_lines(trend):
