@@ -35,6 +35,7 @@ COMPLAINTS = _l("Complaints")
 CATEGORIES = settings.define(
     "complaint_categories", str, ", ".join(CATEGORY_LABELS), _l("Complaint categories (comma-separated)"),
     COMPLAINTS)
+SIMILAR_SHOWN = 10
 SIMILAR_DAYS = settings.define(
     "complaint_similar_days", int, 90, _l("Similar complaints: look back this many days"), COMPLAINTS,
     minimum=1, maximum=3650)
@@ -258,13 +259,15 @@ class Complaint(VoidableModel):
         return (ComplaintEvent.select(ComplaintEvent, User).join(User, on=ComplaintEvent.actor == User.id)
                 .where(ComplaintEvent.complaint == self).order_by(ComplaintEvent.at, ComplaintEvent.id))
 
-    def similar(self, viewer):
-        """Same customer or same category within the look-back window, newest first."""
+    def similar(self, viewer, limit=SIMILAR_SHOWN):
+        """Same customer or same category within the look-back window, the newest `limit`:
+        a busy category holds thousands, and the page links to the full filtered list."""
         since = utcnow() - dt.timedelta(days=settings.get(SIMILAR_DAYS))
-        return visible_to(viewer, Complaint.select(Complaint, Customer).join(Customer)
-                          .where(Complaint.id != self.id, Complaint.created_at >= since,
-                                 (Complaint.customer == self.customer_id) | (Complaint.category == self.category))
-                          .order_by(Complaint.created_at.desc()))
+        return list(visible_to(viewer, Complaint.select(Complaint, Customer, Department).join(Customer)
+                               .switch(Complaint).join(Department, JOIN.LEFT_OUTER)
+                               .where(Complaint.id != self.id, Complaint.created_at >= since,
+                                      (Complaint.customer == self.customer_id) | (Complaint.category == self.category))
+                               .order_by(Complaint.created_at.desc(), Complaint.id.desc())).limit(limit))
 
     def actions_for(self, user):
         """The transitions this user may apply now, in table order."""

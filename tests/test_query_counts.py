@@ -74,3 +74,19 @@ def test_the_requisition_list(app, client, auth, make_user):
             with app.test_request_context():
                 procurement.create(requester, department_id=department, lines=[line], submit=True)
     assert_query_count_does_not_grow(client, "/procurement?state=all", add_requisitions)
+
+
+def test_a_complaint_page_shows_the_newest_similar_ones_at_a_fixed_cost(app, client, auth, make_user):
+    clerk = make_user("spec", "specialist", department="客服部")
+    auth.login("spec")
+    counter = iter(range(1000))
+
+    def add_complaints(n):
+        return [complaints.create(clerk, name="客户", phone=f"1390013{next(counter):04d}", content="漏水",
+                                  channel="phone", category=complaints.categories()[0], severity="general")
+                for _ in range(n)]
+    first = add_complaints(1)[0]
+    url = f"/complaints/{first.id}"
+    assert_query_count_does_not_grow(client, url, add_complaints)
+    similar = client.get(url).get_data(as_text=True).split('id="similar-rows"')[1].split("</table>")[0]
+    assert similar.count("<tr") - 1 == complaints.SIMILAR_SHOWN  # the header row, then the newest ten

@@ -198,7 +198,7 @@ def _show(complaint, status=200, error=None, typed=None):
     actions = complaint.actions_for(current_user)
     typed = typed or {}
     return render("complaints/show.html", status=status, complaint=complaint, events=complaint.events(),
-                  actions=actions, similar=complaint.similar(current_user),
+                  actions=actions, similar=complaint.similar(current_user), similar_shown=complaints.SIMILAR_SHOWN,
                   departments=Department.active_ones(), error=error, typed=typed,
                   # What was typed for a step no longer possible is shown to copy, not lost.
                   typed_lost=typed.get("action") and typed["action"] not in dict(actions),
