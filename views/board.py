@@ -3,7 +3,6 @@ from flask import Blueprint, abort, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
 from werkzeug.http import unquote_etag
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
@@ -24,7 +23,7 @@ TARGET_LABELS = {"handled": ("投诉处理率", "complaints handled"), "on_time"
 
 
 def complaint_state(state):
-    """The state's name in Chinese and English: the wall board shows both."""
+    """The state's name in Chinese and in English: the wall board shows both."""
     from flask_babel import force_locale
 
     from models.complaints import STATES
@@ -32,8 +31,7 @@ def complaint_state(state):
         chinese = str(STATES[state])
     with force_locale("en"):
         english = str(STATES[state])
-    # The English is the smaller second line: both names side by side overflow the tile.
-    return Markup('{} <span class="en">{}</span>').format(chinese, english)
+    return chinese, english
 
 
 def trend_lines(trend):
