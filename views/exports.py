@@ -7,6 +7,8 @@ from flask import make_response
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from models.money import XLSX_FORMAT, Money
+
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -19,7 +21,8 @@ def _inert(value):
 
 
 def table_download(filename, headers, rows, fmt):
-    """`rows` are lists of plain values; fmt is "csv" or "xlsx"."""
+    """`rows` are lists of plain values, an amount as models.money.Money; fmt is "csv" or "xlsx".
+    An amount is a number in the sheet (shown as 1,234.50) and plain digits in the CSV."""
     rows = [[_inert(value) for value in row] for row in rows]
     if fmt == "xlsx":
         book = Workbook()
@@ -27,6 +30,9 @@ def table_download(filename, headers, rows, fmt):
         sheet.append([str(h) for h in headers])
         for row in rows:
             sheet.append(row)
+            for cell, value in zip(sheet[sheet.max_row], row):
+                if isinstance(value, Money):
+                    cell.number_format = XLSX_FORMAT
         for index, header in enumerate(headers, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = max(10, len(str(header)) * 2 + 4)
         buffer = io.BytesIO()

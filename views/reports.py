@@ -1,6 +1,5 @@
 """The managers' reports (/reports): a period and a department chosen, the figures built
 by the consumer while the page shows progress, then shown, printed and exported."""
-from decimal import Decimal
 
 from flask import Blueprint, abort, request, url_for
 from flask_babel import gettext as _
@@ -13,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from models import reports
 from models.calls import CALL_TYPES
 from models.complaints import SEVERITIES, category_label
+from models.money import Money
 from models.reports import LABELS, PERIOD_KINDS, Period, ReportRun, bar_chart
 from models.timezone import local_now
 from models.users import Department
@@ -188,7 +188,7 @@ def table_rows(figures):
                  [_("Callbacks"), _("Callback pass rate, target %(target)s", target="≥ 98 %"), callbacks["pass_rate"]]]
     rows += [[_("Procurement"), _("Requisitions submitted"), procurement["count"]],
              [_("Procurement"), _("Requisitions approved"), procurement["approved"]],
-             [_("Procurement"), _("Confirmed amount (CNY)"), Decimal(procurement["total_confirmed"])],
+             [_("Procurement"), _("Confirmed amount (CNY)"), Money(procurement["total_confirmed"])],
              [_("Procurement"), _("Average time to approve (hours)"), procurement["avg_hours_to_approve"]]]
     chart = figures["chart"]
     for name, values in chart["series"].items():

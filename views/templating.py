@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from models.audit import action_label, record_type_label
+from models.money import format_money
 from models.roles import ROLES, role_label
 from models.timezone import to_local
 from views.access import can
@@ -83,6 +84,7 @@ def url_with_lang(lang):
 def register_template_helpers(app):
     app.jinja_env.filters["datetime"] = local_datetime
     app.jinja_env.filters["date"] = local_date
+    app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["role"] = role_label
     app.jinja_env.filters["audit_action"] = action_label
     app.jinja_env.filters["record_type"] = record_type_label
