@@ -173,7 +173,7 @@ def test_the_pdf_is_in_chinese_and_stays_as_archived(client, auth, make_user, co
         response = client.get(f"/reports/weekly/{archive.id}.pdf")
         assert response.headers["Content-Type"] == "application/pdf"
         text = pdf_text(response.data)
-        for words in ("投诉信息周汇总档案", "TSZ-2026-000001", "测试服务有限公司", "2026-11-16（周一）至 2026-11-22",
+        for words in ("投诉信息周汇总档案", "TSZ-2026-000001", "测试服务有限公司", "2026-11-16（周一）至 2026-11-22（周日）", "此前各周未结案",
                       "一、分类统计", "产品质量", "二、投诉明细", "王先生", first.number,
                       "三、尚未结案的投诉及原因", "等待客户回复", "等客户提供购买凭证", "第1页"):
             assert words in text, words
@@ -225,3 +225,17 @@ def test_the_archive_list_is_paged_and_costs_the_same_for_many_weeks(client, aut
         assert page.count('href="/reports/weekly/') == 26 and "/reports/weekly?page=2" in page
         rest = client.get("/reports/weekly?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
         assert rest.count('href="/reports/weekly/') == 43 - 26 and "<html" not in rest
+
+
+def test_the_demo_comes_with_its_weeks_archived(app, monkeypatch):
+    """`seed-demo` (what `make run` loads) archives the demo's weeks as the sweep would."""
+    monkeypatch.setattr("models.demo.generate_password", lambda: "demo-password-1")
+    with time_machine.travel(at(2026, 12, 2, 10), tick=False):
+        result = app.test_cli_runner().invoke(args=["seed-demo", "--if-empty"])
+        assert result.exit_code == 0, result.output
+        archives = list(WeeklyArchive.select().order_by(WeeklyArchive.week_start))
+        assert len(archives) >= 3 and archives[-1].week_start == dt.date(2026, 11, 23)
+        for archive in archives:
+            start, end = archive.week.utc_range()
+            assert archive.total == complaints.register(start, end).count()
+        assert sum(a.still_open for a in archives) >= 1
