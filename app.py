@@ -77,6 +77,10 @@ def _register_commands(app):
         create_tables()
         password = seed_demo(only_if_empty=if_empty)
         if password:
+            # The weeks of the demo's complaints archived as the consumer's sweep would (it needs
+            # the printer, which models/demo.py may not use).
+            from tasks.weekly_archive import archive_due_weeks
+            archive_due_weeks()
             click.echo(f"Demo data loaded. Demo staff log in with password {password}: "
                        f"{', '.join(username for username, *_rest in STAFF)}.")
 

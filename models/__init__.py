@@ -21,6 +21,7 @@ def all_models():
         ApprovalStep, Delivery, DeliveryLine, DepartmentApprover, OrderLine, PurchaseOrder, Requisition,
         RequisitionAttachment, RequisitionEvent, RequisitionLine, ReturnRecord, StockItem, StockMove, Supplier,
     )
+    from models.weekly_archive import WeeklyArchive
     from models.worktime import CalendarDay, WorkWeekday
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
@@ -31,7 +32,8 @@ def all_models():
             ReportRun, ReportMailing, ComplaintPause, WorkWeekday, CalendarDay,
             Sale, Callback, CallbackAttempt,
             ApprovalStep, DepartmentApprover, Supplier, Requisition, RequisitionLine, RequisitionEvent,
-            RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove]
+            RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
+            WeeklyArchive]
 
 
 def create_tables():

@@ -114,6 +114,11 @@ def _public_urls():
                                     url_scheme=public.scheme or "http")
 
 
+def public_url(endpoint, **args):
+    """A page's full address under PUBLIC_URL, outside any request (a task's printed QR code)."""
+    return _public_urls().build(endpoint, args, force_external=True)
+
+
 @dataclass(frozen=True)
 class Channel:
     """A way out of the portal: whether it is set up, and a person's address on it ("" = none)."""

@@ -45,6 +45,8 @@ PERMISSIONS = {
     # A department head alone reads only their own department's figures (views.reports).
     "reports.view": {"service_manager", "leadership", "dept_head", "admin"},
     "reports.all_departments": {"service_manager", "leadership", "admin"},
+    # The weekly complaint archive: all departments' complaints; customer service keeps it for the inspection.
+    "reports.weekly_archive": {"specialist", "service_manager", "leadership", "admin"},
     # Callbacks: the specialists call, record and import the sales lists; the figures also for leadership.
     "callbacks.work": {"specialist", "service_manager", "admin"},
     "callbacks.stats": {"specialist", "service_manager", "leadership", "admin"},

@@ -126,7 +126,16 @@ def index():
         from tasks.reports import build_report
         build_report(run.id)
         run = ReportRun.get_by_id(run.id)  # in immediate mode (tests) it is already built
-    return render("reports/index.html", "report", form=form, **_context(run))
+    return render("reports/index.html", "report", form=form, archives=_weekly_archives(), **_context(run))
+
+
+def _weekly_archives():
+    """The newest weekly complaint archives, listed below the report on the full page."""
+    from views.ui import wants_fragment
+    from views.weekly_archive import recent
+    if wants_fragment() or not current_user.can("reports.weekly_archive"):
+        return []
+    return recent()
 
 
 @bp.route("/reports/runs/<int:run_id>")

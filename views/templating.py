@@ -26,6 +26,7 @@ NAVIGATION = [
     (_l("Complaints"), "complaints.index", "complaints.work"),
     (_l("Customers"), "complaints.customers", "complaints.work"),
     (_l("Reports"), "reports.index", "reports.view"),
+    (_l("Weekly archive"), "weekly_archive.index", "reports.weekly_archive"),
     (_l("Callbacks"), "callbacks.index", "callbacks.work"),
     (_l("Users"), "admin.users", "users.manage"),
     (_l("Settings"), "settings_page.edit", "settings.edit"),
