@@ -4,6 +4,8 @@ wall-clock time. Fixtures stay in conftest.py (`people` and `staff` use the tabl
 import datetime as dt
 from decimal import Decimal
 
+import time_machine
+
 from models import complaints, procurement
 from models.complaints import TRANSITIONS, Complaint
 from models.procurement import Requisition
@@ -77,6 +79,12 @@ def apply_action(app, complaint, action, user, **kwargs):
     with app.test_request_context():
         current = Complaint.get_by_id(getattr(complaint, "id", complaint))
         return complaints.apply(current.id, action, user, current.version, **kwargs)
+
+
+def apply_at(app, complaint, action, user, when, **kwargs):
+    """apply_action with the clock at `when`."""
+    with time_machine.travel(when, tick=False):
+        return apply_action(app, complaint, action, user, **kwargs)
 
 
 def department_id(app, name):
