@@ -112,6 +112,15 @@ def make_user(app):
     return make
 
 
+@pytest.fixture
+def people(make_user):
+    """The complaint tests' cast (tests/helpers.py STAFF): a specialist, the service manager,
+    the head of Repairs and a head of another department. A file with another story
+    overrides this with its own staff(...)."""
+    from tests.helpers import staff
+    return staff(make_user, "spec", "manager", "head", "stranger")
+
+
 class AuthActions:
     def __init__(self, client):
         self._client = client

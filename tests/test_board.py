@@ -127,7 +127,8 @@ def test_open_complaints_on_the_board(app, make_user, frozen):
 
 def test_the_months_key_figures_are_held_to_the_seeds_targets(app, make_user):
     from models import board as board_model
-    from tests.test_complaints import _make, _walk_to
+    from tests.helpers import make_complaint as _make
+    from tests.helpers import walk_to as _walk_to
     people = {"spec": make_user("spec", "specialist"), "manager": make_user("manager", "service_manager"),
               "head": make_user("head", "dept_head", department="Repairs")}
     assert [t["value"] for t in board_model.targets(utcnow())] == [None, None, None, None]

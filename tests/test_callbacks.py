@@ -15,6 +15,8 @@ from models.complaints import Complaint, Customer
 from models.notifications import Notification
 from models.reports import Period
 from models.users import Department, User
+from tests.helpers import apply_action as _apply
+from tests.helpers import make_complaint, staff
 from tests.pdf import assert_embedded_cjk_font, pdf_text
 
 UTC = dt.timezone.utc
@@ -32,28 +34,14 @@ def at(*args):
 
 
 @pytest.fixture
-def people(app, make_user):
-    return {
-        "spec": make_user("spec", "specialist", display_name="李专员"),
-        "spec2": make_user("spec2", "specialist", display_name="王专员"),
-        "manager": make_user("manager", "service_manager", display_name="周经理"),
-        "head": make_user("head", "dept_head", department="Repairs"),
-        "desk": make_user("desk", "front_desk"),
-    }
+def people(make_user):
+    return staff(make_user, "spec", "spec2", "manager", "head", "desk",
+                 spec={"display_name": "李专员"}, manager={"display_name": "周经理"})
 
 
 def _make(app, user, **overrides):
-    fields = dict(name="李四", phone="13900139000", content="洗衣机漏水", channel="phone",
-                  category="product quality", severity="general")
-    fields.update(overrides)
-    with app.test_request_context():
-        return complaints.create(user, **fields)
-
-
-def _apply(app, complaint_id, action, user, **kwargs):
-    with app.test_request_context():
-        current = Complaint.get_by_id(complaint_id)
-        return complaints.apply(current.id, action, user, current.version, **kwargs)
+    return make_complaint(app, user, **{"content": "洗衣机漏水", "channel": "phone", "category": "product quality",
+                                        **overrides})
 
 
 def _resolve(app, people, complaint, sweep=True):

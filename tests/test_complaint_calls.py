@@ -10,15 +10,14 @@ from models import complaints
 from models.calls import log_call
 from models.complaints import Complaint, ComplaintEvent, TransitionError
 from models.users import Department
-from tests.test_complaints import _make, _walk_to
+from tests.helpers import make_complaint as _make
+from tests.helpers import staff
+from tests.helpers import walk_to as _walk_to
 
 
 @pytest.fixture
-def people(app, make_user):
-    return {"desk": make_user("desk", "front_desk", display_name="王芳"),
-            "spec": make_user("spec", "specialist"),
-            "manager": make_user("manager", "service_manager"),
-            "head": make_user("head", "dept_head", department="Repairs")}
+def people(make_user):
+    return staff(make_user, "desk", "spec", "manager", "head", desk={"display_name": "王芳"})
 
 
 @pytest.fixture
@@ -103,7 +102,7 @@ def test_a_step_still_possible_comes_back_open_with_every_field(app, client, aut
     with app.test_request_context():
         repairs = Department.get(Department.name == "Repairs").id
         stale = Complaint.get_by_id(complaint.id).version
-    from tests.test_complaints import _apply
+    from tests.helpers import apply_action as _apply
     _apply(app, complaint, "pause", people["manager"], note="等客户照片")  # someone else, meanwhile
     auth.login("spec")
     response = client.post(f"/complaints/{complaint.id}/act", data={

@@ -14,17 +14,12 @@ from models import complaints, settings
 from models.audit import AuditEntry
 from models.complaints import Complaint, ComplaintEvent, Customer, TransitionError
 from models.notifications import Notification
-from tests.test_complaint_time import at, local
-from tests.test_complaints import _apply, _make
+from tests.helpers import apply_action as _apply
+from tests.helpers import at, local
+from tests.helpers import make_complaint as _make
 
 H = dt.timedelta(hours=1)
 T0 = (2026, 11, 23, 10)
-
-
-@pytest.fixture
-def people(app, make_user):
-    return {"spec": make_user("spec", "specialist"), "manager": make_user("manager", "service_manager"),
-            "head": make_user("head", "dept_head", department="Repairs")}
 
 
 def _get(app, complaint):
@@ -112,7 +107,7 @@ def test_a_customer_recognised_as_vip_at_a_later_intake_gets_vip_deadlines_every
 
 
 def test_a_reopened_complaint_keeps_its_reopening_as_the_start_of_handling(app, people):
-    from tests.test_complaints import _walk_to
+    from tests.helpers import walk_to as _walk_to
     with time_machine.travel(at(*T0), tick=False) as clock:
         complaint = _make(app, people["spec"])
         _walk_to(app, people, complaint, "customer_informed")

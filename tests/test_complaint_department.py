@@ -10,19 +10,16 @@ from models.audit import AuditEntry
 from models.complaints import Complaint, ComplaintEvent, TransitionError
 from models.notifications import Notification
 from models.users import Department
-from tests.test_complaints import _apply, _make, _walk_to
+from tests.helpers import apply_action as _apply
+from tests.helpers import make_complaint as _make
+from tests.helpers import staff
+from tests.helpers import walk_to as _walk_to
 
 
 @pytest.fixture
-def people(app, make_user):
-    return {
-        "spec": make_user("spec", "specialist"),
-        "manager": make_user("manager", "service_manager"),
-        "head": make_user("head", "dept_head", department="Repairs", display_name="Head Zhao"),
-        "fitter": make_user("fitter", "front_desk", department="Repairs", display_name="Fitter Li"),
-        "stranger": make_user("stranger", "dept_head", department="Sales"),
-        "seller": make_user("seller", "logistics", department="Sales"),
-    }
+def people(make_user):
+    return staff(make_user, "spec", "manager", "head", "fitter", "stranger", "seller",
+                 head={"display_name": "Head Zhao"})
 
 
 def _assigned(app, people, **fields):

@@ -1,33 +1,19 @@
 """The printed forms of customer service, in Chinese: the service handling form
 (客户服务处理表) and the customer information form (客户信息登记表); the customer page."""
-import datetime as dt
-
 import pytest
 import time_machine
 
 from models import complaints
 from models.complaints import Complaint
 from models.users import Department
+from tests.helpers import apply_at as _do
+from tests.helpers import at, staff
 from tests.pdf import assert_embedded_cjk_font, pdf_text
 
-H = dt.timedelta(hours=1)
-
-
-def at(y, m, d, hh=0, mm=0):
-    return (dt.datetime(y, m, d, hh, mm) - 8 * H).replace(tzinfo=dt.timezone.utc)
-
-
 @pytest.fixture
-def people(app, make_user):
-    return {"spec": make_user("spec", "specialist", display_name="张伟"),
-            "manager": make_user("manager", "service_manager", display_name="杨磊"),
-            "head": make_user("head", "dept_head", department="工程维修部", display_name="陈静")}
-
-
-def _do(app, complaint, action, user, when, **kwargs):
-    with time_machine.travel(when, tick=False), app.test_request_context():
-        current = Complaint.get_by_id(complaint.id)
-        complaints.apply(current.id, action, user, current.version, **kwargs)
+def people(make_user):
+    return staff(make_user, "spec", "manager", "head", spec={"display_name": "张伟"},
+                 manager={"display_name": "杨磊"}, head={"department": "工程维修部", "display_name": "陈静"})
 
 
 @pytest.fixture

@@ -11,31 +11,17 @@ from models import complaints
 from models.complaints import Complaint
 from models.reports import Period
 from models.users import Department
-
-H = dt.timedelta(hours=1)
-
-
-def at(y, m, d, hh=0, mm=0):
-    """A Shanghai wall-clock time, for time_machine."""
-    return (dt.datetime(y, m, d, hh, mm) - 8 * H).replace(tzinfo=dt.timezone.utc)
-
+from tests.helpers import apply_at as _do
+from tests.helpers import at, staff
 
 @pytest.fixture
-def people(app, make_user):
-    return {"spec": make_user("spec", "specialist"), "manager": make_user("manager", "service_manager"),
-            "head": make_user("head", "dept_head", department="Repairs"),
-            "sales": make_user("sales", "dept_head", department="Sales")}
+def people(make_user):
+    return staff(make_user, "spec", "manager", "head", "sales")
 
 
 def _dept(app, name):
     with app.test_request_context():
         return Department.get(Department.name == name).id
-
-
-def _do(app, complaint, action, user, when, **kwargs):
-    with time_machine.travel(when, tick=False), app.test_request_context():
-        current = Complaint.get_by_id(complaint.id)
-        complaints.apply(current.id, action, user, current.version, **kwargs)
 
 
 def _make(app, people, when, phone, **overrides):

@@ -15,19 +15,11 @@ from models.notifications import Notification
 from models.users import Department, User
 from models.worktime import HOLIDAY, WORKDAY, Calendar, parse_periods
 from tasks.complaints import escalate_overdue_complaints
-from tests.test_complaints import _apply, _make
+from tests.helpers import apply_action as _apply
+from tests.helpers import at, local
+from tests.helpers import make_complaint as _make
 
 H = dt.timedelta(hours=1)
-
-
-def local(y, m, d, hh=0, mm=0):
-    """A Shanghai wall-clock time as the naive UTC the database stores."""
-    return dt.datetime(y, m, d, hh, mm) - 8 * H
-
-
-def at(y, m, d, hh=0, mm=0):
-    """For time_machine: the same Shanghai wall-clock time, as an aware datetime."""
-    return local(y, m, d, hh, mm).replace(tzinfo=dt.timezone.utc)
 
 
 NATIONAL_DAY = {**{dt.date(2026, 10, d): (HOLIDAY, "") for d in range(1, 8)},
@@ -104,13 +96,6 @@ def test_bad_periods_are_refused_with_a_message(text, message):
 
 
 # Deadlines of complaints.
-
-@pytest.fixture
-def people(app, make_user):
-    return {"spec": make_user("spec", "specialist"), "manager": make_user("manager", "service_manager"),
-            "head": make_user("head", "dept_head", department="Repairs"),
-            "stranger": make_user("stranger", "dept_head", department="Sales")}
-
 
 def _working_time(app, on=True, national_day=True):
     with app.test_request_context():

@@ -8,60 +8,18 @@ from models.audit import AuditEntry
 from models.complaints import TRANSITIONS, Complaint, ComplaintEvent, Customer, TransitionError
 from models.notifications import Notification
 from models.users import Department
+from tests.helpers import apply_action as _apply
+from tests.helpers import make_complaint as _make
+from tests.helpers import walk_to as _walk_to
 
 INTAKE = {"name": "张三", "phone": "138 0013 8000", "organisation": "", "address": "北京市海淀区",
           "channel": "phone", "category": "delivery", "severity": "general", "content": "送货晚了三天",
           "staff_person": "", "submission_key": "k1"}
 
 
-@pytest.fixture
-def people(app, make_user):
-    return {
-        "spec": make_user("spec", "specialist"),
-        "manager": make_user("manager", "service_manager"),
-        "head": make_user("head", "dept_head", department="Repairs"),
-        "stranger": make_user("stranger", "dept_head", department="Sales"),
-    }
-
-
-def _make(app, user, **overrides):
-    fields = dict(name="李四", phone="13900139000", content="态度不好", channel="visit",
-                  category="service attitude", severity="general")
-    fields.update(overrides)
-    with app.test_request_context():
-        return complaints.create(user, **fields)
-
-
-def _apply(app, complaint, action, user, **kwargs):
-    with app.test_request_context():
-        current = Complaint.get_by_id(complaint.id)
-        return complaints.apply(current.id, action, user, current.version, **kwargs)
-
-
 def _repairs(app):
     with app.test_request_context():
         return Department.get(Department.name == "Repairs").id
-
-
-NOTES = {"handle": "更换了零件", "report": "已修好", "unsatisfied": "还是坏的", "void": "重复录入"}
-
-
-def _walk_to(app, people, complaint, state):
-    """Drive a complaint along the normal path until it reaches `state`."""
-    path = [("acknowledge", "spec"), ("assign", "spec"), ("accept", "head"), ("handle", "head"), ("report", "head"),
-            ("inform", "spec"), ("satisfied", "spec"), ("close", "manager")]
-    for action, who in path:
-        current = Complaint.get_by_id(complaint.id).state
-        if current == state:
-            return
-        if current not in TRANSITIONS[action].sources:
-            continue
-        kwargs = {"note": NOTES.get(action, "")}
-        if action == "assign":
-            kwargs["department_id"] = _repairs(app)
-        if action == "close":
-            kwargs.update(root_cause="人手不足", improvement="增加排班")
-        _apply(app, complaint, action, people[who], **kwargs)
 
 
 def test_intake_creates_customer_complaint_number_and_timeline(app, client, auth, people):

@@ -14,12 +14,21 @@ from models.procurement import (
     ApprovalStep, Delivery, ProcurementError, PurchaseOrder, Requisition, RequisitionAttachment, RequisitionEvent,
     ReturnRecord, StockItem, StockMove, Supplier,
 )
-from models.users import Department, User
+from models.users import User
+from tests.helpers import PROCUREMENT_STAFF, VALID_TAX_ID, department_id, staff
+from tests.helpers import approved as _approved
+from tests.helpers import decide as _decide
+from tests.helpers import fresh as _fresh
+from tests.helpers import make_requisition as _make
+from tests.helpers import make_supplier as _supplier
+from tests.helpers import ordered as _ordered
+from tests.helpers import receive as _receive
+from tests.helpers import requisition_line as _line
+from tests.helpers import review as _review
 from tests.pdf import assert_embedded_cjk_font, pdf_text
 
 # 2026-03-02 16:00 in Shanghai: every date rule below is relative to this frozen moment.
 NOW = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)
-VALID_TAX_ID = "91350100M000100Y43"
 
 
 @pytest.fixture(autouse=True)
@@ -29,79 +38,12 @@ def frozen():
 
 
 @pytest.fixture
-def people(app, make_user):
-    return {
-        "requester": make_user("req", "specialist", department="客服部", display_name="张申请"),
-        "head": make_user("head", "dept_head", department="客服部", display_name="陈主任"),
-        "head2": make_user("head2", "dept_head", department="客服部", display_name="周副主任"),
-        "other_head": make_user("otherhead", "dept_head", department="销售部", display_name="别部门"),
-        "logistics": make_user("log", "logistics", department="行政后勤部", display_name="刘后勤"),
-        "leader": make_user("leader", "leadership", display_name="赵领导"),
-        "desk": make_user("desk", "front_desk", department="前台", display_name="王前台"),
-    }
+def people(make_user):
+    return staff(make_user, *PROCUREMENT_STAFF, table=PROCUREMENT_STAFF)
 
 
 def _dept(app, name="客服部"):
-    with app.app_context():
-        return Department.get(Department.name == name).id
-
-
-def _line(**overrides):
-    line = {"item_name": "A4打印纸", "spec": "70g 500张/包", "quantity": 10, "unit": "箱",
-            "unit_price": Decimal("250.00"), "needed_on": dt.date(2026, 3, 10), "purpose": "日常办公"}
-    line.update(overrides)
-    return line
-
-
-def _make(app, people, lines=None, submit=True, who="requester"):
-    with app.test_request_context():
-        return procurement.create(people[who], department_id=_dept(app), lines=lines or [_line()], submit=submit)
-
-
-def _fresh(requisition):
-    return Requisition.get_by_id(requisition.id)
-
-
-def _decide(app, requisition, who, decision="approve", **kwargs):
-    with app.test_request_context():
-        current = _fresh(requisition)
-        return procurement.decide(current.id, who, current.version, decision, **kwargs)
-
-
-def _review(app, requisition, people, amount):
-    return _decide(app, requisition, people["logistics"], purchase_method="quotation", budget_checked=True,
-                   confirmed_amount=Decimal(amount))
-
-
-def _supplier(app, name="办公用品公司", tax_id=VALID_TAX_ID):
-    with app.test_request_context():
-        return procurement.save_supplier(None, name=name, tax_id=tax_id, contact="李经理", phone="13800138000")
-
-
-def _approved(app, people, amount="6000.00", quantity=10, price="600.00"):
-    requisition = _make(app, people, [_line(quantity=quantity, unit_price=Decimal(price))])
-    _decide(app, requisition, people["head"])
-    _review(app, requisition, people, amount)
-    if _fresh(requisition).state == "pending":
-        _decide(app, requisition, people["leader"])
-    return _fresh(requisition)
-
-
-def _ordered(app, people, **kwargs):
-    requisition = _approved(app, people, **kwargs)
-    supplier = _supplier(app)
-    with app.test_request_context():
-        procurement.place_order(requisition.id, people["logistics"], requisition.version, supplier_id=supplier.id,
-                                delivery_date=dt.date(2026, 3, 6), quality_standard="国标 GB/T 24988", lines={})
-    return _fresh(requisition)
-
-
-def _receive(app, people, requisition, accepted, rejected=0, reason="", kind="return", on=dt.date(2026, 3, 2)):
-    with app.test_request_context():
-        current = _fresh(requisition)
-        line = current.order().lines_list()[0]
-        return procurement.receive(current.id, people["logistics"], current.version, received_on=on,
-                                   lines={line.id: (accepted, rejected, reason, kind)})
+    return department_id(app, name)
 
 
 # ---------------------------------------------------------------- the whole chain, through the web

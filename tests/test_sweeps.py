@@ -156,7 +156,8 @@ def test_mail_reminders_killed_half_way_are_all_sent_once_by_the_rerun(app, desk
 # ---------------------------------------------------------------- complaints
 
 def test_escalations_killed_half_way_are_all_sent_once_by_the_rerun(app, make_user, killed_after_first_message):
-    from tests.test_complaints import _make, _walk_to
+    from tests.helpers import make_complaint as _make
+    from tests.helpers import walk_to as _walk_to
     people = {"spec": make_user("spec", "specialist"), "manager": make_user("manager", "service_manager"),
               "head": make_user("head", "dept_head", department="Repairs")}
     start = dt.datetime(2026, 3, 2, 8, 0)
@@ -176,8 +177,8 @@ def test_escalations_killed_half_way_are_all_sent_once_by_the_rerun(app, make_us
 
 def test_approver_reminders_killed_half_way_are_all_sent_once_by_the_rerun(app, make_user,
                                                                             killed_after_first_message):
+    from tests.helpers import make_requisition as _make
     from tests.test_procurement import NOW as PROCUREMENT_NOW
-    from tests.test_procurement import _make
     people = {"requester": make_user("req", "specialist", department="客服部"),
               "head": make_user("head", "dept_head", department="客服部"),
               "head2": make_user("head2", "dept_head", department="客服部")}

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import PASSWORD
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 TABLET = {"width": 768, "height": 1024}
@@ -74,7 +76,7 @@ def screenshot(request):
     return take
 
 
-def log_in(page, base_url, username, password, lang_labels=("用户名", "密码"), submit="登录", expect_success=True):
+def log_in(page, base_url, username, password=PASSWORD, lang_labels=("用户名", "密码"), submit="登录", expect_success=True):
     """Log in as a person would: by the visible labels."""
     page.goto(f"{base_url}/login")
     page.get_by_label(lang_labels[0]).fill(username)
@@ -82,3 +84,16 @@ def log_in(page, base_url, username, password, lang_labels=("用户名", "密码
     page.get_by_role("button", name=submit).click()
     if expect_success:
         page.wait_for_url(lambda url: "/login" not in url)
+
+
+def act(page, label, **fields):
+    """Open an action on the complaint page, fill its fields by label, and submit it."""
+    page.locator("summary", has_text=label).first.click()
+    form = page.locator("details[open] form")
+    for field_label, value in fields.items():
+        box = form.get_by_label(field_label)
+        if box.evaluate("e => e.tagName") == "SELECT":
+            box.select_option(label=value)
+        else:
+            box.fill(value)
+    form.locator("button[type=submit]").click()

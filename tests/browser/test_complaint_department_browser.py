@@ -7,7 +7,8 @@ import re
 import time_machine
 from playwright.sync_api import expect
 
-from tests.browser.test_complaints_browser import act, enter
+from tests.browser.conftest import act
+from tests.browser.conftest import log_in as enter
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 

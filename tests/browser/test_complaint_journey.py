@@ -9,28 +9,11 @@ import time_machine
 from playwright.sync_api import expect
 
 from tasks.callbacks import schedule_callbacks
-from tests.browser.conftest import log_in
-from tests.conftest import PASSWORD
+from tests.browser.conftest import act
+from tests.browser.conftest import log_in as enter
 from tests.pdf import assert_embedded_cjk_font, pdf_text
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-
-
-def enter(page, base_url, username):
-    log_in(page, base_url, username, PASSWORD)
-
-
-def act(page, label, **fields):
-    """Open an action on the complaint page, fill its fields by label, and submit it."""
-    page.locator("summary", has_text=label).first.click()
-    form = page.locator("details[open] form")
-    for field_label, value in fields.items():
-        box = form.get_by_label(field_label)
-        if box.evaluate("e => e.tagName") == "SELECT":
-            box.select_option(label=value)
-        else:
-            box.fill(value)
-    form.locator("button[type=submit]").click()
 
 
 def test_from_a_call_to_a_closed_complaint_through_two_callbacks(live_server, new_context, make_user, screenshot):

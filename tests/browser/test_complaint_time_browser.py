@@ -3,8 +3,8 @@ tablet size, as the admin and a specialist would use them."""
 from playwright.sync_api import expect
 
 from models import complaints
-from tests.browser.conftest import log_in
-from tests.browser.test_complaints_browser import act, enter
+from tests.browser.conftest import act, log_in
+from tests.browser.conftest import log_in as enter
 from tests.conftest import PASSWORD
 
 

@@ -2,26 +2,8 @@
 (the start from a front-desk call is left to the call screen's own test)."""
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in
-from tests.conftest import PASSWORD
-
-
-def enter(page, base_url, username):
-    log_in(page, base_url, username, PASSWORD)
-    page.wait_for_url(lambda url: "/login" not in url)
-
-
-def act(page, label, **fields):
-    """Open an action on the complaint page, fill its fields by label, and submit it."""
-    page.locator("summary", has_text=label).first.click()
-    form = page.locator("details[open] form")
-    for field_label, value in fields.items():
-        box = form.get_by_label(field_label)
-        if box.evaluate("e => e.tagName") == "SELECT":
-            box.select_option(label=value)
-        else:
-            box.fill(value)
-    form.locator("button[type=submit]").click()
+from tests.browser.conftest import act
+from tests.browser.conftest import log_in as enter
 
 
 def test_a_complaint_goes_round_until_the_customer_is_satisfied(live_server, new_context, make_user, screenshot):
