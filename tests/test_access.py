@@ -10,7 +10,7 @@ import time_machine
 from flask import url_for
 from PIL import Image
 
-from models import board, calls, complaints, desk_items, duty, procurement, reports, visitors, worktime
+from models import board, calls, complaints, desk_items, duty, procurement, reports, visitors, weekly_archive, worktime
 from models.notifications import Notification
 from models.procurement import Delivery, ReturnRecord, StockItem, Supplier
 from models.roles import PERMISSIONS, ROLES, has_permission
@@ -50,6 +50,7 @@ SEEDED = {
     ("procurement", "delivery_id"): "delivery",
     ("procurement", "return_id"): "return_record",
     ("reports", "run_id"): "report_run",
+    ("reports", "archive_id"): "weekly_archive",
     ("stock", "item_id"): "stock_item",
     ("suppliers", "supplier_id"): "supplier",
     ("visitors", "visit_id"): "visit",
@@ -112,6 +113,8 @@ def seed_records(app, make_user, person):
     from tasks.callbacks import schedule_callbacks
     schedule_callbacks.call_local()
     complaint = complaints.Complaint.get_by_id(complaint.id)
+    archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
+                                          lambda *_: b"%PDF-1.4\n%%EOF\n")
     return {
         "user": desk.id, "department": own, "board_token": token.id, "calendar_day": holiday.id,
         "appointment": appointment.id, "callback": complaint.callbacks.get().id, "call": call.id,
@@ -122,7 +125,7 @@ def seed_records(app, make_user, person):
         "requisition": requisition.id, "draft": draft.id, "attachment": attachment.id, "approver": approver.id,
         "delivery": Delivery.get().id, "return_record": ReturnRecord.get().id, "report_run": run.id,
         "stock_item": StockItem.get().id, "supplier": Supplier.get().id, "visit": visit.id,
-        "watchlist_entry": watch.id,
+        "watchlist_entry": watch.id, "weekly_archive": archive.id,
     }
 
 
