@@ -318,9 +318,9 @@ def _acceptance(record, outcome, amount):
     if not record.in_time:
         raise DomainError(record.deadline_message)
     if not record.goods_intact:
-        raise DomainError(_l("The goods are not intact: refuse the return, or check them again."))
+        raise DomainError(_l("The goods are not intact: the return can only be refused."))
     if not record.vendor_agreed:
-        raise DomainError(_l("The vendor has not agreed: refuse the return, or check again."))
+        raise DomainError(_l("The vendor has not agreed: the return can only be refused."))
     if outcome not in ("refund", "exchange"):
         raise DomainError(_l("Choose refund or exchange."), field="outcome")
     if amount is None:

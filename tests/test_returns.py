@@ -3,6 +3,7 @@ boundary in Shanghai time, a refund above the sale, a second return of the same 
 the summary against hand-counted figures, and the pages, prints and downloads."""
 import datetime as dt
 import io
+import os
 from decimal import Decimal
 
 import pytest
@@ -303,3 +304,119 @@ def test_the_summary_is_zero_for_an_empty_month(app, people):
     with app.test_request_context():
         s = returns.summary(dt.date(2026, 1, 1), dt.date(2026, 1, 31))
     assert s["total"]["count"] == 0 and s["by_vendor"] == {} and s["total"]["amount"] == Decimal("0")
+
+
+# ------------------------------------------------------------------ the pages
+
+FORM = {"name": "王女士", "phone": "13800000001", "order_number": "HX-1001", "goods": "实木餐桌",
+        "sale_date": "2026-10-31", "sale_amount": "3,200", "vendor": "林氏家居", "category": "furniture"}
+
+
+def _post_new(client, **overrides):
+    import uuid
+    return client.post("/returns/new", data={**FORM, "submission_key": uuid.uuid4().hex, **overrides})
+
+
+def test_the_desk_receives_checks_and_refunds_on_the_pages(app, client, auth, people):
+    with time_machine.travel(at(2026, 11, 29), tick=False):
+        auth.login("desk")
+        response = _post_new(client)
+        assert response.status_code == 303
+        record = GoodsReturn.get()
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert record.number in page and "Conditions checked" not in page
+        response = client.post(f"/returns/{record.id}/check", data={
+            "check-version": record.version, "check-goods_intact": "yes", "check-vendor_agreed": "yes",
+            "check-vendor_contact": "林经理"})
+        assert response.status_code == 303
+        record = GoodsReturn.get()
+        refused = client.post(f"/returns/{record.id}/accept", data={
+            "accept-version": record.version, "accept-outcome": "refund", "accept-amount": "3500"})
+        assert refused.status_code == 422
+        text = refused.get_data(as_text=True)
+        assert 'id="accept-amount-error"' in text and "3,500.00 is more than the 3,200.00 paid" in text
+        assert 'value="3500"' in text  # what was typed stays
+        done = client.post(f"/returns/{record.id}/accept", data={
+            "accept-version": record.version, "accept-outcome": "refund", "accept-amount": "3200"})
+        assert done.status_code == 303
+    record = GoodsReturn.get()
+    assert (record.state, record.amount) == ("accepted", Decimal("3200.00"))
+
+
+def test_a_late_return_is_recorded_refused_with_the_day_it_ended(app, client, auth, people):
+    with time_machine.travel(at(2026, 12, 1), tick=False):
+        auth.login("desk")
+        preview = client.get("/returns/lookup?phone=13800000001&sale_date=2026-10-31").get_data(as_text=True)
+        assert "The return period ended on November 30, 2026." in preview
+        response = _post_new(client)
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The return period ended on November 30, 2026." in page and "day 31" in page
+    assert GoodsReturn.get().state == "refused"
+
+
+def test_bad_input_comes_back_beside_its_field(app, client, auth, people):
+    with time_machine.travel(at(2026, 11, 20), tick=False):
+        auth.login("desk")
+        bad = _post_new(client, sale_amount="abc", goods="", sale_date="")
+        text = bad.get_data(as_text=True)
+        assert bad.status_code == 422
+        assert 'id="sale_amount-error"' in text and 'id="goods-error"' in text and 'id="sale_date-error"' in text
+        assert _post_new(client).status_code == 303
+        again = _post_new(client)
+        assert again.status_code == 422 and 'id="order_number-error"' in again.get_data(as_text=True)
+    assert GoodsReturn.select().count() == 1
+
+
+def test_the_lookup_offers_the_customers_imported_sales(app, client, auth, people):
+    with app.test_request_context():
+        customer = Customer.create(name="李先生", phone="13800000009")
+        sale = Sale.create(customer=customer, product="布艺沙发", sale_date=dt.date(2026, 11, 2))
+    with time_machine.travel(at(2026, 11, 20), tick=False):
+        auth.login("desk")
+        offered = client.get("/returns/lookup?phone=138 0000 0009").get_data(as_text=True)
+        assert "布艺沙发" in offered and f'value="{sale.id}"' in offered
+        chosen = client.get(f"/returns/lookup?phone=13800000009&sale_id={sale.id}").get_data(as_text=True)
+        assert 'id="chosen-sale"' in chosen and 'name="goods"' not in chosen and "Day 18 after the sale" in chosen
+        response = _post_new(client, name="李先生", phone="13800000009", sale_id=str(sale.id), goods="",
+                             sale_date="")
+    assert response.status_code == 303 and GoodsReturn.get().sale_id == sale.id
+
+
+def test_who_may_reach_the_returns(app, client, auth, people):
+    auth.login("logi")
+    assert client.get("/returns").status_code == 403
+    assert client.get("/returns/register").status_code == 403
+    auth.logout()
+    auth.login("lead")
+    assert client.get("/returns/new").status_code == 403
+    assert client.get("/returns/summary").status_code == 200
+
+
+def test_the_printed_register_and_summary_and_their_xlsx(app, client, auth, november):
+    auth.login("lead")
+    register = client.get("/returns/register.pdf?from=2026-11-01&to=2026-11-30")
+    assert register.status_code == 200
+    assert_embedded_cjk_font(register.data)
+    text = pdf_text(register.data)
+    if os.environ.get("SAVE_PDFS"):
+        open("/tmp/returns_register.pdf", "wb").write(register.data)
+    flat = "".join(text.split())  # the narrow cells wrap their text
+    assert "30天无理由退货登记表" in text and "届满" in flat and "灯罩破损" in flat
+    assert "V1" not in text and "D1" not in text
+    assert pdf_page_sizes(register.data)[0] == (297, 210)
+    summary = client.get("/returns/summary.pdf?month=2026-11")
+    assert_embedded_cjk_font(summary.data)
+    text = pdf_text(summary.data)
+    if os.environ.get("SAVE_PDFS"):
+        open("/tmp/returns_summary.pdf", "wb").write(summary.data)
+    assert "30天无理由退货汇总表" in text and "林氏家居" in text and "5,200.50" in text and "灯饰" in text
+    book = load_workbook(io.BytesIO(client.get("/returns/register?from=2026-11-01&to=2026-11-30&format=xlsx").data))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert len(rows) == 7 and rows[1][4] == "A1"
+    book = load_workbook(io.BytesIO(client.get("/returns/summary?month=2026-11&format=xlsx").data))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert ("Vendor", "林氏家居", 3, 2, 1, 0, 0, 5200.5) in rows and rows[0][2] == "Count"
+    page = client.get("/returns/summary?month=2026-11").get_data(as_text=True)
+    assert 'id="fig-total">6<' in page and 'id="fig-accepted">3<' in page
+    assert client.get("/returns/register?from=2026-11-30&to=2026-11-01").status_code == 422
+    assert client.get("/returns/summary?month=2026-13").status_code == 422
