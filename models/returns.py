@@ -47,7 +47,7 @@ audit.name_record_type("goods_return", _l("No-reason return"))
 DOC_TYPE = "WLTH"  # 无理由退货; "TH" is procurement's return note to a supplier
 
 STATES = {
-    "received": _l("Received"),
+    "received": _l("Received, to be checked"),
     "checked": _l("Conditions checked"),
     "accepted": _l("Return accepted"),
     "refused": _l("Return refused"),
@@ -77,7 +77,7 @@ TRANSITIONS = {
     "check": Transition(_l("Record the check"), ("received",), "checked", DESK),
     "accept": Transition(_l("Accept the return"), ("checked",), "accepted", DESK),
     "refuse": Transition(_l("Refuse the return"), ("received", "checked"), "refused", DESK),
-    "close": Transition(_l("Close"), ("accepted", "refused"), "closed", DESK),
+    "close": Transition(_l("Close the return"), ("accepted", "refused"), "closed", DESK),
     "void": Transition(_l("Void"), OPEN_STATES, "voided", MANAGERS),
 }
 EVENT_LABELS = {"receive": _l("Received at the desk"), **{k: v for k, v in STATES.items() if k != "received"}}

@@ -33,6 +33,8 @@ LIST_PAGE = 50
 #: The register page shows this many rows; the PDF and the XLSX hold the whole period.
 REGISTER_SHOWN = 500
 LONGEST_PERIOD_DAYS = 366
+#: What a redraw of the receiving form's lookup sends (never the CSRF token: it is a GET).
+LOOKUP_INCLUDE = "#phone, #sale_date, #sale-lookup"
 
 
 class ReceiveForm(PortalForm):
@@ -47,7 +49,7 @@ class ReceiveForm(PortalForm):
     sale_amount = AmountField(_l("Amount paid (CNY)"), validators=[InputRequired()],
                               render_kw={"inputmode": "decimal"})
     vendor = StringField(_l("Vendor"), filters=[strip], validators=[DataRequired(), Length(max=80)])
-    category = SelectField(_l("Category"), validate_choice=False)
+    category = SelectField(_l("Goods category"), validate_choice=False)
     complaint_number = StringField(_l("Complaint number (if any)"), filters=[strip], validators=[Length(max=20)],
                                    description=_l("e.g. TS-2026-000123, when the return comes of a complaint."))
     customer_reason = TextAreaField(_l("What the customer says (optional: no reason is needed)"),
@@ -56,6 +58,12 @@ class ReceiveForm(PortalForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.category.choices = [SelectChoice(c, returns.category_label(c)) for c in returns.categories()]
+        # The phone and the sale date redraw the lookup (the customer's sales, the deadline); the
+        # latest change wins over one still under way.
+        lookup = {"hx-get": url_for("returns.lookup"), "hx-trigger": "change", "hx-target": "#sale-lookup",
+                  "hx-swap": "outerHTML", "hx-include": LOOKUP_INCLUDE, "hx-sync": "#return-new-form:replace"}
+        self.phone.render_kw = {**self.phone.render_kw, **lookup}
+        self.sale_date.render_kw = {**self.sale_date.render_kw, **lookup}
 
     def chosen_sale(self):
         value = (self.sale_id.data or "").strip()
@@ -155,7 +163,7 @@ def _lookup_context(form):
     chosen = next((s for s in sales if s.id == form.chosen_sale()), None)
     sale_date = chosen.sale_date if chosen else form.sale_date.data
     last = returns.last_day(sale_date) if sale_date else None
-    return {"sales": sales, "chosen": chosen, "last_day": last,
+    return {"sales": sales, "chosen": chosen, "last_day": last, "lookup_include": LOOKUP_INCLUDE,
             "day_number": (local_now().date() - sale_date).days if sale_date else None,
             "in_time": last is not None and local_now().date() <= last}
 
@@ -272,7 +280,7 @@ def _period(args, errors):
 
 def _register_table(rows):
     headers = [_("Number"), _("Received"), _("Customer"), _("Phone"), _("Order number"), _("Sale date"), _("Goods"),
-               _("Vendor"), _("Category"), _("Amount paid"), _("Day"), _("Goods intact"), _("Vendor agrees"),
+               _("Vendor"), _("Goods category"), _("Amount paid"), _("Day"), _("Goods intact"), _("Vendor agrees"),
                _("Outcome"), _("Amount"), _("Reason told to the customer"), _("State"), _("Received by"),
                _("Decided by"), _("Complaint")]
     yes_no = {True: _("Yes"), False: _("No"), None: ""}
@@ -328,7 +336,7 @@ def _summary_table(s):
     headers = [_("Group"), _("Name"), _("Count"), str(OUTCOMES["refund"]), str(OUTCOMES["exchange"]),
                str(OUTCOMES["refused"]), str(SUMMARY_OUTCOMES["pending"]), _("Amount (CNY)")]
     table = []
-    for group, rows, name in ((_("Vendor"), s["by_vendor"], str), (_("Category"), s["by_category"],
+    for group, rows, name in ((_("Vendor"), s["by_vendor"], str), (_("Goods category"), s["by_category"],
                                                                   lambda k: str(returns.category_label(k)))):
         for key, g in rows.items():
             table.append([group, name(key), g["count"], g["refund"], g["exchange"], g["refused"], g["pending"],
