@@ -420,3 +420,15 @@ def test_the_printed_register_and_summary_and_their_xlsx(app, client, auth, nove
     assert 'id="fig-total">6<' in page and 'id="fig-accepted">3<' in page
     assert client.get("/returns/register?from=2026-11-30&to=2026-11-01").status_code == 422
     assert client.get("/returns/summary?month=2026-13").status_code == 422
+
+
+def test_the_demo_fills_the_register(app, monkeypatch):
+    from models.demo import seed_demo
+    monkeypatch.setattr("models.demo.generate_password", lambda: "demo-password-1")
+    with time_machine.travel(at(2026, 12, 2, 10), tick=False), app.app_context():
+        seed_demo(only_if_empty=True)
+        rows = list(GoodsReturn.select())
+        assert {r.state for r in rows} == {"received", "accepted", "refused", "closed"}
+        assert {r.outcome for r in rows} == {"", "refund", "exchange", "refused"}
+        assert any(r.sale_id for r in rows) and any(r.refusal_kind == "deadline" for r in rows)
+        assert all(e.at <= dt.datetime(2026, 12, 2, 2) for e in ReturnEvent.select())
