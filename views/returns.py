@@ -245,7 +245,11 @@ def act(record_id, action):
         if key in data:
             data[key] = data[key] == "yes"
     try:
-        returns.apply(record.id, action, current_user, int(form.version.data or 0), **data)
+        version = int(form.version.data or "")
+    except ValueError:
+        return _show(record, {action: form}, 422, error=_("Reload the page and try again."), opened=action)
+    try:
+        returns.apply(record.id, action, current_user, version, **data)
     except DomainError as refused:
         target = getattr(form, refused.field, None) if refused.field else None
         if target is not None:
