@@ -68,3 +68,14 @@ def test_day_29_is_refunded_and_day_31_refused_with_the_date(live_server, new_co
         expect(page.locator("#deadline-passed")).to_contain_text("第 31 天")
         expect(page.locator("#return-actions")).not_to_contain_text("同意退货")
         screenshot(page, "refused-day-31")
+
+        # The month's summary counts both, and the register lists the reason told.
+        page.goto(f"{live_server}/returns")
+        page.get_by_role("link", name="月度汇总表").click()
+        expect(page.locator("#fig-total")).to_have_text("2")
+        expect(page.locator("#fig-refused")).to_have_text("1")
+        expect(page.locator("#by-vendor")).to_contain_text("林氏家居")
+        screenshot(page, "summary")
+        page.get_by_role("link", name="退货登记表", exact=True).click()
+        expect(page.locator("#register-rows")).to_contain_text("超过退货期限")
+        screenshot(page, "register")
