@@ -21,6 +21,7 @@ def all_models():
         ApprovalStep, Delivery, DeliveryLine, DepartmentApprover, OrderLine, PurchaseOrder, Requisition,
         RequisitionAttachment, RequisitionEvent, RequisitionLine, ReturnRecord, StockItem, StockMove, Supplier,
     )
+    from models.returns import GoodsReturn, ReturnEvent
     from models.weekly_archive import WeeklyArchive
     from models.worktime import CalendarDay, WorkWeekday
 
@@ -33,7 +34,7 @@ def all_models():
             Sale, Callback, CallbackAttempt,
             ApprovalStep, DepartmentApprover, Supplier, Requisition, RequisitionLine, RequisitionEvent,
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
-            WeeklyArchive]
+            WeeklyArchive, GoodsReturn, ReturnEvent]
 
 
 def create_tables():

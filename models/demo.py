@@ -54,6 +54,7 @@ def seed_demo(only_if_empty=False):
             notify(user, N_("Welcome to the service portal, %(name)s."), name=name)
         seed_complaints_demo()
         seed_callbacks_demo()
+        seed_returns_demo()
         seed_procurement_demo()
         seed_duty_demo()
         seed_front_desk_demo()
@@ -401,6 +402,53 @@ def seed_callbacks_demo():
                     imported_by=manager)
     # The sweep as it ran this morning: whatever is due today is in today's queue at any hour.
     schedule_sale_callbacks(now=day_start_utc(today))
+
+
+# ---------------------------------------------------------------- 30-day no-reason returns
+
+def seed_returns_demo():
+    """Returns in every state: one from the imported sales list refunded and closed, an exchange,
+    one waiting for the vendor, one refused at receipt after the deadline, one refused for its condition."""
+    from decimal import Decimal
+
+    from models import returns
+    from models.callbacks import Sale
+    from models.returns import GoodsReturn
+    if GoodsReturn.select().exists():
+        return
+    people = _staff()
+    desk, specialist = people["desk"], people["specialist"]
+    today = local_now().date()
+    toilet_seat = Sale.select().where(Sale.product == "智能马桶盖").first()
+    stories = [
+        # (customer, phone, sale, order, goods, vendor, category, paid, sold days ago, received days ago, steps)
+        ("蒋磊", "13812340005", toilet_seat, "HX-20261101", "", "九牧卫浴", "building materials", "2699", None, 2,
+         [("check", dict(goods_intact=True, vendor_agreed=True, vendor_contact="九牧 刘店长")),
+          ("accept", dict(outcome="refund", amount=Decimal("2699"))), ("close", dict(note="已原路退款"))]),
+        ("孙丽", "13912345601", None, "HX-20261108", "北欧吊灯 D60", "欧普照明", "lighting", "1280", 9, 1,
+         [("check", dict(goods_intact=True, vendor_agreed=True, vendor_contact="欧普 王经理")),
+          ("accept", dict(outcome="exchange", amount=Decimal("1280"), note="换同款 D80，顾客补差价"))]),
+        ("何强", "13912345602", None, "HX-20261115", "布艺三人沙发", "林氏家居", "furniture", "4599", 6, 1, []),
+        ("马云飞", "13912345603", None, "HX-20260930", "实木书桌", "林氏家居", "furniture", "2380", 40, 3, []),
+        ("高敏", "13912345604", None, "HX-20261112", "遮光窗帘 2 幅", "罗莱家纺", "textiles", "860", 12, 4,
+         [("check", dict(goods_intact=False, vendor_agreed=False, note="已按尺寸裁剪安装")),
+          ("refuse", dict(refusal_kind="condition", note="窗帘已按尺寸定制裁剪，影响二次销售，不属于无理由退货范围")),
+          ("close", dict(note="已向顾客解释，顾客表示理解"))]),
+    ]
+    for name, phone, sale, order, goods, vendor, category, paid, sold_ago, received_ago, steps in stories:
+        received = _local(received_ago, "10:30")
+        sale_date = sale.sale_date if sale else today - dt.timedelta(days=sold_ago)
+        record = returns.receive(desk, name=name, phone=phone, order_number=order, sale_date=sale_date, goods=goods,
+                                 vendor=vendor, category=category, sale_amount=Decimal(paid),
+                                 sale_id=sale.id if sale else None, now=received)
+        times = [received]
+        for minutes, (action, values) in enumerate(steps, start=1):
+            at = received + dt.timedelta(minutes=25 * minutes)
+            record = returns.apply(record.id, action, specialist if action == "check" else desk, record.version,
+                                   now=at, **values)
+            times.append(at)
+        _set(GoodsReturn, record.id, updated_at=times[-1])
+        _audit_times(record, times)
 
 
 # ---------------------------------------------------------------- procurement

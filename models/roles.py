@@ -58,6 +58,9 @@ PERMISSIONS = {
     # The stock ledger: logistics keeps it, the front desk issues office supplies from it.
     "stock.view": {"front_desk", "logistics", "service_manager"},
     "stock.issue": {"front_desk", "logistics"},
+    # 30-day no-reason returns: the desk and customer service record them; the register and summary also leadership.
+    "returns.work": {"front_desk", "specialist", "service_manager"},
+    "returns.register": {"front_desk", "specialist", "service_manager", "leadership"},
 }
 
 

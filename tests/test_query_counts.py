@@ -90,3 +90,23 @@ def test_a_complaint_page_shows_the_newest_similar_ones_at_a_fixed_cost(app, cli
     assert_query_count_does_not_grow(client, url, add_complaints)
     similar = client.get(url).get_data(as_text=True).split('id="similar-rows"')[1].split("</table>")[0]
     assert similar.count("<tr") - 1 == complaints.SIMILAR_SHOWN  # the header row, then the newest ten
+
+
+def test_the_returns_list_and_register(app, client, auth, make_user):
+    from decimal import Decimal
+
+    from models import returns
+    desk = make_user("desk", "front_desk")
+    auth.login("desk")
+    counter = iter(range(1000))
+
+    def add_returns(n):
+        for _ in range(n):
+            i = next(counter)
+            with app.test_request_context():
+                record = returns.receive(desk, name="顾客", phone=f"1390014{i:04d}", order_number=f"Q{i}",
+                                         sale_date=dt.date(2026, 11, 1), goods="餐桌", vendor="林氏家居",
+                                         category="furniture", sale_amount=Decimal("100"))
+                returns.apply(record.id, "refuse", desk, record.version, refusal_kind="other", note="顾客改变主意")
+    assert_query_count_does_not_grow(client, "/returns?state=all", add_returns)
+    assert_query_count_does_not_grow(client, "/returns/register", add_returns)

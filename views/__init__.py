@@ -155,3 +155,5 @@ def init_app(app):
     app.register_blueprint(callbacks.bp)
     from views import weekly_archive
     app.register_blueprint(weekly_archive.bp)
+    from views import returns
+    app.register_blueprint(returns.bp)

@@ -28,6 +28,7 @@ NAVIGATION = [
     (_l("Reports"), "reports.index", "reports.view"),
     (_l("Weekly archive"), "weekly_archive.index", "reports.weekly_archive"),
     (_l("Callbacks"), "callbacks.index", "callbacks.work"),
+    (_l("Returns"), "returns.index", "returns.work"),
     (_l("Users"), "admin.users", "users.manage"),
     (_l("Settings"), "settings_page.edit", "settings.edit"),
     (_l("Audit log"), "audit_log.index", "audit.view"),
