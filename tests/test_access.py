@@ -4,13 +4,16 @@ an id is requested with the id of a seeded record the person may see, so an allo
 role must get the page (200), not a "not found" that would pass for allowed."""
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 import time_machine
 from flask import url_for
 from PIL import Image
 
-from models import board, calls, complaints, desk_items, duty, procurement, reports, visitors, weekly_archive, worktime
+from models import (
+    board, calls, complaints, desk_items, duty, procurement, reports, returns, visitors, weekly_archive, worktime,
+)
 from models.notifications import Notification
 from models.procurement import Delivery, ReturnRecord, StockItem, Supplier
 from models.roles import PERMISSIONS, ROLES, has_permission
@@ -51,13 +54,14 @@ SEEDED = {
     ("procurement", "return_id"): "return_record",
     ("reports", "run_id"): "report_run",
     ("reports", "archive_id"): "weekly_archive",
+    ("returns", "record_id"): "goods_return",
     ("stock", "item_id"): "stock_item",
     ("suppliers", "supplier_id"): "supplier",
     ("visitors", "visit_id"): "visit",
     ("visitors", "entry_id"): "watchlist_entry",
 }
 #: Arguments that are not records.
-VALUES = {"fmt": "csv"}
+VALUES = {"fmt": "csv", "action": "check"}
 
 
 def _photo():
@@ -102,6 +106,9 @@ def seed_records(app, make_user, person):
                                         photo=(photo, "JPEG"))
         token, _secret = board.create_token(None, "大厅屏幕")
         holiday = worktime.add_days(None, dt.date(2026, 5, 1), dt.date(2026, 5, 1), worktime.HOLIDAY, "劳动节")[0]
+        goods_return = returns.receive(desk, name="王女士", phone="13800000001", order_number="HX-1001",
+                                       sale_date=(UTC_NOW - dt.timedelta(days=3)).date(), goods="实木餐桌",
+                                       vendor="林氏家居", category=returns.categories()[0], sale_amount=Decimal("3200"))
         run, _new = reports.find_or_start(reports.Period.parse("month", "2026-02"), own, person)
     reports.run_build(run.id)
     complaint = make_complaint(app, spec)
@@ -125,7 +132,7 @@ def seed_records(app, make_user, person):
         "requisition": requisition.id, "draft": draft.id, "attachment": attachment.id, "approver": approver.id,
         "delivery": Delivery.get().id, "return_record": ReturnRecord.get().id, "report_run": run.id,
         "stock_item": StockItem.get().id, "supplier": Supplier.get().id, "visit": visit.id,
-        "watchlist_entry": watch.id, "weekly_archive": archive.id,
+        "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
     }
 
 
