@@ -22,6 +22,7 @@ def all_models():
         RequisitionAttachment, RequisitionEvent, RequisitionLine, ReturnRecord, StockItem, StockMove, Supplier,
     )
     from models.worktime import CalendarDay, WorkWeekday
+    from models.compensations import Compensation, CompensationEvent, CompensationRecovery, CompensationTier
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -31,7 +32,8 @@ def all_models():
             ReportRun, ReportMailing, ComplaintPause, WorkWeekday, CalendarDay,
             Sale, Callback, CallbackAttempt,
             ApprovalStep, DepartmentApprover, Supplier, Requisition, RequisitionLine, RequisitionEvent,
-            RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove]
+            RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
+            CompensationTier, Compensation, CompensationEvent, CompensationRecovery]
 
 
 def create_tables():

@@ -56,6 +56,10 @@ PERMISSIONS = {
     # The stock ledger: logistics keeps it, the front desk issues office supplies from it.
     "stock.view": {"front_desk", "logistics", "service_manager"},
     "stock.issue": {"front_desk", "logistics"},
+    # Advance compensation: the desk and the specialists record cases, payments and recoveries;
+    # who approves is the tiers (data, models.compensations); an administrator edits the tiers.
+    "compensations.work": {"front_desk", "specialist", "service_manager", "leadership"},
+    "compensations.tiers": {"admin"},
 }
 
 

@@ -153,3 +153,5 @@ def init_app(app):
     app.register_blueprint(worktime.bp)
     from views import callbacks
     app.register_blueprint(callbacks.bp)
+    from views import compensations
+    app.register_blueprint(compensations.bp)
