@@ -241,6 +241,16 @@ class Compensation(VoidableModel, VersionedModel):
                 .where(CompensationRecovery.compensation == self.id)
                 .order_by(CompensationRecovery.received_on, CompensationRecovery.id))
 
+    def progress(self):
+        """[(tier, its approval in this round that covers the amount, or None)] for each tier the amount needs."""
+        settled = self.approved_amount is not None and self.state not in ("proposed", "returned")
+        amount = self.approved_amount if settled else self.amount_for_approval
+        approvals = {}
+        for event in self.events():
+            if event.action == "approve" and event.round == self.round and event.amount >= amount:
+                approvals[event.tier_id] = event
+        return [(tier, approvals.get(tier.id)) for tier in tiers() if tier.applies_to(amount)]
+
     def actions_for(self, user):
         """The transitions this user may apply now, in table order."""
         return [(name, t) for name, t in TRANSITIONS.items() if refusal(self, name, user) is None]

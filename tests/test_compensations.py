@@ -244,3 +244,128 @@ def test_a_compensation_belongs_to_its_complaint_and_customer(app, people):
         _propose(app, people["specialist"], "600", complaint_number="TS-2026-999999")
     assert refused.value.field == "complaint_number"
     assert compensation.number.startswith("PC-2026-")
+
+
+# ---------------------------------------------------------------- the pages
+
+
+def test_proposing_on_the_page_keeps_what_was_typed_and_says_what_is_wrong(app, client, auth, people):
+    auth.login("desk")
+    page = client.get("/compensations/new")
+    assert page.status_code == 200 and "¥2,000.00" in page.get_data(as_text=True)
+    refused = client.post("/compensations/new", data={
+        "submission_key": "p1", "case": "地板被泡", "responsible_party": "海尔专柜", "amount": "12.345",
+        "name": "李先生", "phone": ""})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "at most 2 decimals" in text and "phone number, or the complaint number" in text and "地板被泡" in text
+    assert not Compensation.select().exists()
+    done = client.post("/compensations/new", data={
+        "submission_key": "p2", "case": "地板被泡", "responsible_party": "海尔专柜", "amount": "2,500",
+        "name": "李先生", "phone": "13800138000"})
+    assert done.status_code == 303
+    compensation = Compensation.get()
+    assert done.headers["Location"].endswith(f"/compensations/{compensation.id}")
+    assert compensation.proposed_amount == Decimal("2500.00") and compensation.customer.phone == "13800138000"
+    again = client.post("/compensations/new", data={
+        "submission_key": "p2", "case": "地板被泡", "responsible_party": "海尔专柜", "amount": "2,500",
+        "name": "李先生", "phone": "13800138000"})
+    assert again.status_code == 303 and Compensation.select().count() == 1  # a double tap makes one
+
+
+def test_the_page_offers_each_person_their_step(app, client, auth, people):
+    compensation = _propose(app, people["manager"], "2500")
+    auth.login("manager")
+    page = client.get(f"/compensations/{compensation.id}").get_data(as_text=True)
+    assert 'id="decide-form"' not in page and "孙经理" in page  # the other manager is asked
+    refused = client.post(f"/compensations/{compensation.id}/act",
+                          data={"action": "approve", "version": compensation.version}, htmx=True)
+    assert refused.status_code == 422 and "Nobody approves a compensation they proposed" in refused.get_data(as_text=True)
+    auth.logout()
+    auth.login("manager2")
+    assert 'id="decide-form"' in client.get(f"/compensations/{compensation.id}").get_data(as_text=True)
+    done = client.post(f"/compensations/{compensation.id}/act",
+                       data={"action": "approve", "version": compensation.version, "decide-note": "同意先行赔付"},
+                       htmx=True)
+    assert done.status_code == 204 and done.headers["HX-Redirect"].endswith(f"/compensations/{compensation.id}")
+    assert _fresh(compensation).tier.role == "leadership"
+    auth.logout()
+    auth.login("leader")
+    assert "Waiting for my approval" in client.get("/compensations").get_data(as_text=True)
+    assert compensation.number in client.get("/compensations").get_data(as_text=True).split('id="inbox-rows"')[1]
+
+
+def test_a_payment_over_the_approved_amount_on_the_page(app, client, auth, people):
+    compensation = _act(app, _propose(app, people["specialist"], "1800"), "approve", people["manager"])
+    auth.login("desk")
+    typed = {"action": "pay", "version": _fresh(compensation).version, "pay-day": "2026-03-02", "pay-amount": "",
+             "pay-method": "transfer"}
+    empty = client.post(f"/compensations/{compensation.id}/act", data=typed, htmx=True)
+    assert empty.status_code == 422 and "Enter the amount paid" in empty.get_data(as_text=True)
+    over = client.post(f"/compensations/{compensation.id}/act", data={**typed, "pay-amount": "1900"}, htmx=True)
+    assert over.status_code == 204
+    assert _fresh(compensation).state == "proposed"
+    page = client.get(f"/compensations/{compensation.id}").get_data(as_text=True)
+    assert "more than the approved ¥1,800.00" in page and "1,900.00" in page
+
+
+def test_the_approval_form_prints_every_decision_and_time(app, client, auth, people, frozen):
+    frozen.move_to(NOW - dt.timedelta(days=5))
+    compensation = _propose(app, people["specialist"], "2600")
+    compensation = _act(app, compensation, "approve", people["manager"], note="情况属实")
+    frozen.move_to(NOW - dt.timedelta(days=4, hours=-2))
+    compensation = _act(app, compensation, "approve", people["leader"], note="同意")
+    frozen.move_to(NOW)
+    compensation = _pay(app, compensation, people["desk"], "2600", day=TODAY - dt.timedelta(days=3))
+    _recover(app, compensation, people["specialist"], "1000")
+    auth.login("spec")
+    pdf = client.get(f"/compensations/{compensation.id}.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = pdf_text(pdf.data)
+    assert "先行赔偿审批表" in text and compensation.number in text and "李先生" in text and "海尔专柜" in text
+    # Each approver with their decision and the local time of it (Shanghai, UTC+8).
+    assert "杨经理" in text and "赵领导" in text and "情况属实" in text
+    assert "2026-02-25 16:00" in text and "2026-02-26 18:00" in text
+    assert "2,600.00" in text and "1,600.00" in text and "未收回余额" in text
+    assert_embedded_cjk_font(pdf.data)
+    with open("/tmp/compensation.pdf", "wb") as f:
+        f.write(pdf.data)
+
+
+def test_open_recoveries_page_and_export(app, client, auth, people, frozen):
+    frozen.move_to(NOW - dt.timedelta(days=60))
+    older = _act(app, _propose(app, people["specialist"], "700", responsible_party="美的专柜"), "approve",
+                 people["manager"])
+    newer = _act(app, _propose(app, people["specialist"], "900", responsible_party="格力专柜"), "approve",
+                 people["manager"])
+    frozen.move_to(NOW)
+    _pay(app, newer, people["desk"], "900", day=TODAY - dt.timedelta(days=5))
+    _pay(app, older, people["desk"], "700", day=TODAY - dt.timedelta(days=45))
+    auth.login("spec")
+    page = client.get("/compensations/recoveries").get_data(as_text=True)
+    table = page.split('id="recovery-list"')[1]
+    assert table.index("美的专柜") < table.index("格力专柜")
+    assert '<td class="right age">45</td>' in table and '<td class="right age">5</td>' in table
+    export = client.get("/compensations/export.csv?state=all")
+    assert export.status_code == 200 and "美的专柜" in export.get_data(as_text=True)
+    assert client.get("/compensations/export.xlsx").status_code == 200
+
+
+def test_who_reaches_the_pages(app, client, auth, people, admin):
+    assert client.get("/compensations").status_code == 403  # the administrator runs the system
+    tiers = client.get("/compensations/tiers")
+    assert tiers.status_code == 200 and "Service manager" in tiers.get_data(as_text=True)
+    leadership = next(t for t in compensations.tiers() if t.role == "leadership")
+    saved = client.post("/compensations/tiers", data={
+        "tier_id": leadership.id, "label": "总经理", "role": "leadership", "position": "20", "min_amount": "5000",
+        "threshold_setting": "", "active": "y"})
+    assert saved.status_code == 303
+    assert CompensationTier.get_by_id(leadership.id).threshold() == Decimal("5000.00")
+    auth.logout()
+    auth.login("log")
+    assert client.get("/compensations").status_code == 403
+    auth.logout()
+    auth.login("leader")
+    page = client.get("/compensations").get_data(as_text=True)
+    assert 'id="propose-link"' not in page
+    assert client.get("/compensations/new").status_code == 403

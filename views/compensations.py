@@ -119,7 +119,8 @@ FORMS = {"approve": (DecisionForm, "decide"), "return": (DecisionForm, "decide")
 
 @bp.context_processor
 def labels():
-    return {"STATES": STATES, "PAY_METHODS": PAY_METHODS, "TRANSITIONS": TRANSITIONS}
+    return {"STATES": STATES, "PAY_METHODS": PAY_METHODS, "TRANSITIONS": TRANSITIONS,
+            "threshold": compensations.settings.get(compensations.LEADERSHIP_ABOVE)}
 
 
 def _compensation_or_404(compensation_id):
@@ -281,7 +282,7 @@ def approval_pdf(compensation_id):
     return render_pdf("print/compensation.html", f"先行赔偿审批表-{compensation.number}.pdf",
                       compensation=compensation, history=compensation.approval_history(),
                       recoveries=list(compensation.recoveries()), number=compensation.number, states=STATES,
-                      methods=PAY_METHODS, tiers=compensations.tiers(),
+                      methods=PAY_METHODS,
                       qr=qr_data_uri(record_url("compensations.show", compensation_id=compensation.id)))
 
 
@@ -334,32 +335,28 @@ class TierForm(PortalForm):
 @bp.route("/compensations/tiers", methods=["GET", "POST"])
 @allow("compensations.tiers")
 def tiers():
-    """The approval tiers of advance compensations: who approves which amounts."""
-    form = None
-    if request.method == "POST":
-        form = TierForm(prefix=request.form.get("prefix", "new"))
-        if form.validate_on_submit():
-            try:
-                compensations.save_tier(current_user, int_arg({"id": form.tier_id.data or ""}, "id"),
-                                        label=form.label.data, role=form.role.data,
-                                        position=form.position.data or 0, min_amount=form.min_amount.data,
-                                        threshold_setting=form.threshold_setting.data, active=form.active.data)
-            except DomainError as refused:
-                getattr(form, refused.field or "label", form.label).errors = [str(refused)]
-            else:
-                toast(_("Approval tier saved."))
-                return redirect_to(url_for("compensations.tiers"))
+    """The approval tiers of advance compensations: who approves which amounts; ?tier= opens one to change."""
     rows = compensations.tiers(include_inactive=True)
-    forms = []
-    for tier in rows:
-        prefix = f"t{tier.id}"
-        if form is not None and form._prefix == prefix + "-":
-            forms.append((tier, form))
-        else:
-            forms.append((tier, TierForm(formdata=None, prefix=prefix, data={
-                "tier_id": tier.id, "label": tier.label, "role": tier.role, "position": tier.position,
-                "min_amount": tier.min_amount, "threshold_setting": tier.threshold_setting, "active": tier.active})))
-    new_form = form if form is not None and form._prefix == "new-" else TierForm(
-        formdata=None, prefix="new", data={"position": (rows[-1].position + 10) if rows else 10, "active": True})
-    return render("compensations/tiers.html", status=422 if form is not None else 200, forms=forms,
-                  new_form=new_form, threshold=compensations.settings.get(compensations.LEADERSHIP_ABOVE))
+    if request.method == "GET":
+        tier = next((t for t in rows if t.id == int_arg(request.args, "tier")), None)
+        data = ({"tier_id": tier.id, "label": tier.label, "role": tier.role, "position": tier.position,
+                 "min_amount": tier.min_amount, "threshold_setting": tier.threshold_setting, "active": tier.active}
+                if tier else {"position": (rows[-1].position + 10) if rows else 10, "active": True})
+        return _tiers_page(rows, TierForm(data=data))
+    form = TierForm()
+    if not form.validate_on_submit():
+        return _tiers_page(rows, form, 422)
+    try:
+        compensations.save_tier(current_user, int_arg({"id": form.tier_id.data or ""}, "id"), label=form.label.data,
+                                role=form.role.data, position=form.position.data or 0,
+                                min_amount=form.min_amount.data, threshold_setting=form.threshold_setting.data,
+                                active=form.active.data)
+    except DomainError as refused:
+        getattr(form, refused.field or "label", form.label).errors = [str(refused)]
+        return _tiers_page(rows, form, 422)
+    toast(_("Approval tier saved."))
+    return redirect_to(url_for("compensations.tiers"))
+
+
+def _tiers_page(rows, form, status=200):
+    return render("compensations/tiers.html", "tier_form", status=status, rows=rows, form=form)
