@@ -90,3 +90,28 @@ def test_a_complaint_page_shows_the_newest_similar_ones_at_a_fixed_cost(app, cli
     assert_query_count_does_not_grow(client, url, add_complaints)
     similar = client.get(url).get_data(as_text=True).split('id="similar-rows"')[1].split("</table>")[0]
     assert similar.count("<tr") - 1 == complaints.SIMILAR_SHOWN  # the header row, then the newest ten
+
+
+def test_the_compensation_lists(app, client, auth, make_user):
+    from decimal import Decimal
+
+    from models import compensations
+    from models.compensations import Compensation
+    proposer = make_user("spec", "specialist", department="客服部")
+    manager = make_user("manager", "service_manager", department="客服部")
+    auth.login("manager")
+    counter = iter(range(1000))
+
+    def add_compensations(n):
+        for _ in range(n):
+            with app.test_request_context():
+                c = compensations.propose(proposer, case="漏水", responsible_party="厂商", amount=Decimal("500"),
+                                          name="客户", phone=f"1390013{next(counter):04d}")
+                c = compensations.apply(c.id, "approve", manager, c.version)
+                compensations.apply(c.id, "pay", manager, c.version, amount=Decimal("500"), day=NOW.date(),
+                                    method="cash")
+                compensations.propose(proposer, case="漏水", responsible_party="厂商", amount=Decimal("500"),
+                                      name="客户", phone=f"1390013{next(counter):04d}")
+    assert_query_count_does_not_grow(client, "/compensations?state=all", add_compensations)
+    assert_query_count_does_not_grow(client, "/compensations/recoveries", add_compensations)
+    assert Compensation.select().count() > 20
