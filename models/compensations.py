@@ -42,7 +42,8 @@ PAY_METHODS = {
     "voucher": _l("Voucher / store credit"), "offset": _l("Offset against the vendor's deposit"),
 }
 
-#: Who records cases, payments and recoveries (seed 002: specialists and the front desk record).
+#: Who records cases, payments and recoveries (seed 002: specialists and the front desk record);
+#: the same roles as the "compensations.propose" permission that opens the proposal form.
 RECORDERS = frozenset({"front_desk", "specialist", "service_manager"})
 MANAGERS = frozenset({"service_manager"})
 #: The approvers of the tier the compensation waits at (data: CompensationTier).

@@ -59,6 +59,7 @@ PERMISSIONS = {
     # Advance compensation: the desk and the specialists record cases, payments and recoveries;
     # who approves is the tiers (data, models.compensations); an administrator edits the tiers.
     "compensations.work": {"front_desk", "specialist", "service_manager", "leadership"},
+    "compensations.propose": {"front_desk", "specialist", "service_manager"},
     "compensations.tiers": {"admin"},
 }
 

@@ -280,7 +280,8 @@ def test_the_page_offers_each_person_their_step(app, client, auth, people):
     assert 'id="decide-form"' not in page and "孙经理" in page  # the other manager is asked
     refused = client.post(f"/compensations/{compensation.id}/act",
                           data={"action": "approve", "version": compensation.version}, htmx=True)
-    assert refused.status_code == 422 and "Nobody approves a compensation they proposed" in refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "Nobody approves a compensation they proposed" in refused.get_data(as_text=True)
     auth.logout()
     auth.login("manager2")
     assert 'id="decide-form"' in client.get(f"/compensations/{compensation.id}").get_data(as_text=True)

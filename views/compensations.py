@@ -148,16 +148,13 @@ def index():
     page = _page()
     rows, more = _paged(compensations.listing(state=state if state != "all" else None, q=q), page)
     return render("compensations/index.html", "rows", rows=rows, more=more, page=page, state=state, q=q,
-                  waiting=list(compensations.inbox(current_user).limit(PAGE)),
-                  may_propose=bool(set(current_user.roles) & compensations.RECORDERS))
+                  waiting=list(compensations.inbox(current_user).limit(PAGE)))
 
 
 @bp.route("/compensations/new", methods=["GET", "POST"])
-@allow("compensations.work")
+@allow("compensations.propose")
 def new():
     """Propose an advance compensation (先行赔偿), from a complaint or for a customer."""
-    if not set(current_user.roles) & compensations.RECORDERS:
-        abort(403)
     data = None
     if request.method == "GET" and (complaint_id := int_arg(request.args, "complaint")):
         complaint = Complaint.get_or_none(Complaint.id == complaint_id)
