@@ -566,6 +566,11 @@ def _joined():
             .switch(Compensation).join(CompensationTier, JOIN.LEFT_OUTER))
 
 
+def get(compensation_id):
+    """One compensation with its customer, complaint, proposer and tier, or None."""
+    return _joined().where(Compensation.id == compensation_id).first()
+
+
 def listing(state=None, q=None):
     """Newest first; `state` is a state, "open" (not settled nor voided) or None for all."""
     query = _joined().order_by(Compensation.created_at.desc(), Compensation.id.desc())

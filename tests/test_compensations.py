@@ -329,8 +329,6 @@ def test_the_approval_form_prints_every_decision_and_time(app, client, auth, peo
     assert "2026-02-25 16:00" in text and "2026-02-26 18:00" in text
     assert "2,600.00" in text and "1,600.00" in text and "未收回余额" in text
     assert_embedded_cjk_font(pdf.data)
-    with open("/tmp/compensation.pdf", "wb") as f:
-        f.write(pdf.data)
 
 
 def test_open_recoveries_page_and_export(app, client, auth, people, frozen):

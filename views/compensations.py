@@ -12,7 +12,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from models import compensations
 from models.base import DomainError
 from models.compensations import (
-    PAY_METHODS, STATES, TRANSITIONS, Compensation, SentBackForApproval,
+    PAY_METHODS, STATES, TRANSITIONS, SentBackForApproval,
 )
 from models.complaints import Complaint
 from models.roles import ROLES
@@ -124,7 +124,7 @@ def labels():
 
 
 def _compensation_or_404(compensation_id):
-    compensation = compensations._joined().where(Compensation.id == compensation_id).first()
+    compensation = compensations.get(compensation_id)
     if compensation is None:
         abort(404)
     return compensation
