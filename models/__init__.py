@@ -24,6 +24,7 @@ def all_models():
     from models.returns import GoodsReturn, ReturnEvent
     from models.weekly_archive import WeeklyArchive
     from models.worktime import CalendarDay, WorkWeekday
+    from models.compensations import Compensation, CompensationEvent, CompensationRecovery, CompensationTier
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -34,7 +35,8 @@ def all_models():
             Sale, Callback, CallbackAttempt,
             ApprovalStep, DepartmentApprover, Supplier, Requisition, RequisitionLine, RequisitionEvent,
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
-            WeeklyArchive, GoodsReturn, ReturnEvent]
+            WeeklyArchive, GoodsReturn, ReturnEvent,
+            CompensationTier, Compensation, CompensationEvent, CompensationRecovery]
 
 
 def create_tables():

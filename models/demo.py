@@ -59,6 +59,7 @@ def seed_demo(only_if_empty=False):
         seed_duty_demo()
         seed_front_desk_demo()
         seed_desk_items_demo()
+        seed_compensations_demo()
     return password
 
 
@@ -836,3 +837,104 @@ def seed_desk_items_demo():
     desk_items.register_mail(desk, False, "顺丰速运", "SF1428839266610", "华远置业有限公司 郑丽华", None,
                              "客户服务部", "letter")
     desk_items.remind_uncollected()
+
+
+# ---------------------------------------------------------------- advance compensation
+
+def seed_compensations_demo():
+    """Advance compensations in every state: waiting for the manager and for leadership, returned,
+    approved to be paid, paid with the recovery open (one long), recovered in full, voided."""
+    from decimal import Decimal
+
+    from models import compensations
+    from models.compensations import Compensation
+    from models.complaints import Complaint
+    if Compensation.select().exists():
+        return
+    people = _staff()
+    specialist, desk, head, manager, leader = (people[k] for k in ("specialist", "desk", "head", "manager", "leader"))
+
+    def story(proposer, amount, case, party, contact, steps, times, customer, from_complaint=False,
+              paid_days_ago=None, recoveries=()):
+        """Propose (for a product complaint taken in before it, when asked and there is one), then take
+        `steps` (action, actor, note), then move it all to `times` (see _moment)."""
+        moment = _moment(times[0])
+        complaint = (Complaint.select().where(Complaint.created_at < moment, Complaint.voided_at.is_null(),
+                                              Complaint.category == "product quality")
+                     .order_by(Complaint.created_at.desc()).first()) if from_complaint else None
+        compensation = compensations.propose(
+            proposer, case=case, responsible_party=party, party_contact=contact, amount=Decimal(amount),
+            complaint_number=complaint.number if complaint else "", name=customer[0], phone=customer[1])
+        today = local_now().date()
+        for action, actor, note in steps:
+            current = Compensation.get_by_id(compensation.id)
+            values = {}
+            if action == "pay":
+                values = dict(amount=current.approved_amount, day=today, method="transfer", reference="网银回单")
+            elif action == "recover":
+                values = dict(amount=Decimal(note), day=today, method="offset")
+                note = "从厂商质保金中扣回"
+            compensations.apply(current.id, action, actor, current.version, note=note, **values)
+        _retime_compensation(compensation, times, paid_days_ago, recoveries)
+
+    with _history():
+        story(specialist, "2800", "顾客购买的燃气灶点火时爆燃，烫伤手臂并烧坏橱柜台面。厂商迟迟不认定责任，"
+              "为平息投诉公司先行赔付医药费和台面维修费。", "华帝厨电专柜", "厂商代表 陈经理 13600001234",
+              [("approve", manager, "情况属实，同意先行赔付"), ("approve", leader, "同意"), ("pay", desk, ""),
+               ("recover", specialist, "1000")],
+              [(40, "10:00"), (40, "15:00"), (39, "11:00"), (38, "16:00"), (20, "10:00")],
+              ("蒋丽华", "13877778888"), from_complaint=True, paid_days_ago=38, recoveries=[20])
+        story(specialist, "1200", "冰箱到货即有压缩机异响，顾客要求赔偿两次上门等待的误工费和食物损失。",
+              "美的冰箱专柜", "王主管 13900002222",
+              [("approve", manager, ""), ("pay", desk, ""), ("recover", specialist, "700"),
+               ("recover", specialist, "500")],
+              [(30, "09:30"), (29, "10:00"), (25, "15:30"), (15, "11:00"), (10, "16:00")],
+              ("沈建军", "13788889999"), from_complaint=True, paid_days_ago=25, recoveries=[15, 10])
+        story(specialist, "300", "洗碗机门铰链断裂，顾客要求补偿。", "西门子专柜", "",
+              [("void", manager, "顾客已与厂商自行协商解决")], [(12, "10:00"), (11, "09:00")],
+              ("陈明", "13955556666"))
+        story(head, "980", "安装工人打孔时损坏顾客家地暖管，维修费由公司先行垫付。", "安居安装服务部", "李师傅 13700003333",
+              [("approve", manager, "先赔付，再向安装队追偿"), ("pay", desk, "")],
+              [(8, "10:00"), (7, "09:00"), (6, "15:00")], ("吴桂芳", "13511112222"), from_complaint=True,
+              paid_days_ago=6)
+        story(specialist, "1500", "热水器漏水浸湿楼下住户天花板，顾客先行垫付了楼下的修缮费。", "A.O.史密斯专柜", "",
+              [("return", manager, "请补充厂商确认书和维修发票")], [(4, "11:00"), (3, "16:30")],
+              ("冯磊", "13844445555"), from_complaint=True)
+        story(specialist, "450", "沙发面料开线，厂商同意维修但顾客需要临时租用沙发，租金先行赔付。",
+              "顾家家居专柜", "", [("approve", manager, "")], [(2, "09:40"), (1, "14:10")],
+              ("郑小红", "13622223333"))
+        story(desk, "3200", "送货途中磕坏顾客家门框和地板，物流公司尚未赔付，顾客情绪激动。",
+              "顺达物流有限公司", "调度 孙先生 021-66668888", [("approve", manager, "属实，金额超权限报领导")],
+              [(2, "15:00"), (1, "10:00")], ("钱伟", "18933334444"))
+    story(specialist, "680", "微波炉门把手断裂划伤顾客手部，医药费先行赔付。", "格兰仕专柜", "",
+          [], [95], ("褚晓", "15066667777"), from_complaint=True)
+
+
+def _retime_compensation(compensation, times, paid_days_ago=None, recovery_days_ago=()):
+    """Move a compensation's steps (propose, then each step, in order) to the given moments,
+    with the stamps that hang on them; payments and recoveries to their days."""
+    from models.compensations import Compensation, CompensationEvent, CompensationRecovery
+    compensation = Compensation.get_by_id(compensation.id)
+    moments = [_moment(when) for when in times]
+    events = list(CompensationEvent.select().where(CompensationEvent.compensation == compensation.id)
+                  .order_by(CompensationEvent.id))
+    for event, moment in zip(events, moments):
+        _set(CompensationEvent, event.id, at=moment)
+    # The proposal made one audit entry, every step two (the change and the step).
+    _audit_times(compensation, [moments[0]] + [m for m in moments[1:] for _twice in (0, 1)])
+    values = {"created_at": moments[0], "updated_at": moments[-1]}
+    if compensation.tier_id:
+        values["tier_since"] = moments[-1]
+    if compensation.approved_at:
+        approvals = [m for e, m in zip(events, moments) if e.action == "approve"]
+        values["approved_at"] = approvals[-1]
+    if paid_days_ago is not None:
+        values["paid_on"] = local_now().date() - dt.timedelta(days=paid_days_ago)
+    if compensation.settled_at:
+        values["settled_at"] = moments[-1]
+    _set(Compensation, compensation.id, **values)
+    rows = CompensationRecovery.select().where(CompensationRecovery.compensation == compensation.id)
+    for row, days_ago in zip(rows.order_by(CompensationRecovery.id), recovery_days_ago):
+        day = local_now().date() - dt.timedelta(days=days_ago)
+        _set(CompensationRecovery, row.id, received_on=day,
+             recorded_at=to_utc(dt.datetime.combine(day, dt.time(10, 0))))

@@ -61,6 +61,11 @@ PERMISSIONS = {
     # 30-day no-reason returns: the desk and customer service record them; the register and summary also leadership.
     "returns.work": {"front_desk", "specialist", "service_manager"},
     "returns.register": {"front_desk", "specialist", "service_manager", "leadership"},
+    # Advance compensation: the desk and the specialists record cases, payments and recoveries;
+    # who approves is the tiers (data, models.compensations); an administrator edits the tiers.
+    "compensations.work": {"front_desk", "specialist", "service_manager", "leadership"},
+    "compensations.propose": {"front_desk", "specialist", "service_manager"},
+    "compensations.tiers": {"admin"},
 }
 
 

@@ -97,6 +97,12 @@ def test_the_demo_shows_every_area_working(app, moment, quiet_password):
         assert Visit.select().where(Visit.state == "left").count() >= 100
         assert Call.promises_open().count() == 3 and Call.promises_open().where(Call.reply_due < now).count() == 1
 
+        from models.compensations import Compensation, open_recoveries
+        assert {"proposed", "returned", "approved", "paid", "settled", "voided"} <= {
+            c.state for c in Compensation.select()}
+        assert [r.age_days() for r in open_recoveries()] == [38, 6]
+        assert Compensation.select().where(Compensation.complaint.is_null(False)).count() >= 3
+
         board = figures(now)
         assert board["complaints_open"] >= 15 and board["complaints_overdue"] >= 3
         assert board["callbacks_today"]["due"] >= 4 and sum(board["trend"]["visitors"]) >= 50
@@ -116,7 +122,8 @@ def test_the_demo_loads_once_and_its_pages_open_for_their_people(app, client, au
         complaints = Complaint.select().count()
         assert _seed(app, moment) is None and Complaint.select().count() == complaints
         _row, token = create_token(User.by_username("admin") or User.by_username("manager"), "大堂屏幕")
-    pages = {"specialist": ["/complaints", "/complaints/register", "/callbacks"], "manager": ["/reports"],
+    pages = {"specialist": ["/complaints", "/complaints/register", "/callbacks", "/compensations",
+                            "/compensations/recoveries"], "manager": ["/reports", "/compensations"],
              "logistics": ["/procurement"], "desk": ["/duty", "/visitors"]}
     with time_machine.travel(moment, tick=False):
         for username, urls in pages.items():

@@ -110,3 +110,26 @@ def test_the_returns_list_and_register(app, client, auth, make_user):
                 returns.apply(record.id, "refuse", desk, record.version, refusal_kind="other", note="顾客改变主意")
     assert_query_count_does_not_grow(client, "/returns?state=all", add_returns)
     assert_query_count_does_not_grow(client, "/returns/register", add_returns)
+def test_the_compensation_lists(app, client, auth, make_user):
+    from decimal import Decimal
+
+    from models import compensations
+    from models.compensations import Compensation
+    proposer = make_user("spec", "specialist", department="客服部")
+    manager = make_user("manager", "service_manager", department="客服部")
+    auth.login("manager")
+    counter = iter(range(1000))
+
+    def add_compensations(n):
+        for _ in range(n):
+            with app.test_request_context():
+                c = compensations.propose(proposer, case="漏水", responsible_party="厂商", amount=Decimal("500"),
+                                          name="客户", phone=f"1390013{next(counter):04d}")
+                c = compensations.apply(c.id, "approve", manager, c.version)
+                compensations.apply(c.id, "pay", manager, c.version, amount=Decimal("500"), day=NOW.date(),
+                                    method="cash")
+                compensations.propose(proposer, case="漏水", responsible_party="厂商", amount=Decimal("500"),
+                                      name="客户", phone=f"1390013{next(counter):04d}")
+    assert_query_count_does_not_grow(client, "/compensations?state=all", add_compensations)
+    assert_query_count_does_not_grow(client, "/compensations/recoveries", add_compensations)
+    assert Compensation.select().count() > 20

@@ -157,3 +157,5 @@ def init_app(app):
     app.register_blueprint(weekly_archive.bp)
     from views import returns
     app.register_blueprint(returns.bp)
+    from views import compensations
+    app.register_blueprint(compensations.bp)

@@ -38,6 +38,8 @@ NAVIGATION = [
     (_l("Suppliers"), "procurement.suppliers", "procurement.manage"),
     (_l("Stock"), "procurement.stock", "stock.view"),
     (_l("Approval chain"), "procurement.chain", "procurement.chain"),
+    (_l("Advance compensation"), "compensations.index", "compensations.work"),
+    (_l("Compensation tiers"), "compensations.tiers", "compensations.tiers"),
 ]
 
 #: endpoint -> function(user) giving the count shown beside its navigation entry (an inbox).
