@@ -12,7 +12,7 @@ from flask import url_for
 from PIL import Image
 
 from models import (
-    board, calls, complaints, desk_items, duty, procurement, reports, returns, visitors, weekly_archive, worktime,
+    board, calls, compensations, complaints, desk_items, duty, procurement, reports, returns, visitors, weekly_archive, worktime,
 )
 from models.notifications import Notification
 from models.procurement import Delivery, ReturnRecord, StockItem, Supplier
@@ -55,6 +55,7 @@ SEEDED = {
     ("reports", "run_id"): "report_run",
     ("reports", "archive_id"): "weekly_archive",
     ("returns", "record_id"): "goods_return",
+    ("compensations", "compensation_id"): "compensation",
     ("stock", "item_id"): "stock_item",
     ("suppliers", "supplier_id"): "supplier",
     ("visitors", "visit_id"): "visit",
@@ -109,6 +110,8 @@ def seed_records(app, make_user, person):
         goods_return = returns.receive(desk, name="王女士", phone="13800000001", order_number="HX-1001",
                                        sale_date=(UTC_NOW - dt.timedelta(days=3)).date(), goods="实木餐桌",
                                        vendor="林氏家居", category=returns.categories()[0], sale_amount=Decimal("3200"))
+        compensation = compensations.propose(spec, case="洗衣机漏水泡坏地板，公司先行赔付", responsible_party="海尔专柜",
+                                             amount=Decimal("800"), name="李先生", phone="13800138000")
         run, _new = reports.find_or_start(reports.Period.parse("month", "2026-02"), own, person)
     reports.run_build(run.id)
     complaint = make_complaint(app, spec)
@@ -133,6 +136,7 @@ def seed_records(app, make_user, person):
         "delivery": Delivery.get().id, "return_record": ReturnRecord.get().id, "report_run": run.id,
         "stock_item": StockItem.get().id, "supplier": Supplier.get().id, "visit": visit.id,
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
+        "compensation": compensation.id,
     }
 
 
