@@ -16,7 +16,7 @@ from peewee import (
 )
 
 from models import audit, complaints, settings
-from models.base import BaseModel, VoidableModel, db, utcnow, write_transaction
+from models.base import BaseModel, DomainError, VoidableModel, db, utcnow, write_transaction
 from models.complaints import Complaint, ComplaintEvent, Customer, TransitionError
 from models.notifications import N_, notify
 from models.numbering import next_number
@@ -109,8 +109,8 @@ OUTCOMES = {
 DONE = ("satisfied", "unsatisfied")
 
 
-class CallbackError(Exception):
-    """A refused outcome; the message is for the user."""
+class CallbackError(DomainError):
+    """A refused callback step."""
 
 
 class Sale(BaseModel):

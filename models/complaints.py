@@ -11,7 +11,7 @@ from peewee import (
 )
 
 from models import audit, settings, worktime
-from models.base import BaseModel, VoidableModel, db, utcnow, write_transaction
+from models.base import BaseModel, DomainError, VoidableModel, db, utcnow, write_transaction
 from models.calls import Call
 from models.notifications import N_, notify
 from models.numbering import next_number
@@ -143,8 +143,8 @@ WITH_DEPARTMENT = tuple(dict.fromkeys(s for t in TRANSITIONS.values() if t.roles
 AFTER_TRANSITION = []
 
 
-class TransitionError(Exception):
-    """A refused transition; the message is for the user."""
+class TransitionError(DomainError):
+    """A refused complaint step."""
 
 
 DEADLINE_LABELS = {"reply": _l("Reply to the customer due"), "plan": _l("Major complaint solution due (from intake)"),

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import JOIN, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from models import audit, settings
-from models.base import BaseModel, utcnow, write_transaction
+from models.base import BaseModel, DomainError, utcnow, write_transaction
 from models.notifications import N_, notify
 from models.numbering import next_number
 from models.timezone import local_now
@@ -37,8 +37,8 @@ DAY_SHIFT_STARTS = settings.define(
     "day_shift_starts_hour", int, 8, _l("Hour the day shift starts (0–23)"), DUTY, minimum=0, maximum=23)
 
 
-class DutyError(Exception):
-    """A rule of the duty desk refused the action; the message is for the user."""
+class DutyError(DomainError):
+    """A rule of the duty desk refused the action."""
 
 
 def current_shift(now_local=None):
