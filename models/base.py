@@ -96,6 +96,11 @@ class BaseModel(Model):
     def record_type(cls):
         return cls._meta.table_name
 
+    @classmethod
+    def fill_added_columns(cls, names):
+        """Called by create_tables after it added these columns to an older table: a model
+        whose new column must be derived from what the rows hold fills it here."""
+
 
 class VoidableModel(BaseModel):
     """Business records are never deleted: they are voided with a reason."""

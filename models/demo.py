@@ -290,8 +290,8 @@ def _complaint_story(spec, people, departments):
         if action in ("satisfied", "unsatisfied"):
             # The callback queue is where the outcome is recorded; it moves the complaint on.
             callbacks.schedule_complaint_callbacks()
-            callback = current.callbacks.where(callbacks.Callback.outcome == "").get()
-            callbacks.record_outcome(callback.id, action, people["specialist"], callback.version, notes[action])
+            callback = current.callbacks.where(callbacks.Callback.state == "due").get()
+            callbacks.apply(people["specialist"], callback.id, action, callback.version, notes[action])
             continue
         actor = {"accept": handler, "handle": handler, "report": handler, "void": people["manager"]}.get(action, front)
         kwargs = {"note": notes.get(action, "")}
