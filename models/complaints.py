@@ -418,8 +418,8 @@ def complaint_of_call(call_id):
     return Complaint.get_or_none(Complaint.call == call_id)
 
 
-def _call_refusal(call_id):
-    """Why no complaint can be made of this call, or None."""
+def call_refusal(call_id):
+    """Why no complaint can be made of this call, or None (the intake form asks it too)."""
     earlier = complaint_of_call(call_id)
     if earlier is not None:
         return _l("This call is complaint %(number)s already.", number=earlier.number)
@@ -433,7 +433,7 @@ def create(actor, *, name, phone, content, channel, category, severity, address=
     """Take in a complaint; a major one tells every service manager at once.
     A logged call becomes one complaint at most (TransitionError for a second)."""
     with write_transaction():
-        if call_id is not None and (reason := _call_refusal(call_id)):
+        if call_id is not None and (reason := call_refusal(call_id)):
             raise TransitionError(reason)
         known = Customer.get_or_none(Customer.phone == normalise_phone(phone))
         customer = find_or_create_customer(actor, name, phone, address, organisation, is_vip)
@@ -447,7 +447,7 @@ def create(actor, *, name, phone, content, channel, category, severity, address=
                     staff_person=staff_person if category == STAFF_CATEGORY else "", call=call_id,
                     received_by=actor, created_at=now, **{field.name: value for field, value in values.items()})
         except IntegrityError:
-            raise TransitionError(_call_refusal(call_id) or _l("Reload the page and try again.")) from None
+            raise TransitionError(call_refusal(call_id) or _l("Reload the page and try again.")) from None
         audit.record_create(actor, complaint)
         ComplaintEvent.create(complaint=complaint, actor=actor, action="receive", to_state="received", at=now)
         if complaint.is_major:
