@@ -58,4 +58,5 @@ def create_tables():
         missing = [field for field in model._meta.sorted_fields if field.column_name not in existing]
         if missing:
             migrate(*(migrator.add_column(table, field.column_name, field) for field in missing))
+            model.fill_added_columns({field.name for field in missing})
     db.create_tables(models, safe=True)

@@ -96,6 +96,11 @@ class BaseModel(Model):
     def record_type(cls):
         return cls._meta.table_name
 
+    @classmethod
+    def fill_added_columns(cls, names):
+        """Called by create_tables after it added these columns to an older table: a model
+        whose new column must be derived from what the rows hold fills it here."""
+
 
 class VoidableModel(BaseModel):
     """Business records are never deleted: they are voided with a reason."""
@@ -120,15 +125,18 @@ class VersionedModel(BaseModel):
     #: What the loser of a race is told; a model may say it in its own words.
     stale_message = _l("Someone else changed this record meanwhile; look at it again.")
     missing_message = _l("No such record.")
+    #: The area's own DomainError subclass, so callers catch one type per area.
+    error = DomainError
 
     @classmethod
     def load(cls, record_id, version=None):
-        """The record as the user saw it, or a DomainError if it is gone or changed since."""
+        """The record as the user saw it, or the model's error if it is gone or changed since.
+        Without `version` (a one-tap step from a list) the state rules alone decide."""
         record = cls.get_or_none(cls.id == record_id)
         if record is None:
-            raise DomainError(cls.missing_message)
+            raise cls.error(cls.missing_message)
         if version is not None and record.version != version:
-            raise DomainError(cls.stale_message)
+            raise cls.error(cls.stale_message)
         return record
 
     def update_versioned(self, version, values, *conditions):
@@ -140,5 +148,5 @@ class VersionedModel(BaseModel):
         values[cls.updated_at] = utcnow()
         changed = cls.update(values).where(cls.id == self.id, cls.version == version, *conditions).execute()
         if not changed:
-            raise DomainError(cls.stale_message)
+            raise cls.error(cls.stale_message)
         return cls.get_by_id(self.id)

@@ -5,10 +5,12 @@ Callbacks are created by a sweep (tasks/callbacks.py) that finds by the data wha
 needs one, so a missed or repeated run changes nothing more. Every callback falls in
 an allowed slot: never in quiet hours, never outside the time the customer agreed.
 The outcome of a complaint's callback moves the complaint on through
-models.complaints.apply(), so its timeline shows it."""
+models.complaints.apply(), so its timeline shows it; a callback moves only through apply()
+here, by the TRANSITIONS table."""
 import calendar
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from peewee import (
@@ -16,10 +18,11 @@ from peewee import (
 )
 
 from models import audit, complaints, settings
-from models.base import BaseModel, VoidableModel, db, utcnow, write_transaction
+from models.base import BaseModel, DomainError, VersionedModel, VoidableModel, db, utcnow, write_transaction
 from models.complaints import Complaint, ComplaintEvent, Customer, TransitionError
 from models.notifications import N_, notify
 from models.numbering import next_number
+from models.roles import has_permission
 from models.settings import InvalidSetting
 from models.timezone import day_start_utc, to_local, to_utc
 from models.users import User
@@ -108,9 +111,32 @@ OUTCOMES = {
 }
 DONE = ("satisfied", "unsatisfied")
 
+STATES = {"due": _l("To call"), "done": _l("Done"), "voided": _l("Cancelled")}
+#: Who takes a step: customer service (the callback queue's people), or the managers.
+WORKERS, MANAGERS = "callbacks.work", frozenset({"service_manager", "admin"})
 
-class CallbackError(Exception):
-    """A refused outcome; the message is for the user."""
+
+@dataclass(frozen=True)
+class Transition:
+    label: object
+    sources: tuple
+    target: str  # None: the state stays (tried again later)
+    who: object  # a permission, or a set of roles
+    note_required: bool = False
+
+
+# A callback is due until the customer is reached (satisfied or not); an unreachable try
+# keeps it due at the next allowed slot; it is cancelled only with its complaint.
+TRANSITIONS = {
+    "satisfied": Transition(OUTCOMES["satisfied"], ("due",), "done", WORKERS),
+    "unsatisfied": Transition(OUTCOMES["unsatisfied"], ("due",), "done", WORKERS, note_required=True),
+    "unreachable": Transition(OUTCOMES["unreachable"], ("due",), None, WORKERS),
+    "void": Transition(_l("Cancel"), ("due",), "voided", MANAGERS, note_required=True),
+}
+
+
+class CallbackError(DomainError):
+    """A refused callback step."""
 
 
 class Sale(BaseModel):
@@ -129,7 +155,11 @@ class Sale(BaseModel):
         indexes = ((("customer", "product", "sale_date"), True),)
 
 
-class Callback(VoidableModel):
+class Callback(VoidableModel, VersionedModel):
+    error = CallbackError
+    stale_message = _l("Someone else recorded this callback meanwhile; look at it again.")
+    missing_message = _l("No such callback.")
+
     number = CharField(max_length=20, unique=True)
     customer = ForeignKeyField(Customer, backref="callbacks", on_delete="RESTRICT")
     reason = CharField(max_length=12)
@@ -146,18 +176,34 @@ class Callback(VoidableModel):
     done_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     done_at = DateTimeField(null=True, index=True)
     flagged_at = DateTimeField(null=True)
-    version = IntegerField(default=1)
+    # See TRANSITIONS; `outcome` keeps what the customer said once reached.
+    state = CharField(max_length=8, default="due", index=True)
 
     class Meta:
         indexes = ((("sale", "reason"), True),)
 
+    @classmethod
+    def fill_added_columns(cls, names):
+        """A database from before the state column: each callback's state from what it holds."""
+        if "state" in names:
+            cls.update(state="done").where(cls.outcome.in_(DONE)).execute()
+            cls.update(state="voided").where(cls.voided_at.is_null(False)).execute()
+
     @property
     def is_done(self):
-        return self.outcome in DONE
+        return self.state == "done"
 
     @property
     def is_pending(self):
-        return not self.outcome and self.voided_at is None
+        return self.state == "due"
+
+    @property
+    def state_label(self):
+        return self.outcome_label if self.is_done else STATES.get(self.state, self.state)
+
+    def actions_for(self, user):
+        """The steps this user may take now, in table order."""
+        return [name for name in TRANSITIONS if refusal(self, name, user) is None]
 
     def is_overdue(self, now=None):
         return self.is_pending and (now or utcnow()) > self.deadline_at
@@ -325,14 +371,14 @@ def queue(now=None):
     """What is due today (or was due earlier and is still open): VIP first, then by time."""
     _, tomorrow = _day_bounds(now)
     return (_with_links()
-            .where(Callback.outcome == "", Callback.voided_at.is_null(), Callback.next_at < tomorrow)
+            .where(Callback.state == "due", Callback.next_at < tomorrow)
             .order_by(Customer.is_vip.desc(), Callback.next_at, Callback.id))
 
 
 def upcoming(now=None, limit=50):
     _, tomorrow = _day_bounds(now)
     return (_with_links()
-            .where(Callback.outcome == "", Callback.voided_at.is_null(), Callback.next_at >= tomorrow)
+            .where(Callback.state == "due", Callback.next_at >= tomorrow)
             .order_by(Callback.next_at, Callback.id).limit(limit))
 
 
@@ -356,45 +402,57 @@ def get_with_links(callback_id):
     return _with_links().where(Callback.id == callback_id).first()
 
 
-def record_outcome(callback_id, outcome, actor, version, note=""):
-    """Record one call. Satisfied or not, a complaint's callback moves the complaint on
-    (satisfied: it can be closed; not satisfied: it is reopened). Unreachable: tried again
-    at the next allowed slot, and flagged to the service managers after the set tries.
+def refusal(callback, action, actor):
+    """Why this actor may not take this step now, or None if they may."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        return _l("Choose the outcome of the call.")
+    if transition.who == WORKERS and not has_permission(actor.roles, WORKERS):
+        return _l("Only customer service records callbacks.")
+    if transition.who == MANAGERS and not set(actor.roles) & MANAGERS:
+        return _l("Only a service manager may cancel a callback.")
+    if callback.state not in transition.sources:
+        return _l("This callback is finished already.")
+    return None
+
+
+def apply(actor, callback_id, action, version=None, note="", moves_complaint=True):
+    """The one function that moves a callback: record one call (or cancel it), in one
+    transaction. Satisfied or not, a complaint's callback moves the complaint on (satisfied:
+    it can be closed; not satisfied: it is reopened). Unreachable: tried again at the next
+    allowed slot, and flagged to the service managers after the set tries.
 
     `version` is the one the user saw: of two people recording at once, the second is told."""
     note = (note or "").strip()
-    if outcome not in OUTCOMES:
-        raise CallbackError(_l("Choose the outcome of the call."))
-    if outcome == "unsatisfied" and not note:
-        raise CallbackError(_l("Write down what the customer is not satisfied with."))
     with write_transaction():
-        callback = Callback.get_or_none(Callback.id == callback_id)
-        if callback is None:
-            raise CallbackError(_l("No such callback."))
-        if callback.version != version:
-            raise CallbackError(_l("Someone else recorded this callback meanwhile; look at it again."))
-        if not callback.is_pending:
-            raise CallbackError(_l("This callback is finished already."))
+        callback = Callback.load(callback_id, version)
+        reason = refusal(callback, action, actor)
+        if reason:
+            raise CallbackError(reason, field="outcome")
+        transition = TRANSITIONS[action]
+        if transition.note_required and not note:
+            raise CallbackError(_l("Write down what the customer is not satisfied with.") if action in DONE
+                                else _l("Give the reason."), field="note")
         before = callback.snapshot()
         now = utcnow()
-        values = {Callback.attempts: Callback.attempts + 1, Callback.version: version + 1}
+        values = {Callback.state: transition.target or callback.state}
         newly_flagged = False
-        if outcome == "unreachable":
+        if action == "void":
+            values.update({Callback.voided_at: now, Callback.void_reason: note})
+        else:
+            values[Callback.attempts] = Callback.attempts + 1
+        if action == "unreachable":
             retry = now + dt.timedelta(minutes=settings.get(RETRY_MINUTES))
             values[Callback.next_at] = next_allowed(retry, customer_window(callback.customer))
             if callback.attempts + 1 >= settings.get(FLAG_AFTER_TRIES) and callback.flagged_at is None:
                 values[Callback.flagged_at] = now
                 newly_flagged = True
-        else:
-            values.update({Callback.outcome: outcome, Callback.note: note, Callback.done_by: actor,
+        elif action in DONE:
+            values.update({Callback.outcome: action, Callback.note: note, Callback.done_by: actor,
                            Callback.done_at: now})
-        changed = (Callback.update(values)
-                   .where(Callback.id == callback.id, Callback.version == version, Callback.outcome == "",
-                          Callback.voided_at.is_null()).execute())
-        if not changed:
-            raise CallbackError(_l("Someone else recorded this callback meanwhile; look at it again."))
-        CallbackAttempt.create(callback=callback, at=now, actor=actor, result=outcome, note=note)
-        callback = Callback.get_by_id(callback.id)
+        callback = callback.update_versioned(callback.version, values)
+        if action != "void":
+            CallbackAttempt.create(callback=callback, at=now, actor=actor, result=action, note=note)
         audit.record_change(actor, callback, before)
         if newly_flagged:
             audit.record_event(actor, "callback_flagged", callback)
@@ -402,39 +460,22 @@ def record_outcome(callback_id, outcome, actor, version, note=""):
                 notify(manager, N_("Callback %(number)s: %(customer)s could not be reached after %(tries)s tries"),
                        ("callbacks.show", {"callback_id": callback.id}), number=callback.number,
                        customer=callback.customer.name, tries=callback.attempts)
-        if callback.complaint_id and outcome in DONE:
+        if moves_complaint and callback.complaint_id and action in DONE:
             complaint = Complaint.get_by_id(callback.complaint_id)
             try:
-                complaints.apply(complaint.id, outcome, actor, complaint.version, note=note)
+                complaints.apply(complaint.id, action, actor, complaint.version, note=note)
             except TransitionError as refused:
-                raise CallbackError(refused.args[0]) from None
+                raise CallbackError(refused.message) from None
     return callback
 
 
-def _after_complaint_transition(complaint, action, actor, note):
-    """Keep pending callbacks in step with their complaint, whichever screen moved it.
-    (A complaint's new callback is made by the minute sweep, not queued from inside this
-    transaction, which may still roll back.)"""
-    pending = Callback.select().where(Callback.complaint == complaint.id, Callback.outcome == "",
-                                      Callback.voided_at.is_null())
-    now = utcnow()
-    for callback in pending:
-        before = callback.snapshot()
-        if action in DONE:
-            # Recorded on the complaint page instead of the callback queue: the same call.
-            Callback.update({Callback.outcome: action, Callback.note: note, Callback.done_by: actor,
-                             Callback.done_at: now, Callback.attempts: Callback.attempts + 1,
-                             Callback.version: Callback.version + 1}).where(Callback.id == callback.id).execute()
-            CallbackAttempt.create(callback=callback, at=now, actor=actor, result=action, note=note)
-        elif action == "void":
-            Callback.update({Callback.voided_at: now, Callback.void_reason: note,
-                             Callback.version: Callback.version + 1}).where(Callback.id == callback.id).execute()
-        else:
-            continue
-        audit.record_change(actor, Callback.get_by_id(callback.id), before)
-
-
-complaints.AFTER_TRANSITION.append(_after_complaint_transition)
+def follow_complaint(complaint, action, actor, note):
+    """A complaint's callback outcome recorded on the complaint page, or the complaint voided:
+    its pending callbacks take the same step (part of the complaint's transition)."""
+    if action not in (*DONE, "void"):
+        return
+    for callback in Callback.select().where(Callback.complaint == complaint.id, Callback.state == "due"):
+        apply(actor, callback.id, action, note=note, moves_complaint=False)
 
 
 def set_window(actor, customer, text):
@@ -445,8 +486,7 @@ def set_window(actor, customer, text):
         customer.callback_window = str(window) or None
         customer.save()
         audit.record_change(actor, customer, before)
-        for callback in Callback.select().where(Callback.customer == customer, Callback.outcome == "",
-                                                Callback.voided_at.is_null()):
+        for callback in Callback.select().where(Callback.customer == customer, Callback.state == "due"):
             Callback.update({Callback.next_at: next_allowed(max(callback.next_at, utcnow()), window),
                              Callback.version: Callback.version + 1}).where(Callback.id == callback.id).execute()
     return customer
@@ -473,8 +513,7 @@ def today_figures(now=None):
     """For the wall board: today's callbacks (still open for today, or done today) and how many are done."""
     start, tomorrow = _day_bounds(now)
     done = Callback.select().where(Callback.done_at >= start, Callback.done_at < tomorrow).count()
-    open_today = Callback.select().where(Callback.outcome == "", Callback.voided_at.is_null(),
-                                         Callback.next_at < tomorrow).count()
+    open_today = Callback.select().where(Callback.state == "due", Callback.next_at < tomorrow).count()
     return {"due": open_today + done, "done": done}
 
 

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
 
 from models import audit, settings
-from models.base import BaseModel, utcnow, write_transaction
+from models.base import BaseModel, DomainError, utcnow, write_transaction
 from models.notifications import N_, notify
 from models.users import User
 
@@ -31,8 +31,8 @@ OUTCOMES = {
 audit.name_record_type("call", _l("Phone call"))
 
 
-class CallError(Exception):
-    """A rule refused the action; the message is for the user."""
+class CallError(DomainError):
+    """A rule of the phone calls refused the action."""
 
 
 class Call(BaseModel):
@@ -83,16 +83,25 @@ class Call(BaseModel):
                 "channel": "phone", "content": self.reason, "call_id": self.id}
 
 
+def reply_due_refusal(reply_due):
+    """Why a promised reply cannot be due then (naive UTC), or None. The form asks it too,
+    so the desk sees it together with the form's other errors."""
+    if reply_due is not None and reply_due <= utcnow():
+        return _l("The promised reply must be due in the future.")
+    return None
+
+
 def log_call(actor, *, caller_name, organisation, phone, reason, call_type, outcome, answer_text="",
              transferred_to=None, transfer_accepted=False, message_for=None, message_text="", promiser=None,
              reply_due=None):
     if call_type not in CALL_TYPES or outcome not in OUTCOMES:
-        raise CallError(_l("Choose the type and what was done from the lists."))
-    for person in (transferred_to, message_for, promiser):
+        raise CallError(_l("Choose the type and what was done from the lists."), field="outcome")
+    for field, person in (("transferred_to", transferred_to), ("message_for", message_for), ("promiser", promiser)):
         if person is not None and not person.is_active:
-            raise CallError(_l("%(name)s is deactivated; choose someone else.", name=person.display_name))
-    if outcome == "promised" and reply_due is not None and reply_due <= utcnow():
-        raise CallError(_l("The promised reply must be due in the future."))
+            raise CallError(_l("%(name)s is deactivated; choose someone else.", name=person.display_name),
+                            field=field)
+    if outcome == "promised" and (late := reply_due_refusal(reply_due)):
+        raise CallError(late, field="reply_due")
     with write_transaction():
         call = Call.create(caller_name=caller_name, organisation=organisation, phone=phone, reason=reason,
                            call_type=call_type, outcome=outcome, answer_text=answer_text,
@@ -114,7 +123,7 @@ def log_call(actor, *, caller_name, organisation, phone, reason, call_type, outc
 
 def close_promise(actor, call, note):
     if not note.strip():
-        raise CallError(_l("Write what was replied."))
+        raise CallError(_l("Write what was replied."), field="reply_note")
     with write_transaction():
         call = Call.get_by_id(call.id)
         if call.outcome != "promised" or call.replied_at is not None:

@@ -11,7 +11,7 @@ from peewee import (
 )
 
 from models import audit, settings, worktime
-from models.base import BaseModel, VoidableModel, db, utcnow, write_transaction
+from models.base import BaseModel, DomainError, VersionedModel, VoidableModel, db, utcnow, write_transaction
 from models.calls import Call
 from models.notifications import N_, notify
 from models.numbering import next_number
@@ -138,13 +138,8 @@ EVENT_LABELS = {"pause": _l("Waiting on the customer"), "resume": _l("Customer a
 WITH_DEPARTMENT = tuple(dict.fromkeys(s for t in TRANSITIONS.values() if t.roles == DEPARTMENT for s in t.sources))
 
 
-#: Called as listener(complaint, action, actor, note) after each transition; other areas
-#: (callbacks) subscribe here rather than this module knowing about them.
-AFTER_TRANSITION = []
-
-
-class TransitionError(Exception):
-    """A refused transition; the message is for the user."""
+class TransitionError(DomainError):
+    """A refused complaint step."""
 
 
 DEADLINE_LABELS = {"reply": _l("Reply to the customer due"), "plan": _l("Major complaint solution due (from intake)"),
@@ -166,7 +161,12 @@ class Customer(BaseModel):
         return self.name
 
 
-class Complaint(VoidableModel):
+class Complaint(VoidableModel, VersionedModel):
+    # Optimistic concurrency: every transition names the version it saw.
+    error = TransitionError
+    stale_message = _l("Someone else changed this complaint meanwhile; look at it again.")
+    missing_message = _l("No such complaint.")
+
     number = CharField(max_length=20, unique=True)
     customer = ForeignKeyField(Customer, backref="complaints", on_delete="RESTRICT")
     channel = CharField(max_length=10)
@@ -176,14 +176,11 @@ class Complaint(VoidableModel):
     staff_person = CharField(max_length=80, default="")
     department = ForeignKeyField(Department, null=True, on_delete="RESTRICT")
     state = CharField(max_length=20, default="received", index=True)
-    # Optimistic concurrency: every transition names the version it saw.
-    version = IntegerField(default=1)
     # The front desk's logged call this came from: one call becomes at most one complaint.
     call = ForeignKeyField(Call, null=True, unique=True, on_delete="RESTRICT", backref="complaints")
     received_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     root_cause = TextField(default="")
     improvement = TextField(default="")
-    updated_at = DateTimeField(default=utcnow)
     reply_due_at = DateTimeField(null=True)
     handle_due_at = DateTimeField(null=True, index=True)
     # Major complaints: a satisfactory solution within the plan hours of intake.
@@ -421,8 +418,8 @@ def complaint_of_call(call_id):
     return Complaint.get_or_none(Complaint.call == call_id)
 
 
-def _call_refusal(call_id):
-    """Why no complaint can be made of this call, or None."""
+def call_refusal(call_id):
+    """Why no complaint can be made of this call, or None (the intake form asks it too)."""
     earlier = complaint_of_call(call_id)
     if earlier is not None:
         return _l("This call is complaint %(number)s already.", number=earlier.number)
@@ -436,7 +433,7 @@ def create(actor, *, name, phone, content, channel, category, severity, address=
     """Take in a complaint; a major one tells every service manager at once.
     A logged call becomes one complaint at most (TransitionError for a second)."""
     with write_transaction():
-        if call_id is not None and (reason := _call_refusal(call_id)):
+        if call_id is not None and (reason := call_refusal(call_id)):
             raise TransitionError(reason)
         known = Customer.get_or_none(Customer.phone == normalise_phone(phone))
         customer = find_or_create_customer(actor, name, phone, address, organisation, is_vip)
@@ -450,7 +447,7 @@ def create(actor, *, name, phone, content, channel, category, severity, address=
                     staff_person=staff_person if category == STAFF_CATEGORY else "", call=call_id,
                     received_by=actor, created_at=now, **{field.name: value for field, value in values.items()})
         except IntegrityError:
-            raise TransitionError(_call_refusal(call_id) or _l("Reload the page and try again.")) from None
+            raise TransitionError(call_refusal(call_id) or _l("Reload the page and try again.")) from None
         audit.record_create(actor, complaint)
         ComplaintEvent.create(complaint=complaint, actor=actor, action="receive", to_state="received", at=now)
         if complaint.is_major:
@@ -595,11 +592,7 @@ def apply(complaint_id, action, actor, version, note="", department_id=None, roo
     `version` is the one the user saw; if someone acted meanwhile, the user is told."""
     note = (note or "").strip()
     with write_transaction():
-        complaint = Complaint.get_or_none(Complaint.id == complaint_id)
-        if complaint is None:
-            raise TransitionError(_l("No such complaint."))
-        if complaint.version != version:
-            raise TransitionError(_l("Someone else changed this complaint meanwhile; look at it again."))
+        complaint = Complaint.load(complaint_id, version)
         reason = refusal(complaint, action, actor)
         if reason:
             raise TransitionError(reason)
@@ -610,7 +603,7 @@ def apply(complaint_id, action, actor, version, note="", department_id=None, roo
         from_state = complaint.state
         now = utcnow()
         target = transition.target or complaint.state
-        values = {Complaint.state: target, Complaint.version: version + 1, Complaint.updated_at: now}
+        values = {Complaint.state: target}
         signs_for_it = action == "accept" or (action == "handle" and complaint.state == "assigned")
         handler = None
         if signs_for_it or action == "set_handler":
@@ -654,11 +647,7 @@ def apply(complaint_id, action, actor, version, note="", department_id=None, roo
         if action == "handle" and complaint.first_handled_at is None:
             values.update(_first_handling(complaint, now, values.get(Complaint.handle_due_at,
                                                                       complaint.handle_due_at)))
-        changed = (Complaint.update(values)
-                   .where(Complaint.id == complaint.id, Complaint.version == version).execute())
-        if not changed:
-            raise TransitionError(_l("Someone else changed this complaint meanwhile; look at it again."))
-        complaint = Complaint.get_by_id(complaint.id)
+        complaint = complaint.update_versioned(version, values)
         if action != "resume":  # a resume's step was written by _end_pause
             event = ComplaintEvent.create(complaint=complaint, at=now, actor=actor, action=action,
                                           from_state=from_state, to_state=target, note=note,
@@ -671,8 +660,10 @@ def apply(complaint_id, action, actor, version, note="", department_id=None, roo
             _tell_department(complaint, actor)
         if action == "reclassify" and complaint.is_major and before["severity"] != "major":
             _tell_managers_major(complaint)
-        for listener in AFTER_TRANSITION:
-            listener(complaint, action, actor, note)
+        # A callback outcome taken here, or a void, is its pending callbacks' step too. (Callbacks
+        # build on complaints, so the module is imported when used.)
+        from models.callbacks import follow_complaint
+        follow_complaint(complaint, action, actor, note)
     return complaint
 
 
@@ -747,8 +738,6 @@ def _reclassify_other(complaint, actor, now, note):
     ComplaintEvent.create(complaint=complaint, at=now, actor=actor, action="reclassify", from_state=complaint.state,
                           to_state=complaint.state, note=note)
     audit.record_change(actor, complaint, before)
-    for listener in AFTER_TRANSITION:
-        listener(complaint, "reclassify", actor, note)
 
 
 def _end_pause(complaint, actor, now, note):

@@ -292,8 +292,8 @@ def _complaint_story(spec, people, departments):
         if action in ("satisfied", "unsatisfied"):
             # The callback queue is where the outcome is recorded; it moves the complaint on.
             callbacks.schedule_complaint_callbacks()
-            callback = current.callbacks.where(callbacks.Callback.outcome == "").get()
-            callbacks.record_outcome(callback.id, action, people["specialist"], callback.version, notes[action])
+            callback = current.callbacks.where(callbacks.Callback.state == "due").get()
+            callbacks.apply(people["specialist"], callback.id, action, callback.version, notes[action])
             continue
         actor = {"accept": handler, "handle": handler, "report": handler, "void": people["manager"]}.get(action, front)
         kwargs = {"note": notes.get(action, "")}
@@ -724,9 +724,9 @@ def _past_visit(desk, visitor, host, arrived, rng):
         desk, visitor_name=name, phone=phone, organisation=organisation, host=host, arrived_at=arrived,
         purpose=rng.choice(["meeting", "business", "delivery", "maintenance", "interview"]), purpose_other="",
         companions=rng.choice([0, 0, 1, 2]), id_number="", car_plate="", note="")
-    visitors.answer(host, visit, "coming")
-    visitors.with_host(desk, Visit.get_by_id(visit.id))
-    visitors.check_out(desk, Visit.get_by_id(visit.id))
+    visitors.apply(host, visit.id, "answer", reply="coming")
+    visitors.apply(desk, visit.id, "with_host")
+    visitors.apply(desk, visit.id, "check_out")
     answered = arrived + dt.timedelta(minutes=rng.randint(1, 8))
     met = answered + dt.timedelta(minutes=rng.randint(1, 5))
     left = arrived + dt.timedelta(minutes=rng.randint(20, 120))
@@ -760,7 +760,7 @@ def _past_call(desk, caller, host, taken, rng):
 def _today_at_the_desk(people, hosts):
     from models import calls, visitors
     from models.calls import Call
-    from models.visitors import Visit
+    from models.visitors import Appointment, Visit
     desk = people["desk"]
     now, today = utcnow(), local_now().date()
     for minutes, (name, phone, organisation), host, reply in (
@@ -772,18 +772,20 @@ def _today_at_the_desk(people, hosts):
             host=host, companions=0, id_number="", car_plate="", note="", arrived_at=arrived)
         _set(Visit, visit.id, created_at=arrived)
         if reply:
-            visitors.answer(host, visit, reply)
+            visitors.apply(host, visit.id, "answer", reply=reply)
             _set(Visit, visit.id, host_answered_at=arrived + dt.timedelta(minutes=3))
         if minutes > 30 and reply in ("coming", "send_up"):  # long since with their host
-            visitors.with_host(desk, Visit.get_by_id(visit.id))
+            visitors.apply(desk, visit.id, "with_host")
             _set(Visit, visit.id, with_host_at=arrived + dt.timedelta(minutes=6))
     for minutes, (name, phone, organisation), host, note in (
             (50, VISITORS[3], hosts[0], "洽谈年度服务合同"), (150, VISITORS[5], hosts[4], "设备维修验收")):
         starts = now + dt.timedelta(minutes=minutes)
         if _local_date(starts) != today:  # late in the evening: booked earlier today, not come yet
             starts = now - dt.timedelta(minutes=minutes // 5)
-        visitors.book(desk, visitor_name=name, phone=phone, organisation=organisation, purpose="business",
-                      host=host, starts_at=starts, ends_at=starts + dt.timedelta(hours=1), note=note)
+        booked = visitors.book(desk, visitor_name=name, phone=phone, organisation=organisation, purpose="business",
+                               host=host, starts_at=max(starts, now), ends_at=starts + dt.timedelta(hours=1),
+                               note=note)
+        _set(Appointment, booked.id, starts_at=starts)  # booked earlier, for a time that has come
     for minutes_ago, due_in, (name, phone, organisation, reason), host in (
             (70, 90, CALLERS[2], hosts[4]), (30, 180, CALLERS[3], hosts[3]), (300, -60, CALLERS[1], hosts[1])):
         call = calls.log_call(desk, caller_name=name, organisation=organisation, phone=phone, reason=reason,

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
 
 from models import audit, settings
-from models.base import BaseModel, utcnow, write_transaction
+from models.base import BaseModel, DomainError, utcnow, write_transaction
 from models.notifications import N_, notify
 from models.users import User
 
@@ -24,8 +24,8 @@ audit.name_record_type("mail_item", _l("Mail item"))
 audit.name_record_type("lost_item", _l("Lost property"))
 
 
-class DeskError(Exception):
-    """A desk rule refused the action; the message is for the user."""
+class DeskError(DomainError):
+    """A rule of the mail and lost-property desk refused the action."""
 
 
 class MailItem(BaseModel):

@@ -5,10 +5,10 @@ from flask_babel import lazy_gettext as _l
 from peewee import JOIN, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from models import audit, settings
-from models.base import BaseModel, utcnow, write_transaction
+from models.base import BaseModel, DomainError, utcnow, write_transaction
 from models.notifications import N_, notify
 from models.numbering import next_number
-from models.timezone import local_now
+from models.timezone import local_now, to_local
 from models.users import User
 
 SHIFTS = {"day": _l("Day shift"), "night": _l("Night shift")}
@@ -37,8 +37,8 @@ DAY_SHIFT_STARTS = settings.define(
     "day_shift_starts_hour", int, 8, _l("Hour the day shift starts (0–23)"), DUTY, minimum=0, maximum=23)
 
 
-class DutyError(Exception):
-    """A rule of the duty desk refused the action; the message is for the user."""
+class DutyError(DomainError):
+    """A rule of the duty desk refused the action."""
 
 
 def current_shift(now_local=None):
@@ -130,11 +130,29 @@ def _check_open(day):
                            "Write a correction in today's log that refers to the entry."))
 
 
+#: How far a typed time may run ahead of the server's clock (the tablet's clock, a minute typed early).
+CLOCK_SLACK = dt.timedelta(minutes=5)
+
+
+def occurred_refusal(occurred_at):
+    """Why an event cannot be logged at that moment (naive UTC), or None. The entry form asks
+    it too, so the desk sees it together with the form's other errors."""
+    if occurred_at > utcnow() + CLOCK_SLACK:
+        return _l("The event cannot be in the future.")
+    target_date, target_shift = current_shift(to_local(occurred_at))
+    target = DutyDay.get_or_none(DutyDay.date == target_date, DutyDay.shift == target_shift)
+    if target is not None and target.is_signed:
+        return _l("That time belongs to a signed day: entries cannot be back-dated into it.")
+    return None
+
+
 def add_entry(actor, day, occurred_at, kind, what, handling="", outcome="", major=False, source="",
               corrects=None):
     """Log an event. occurred_at is naive UTC; an entry cannot go into a signed day."""
     if kind not in ENTRY_KINDS:
-        raise DutyError(_l("Choose the kind of event from the list."))
+        raise DutyError(_l("Choose the kind of event from the list."), field="kind")
+    if refused := occurred_refusal(occurred_at):
+        raise DutyError(refused, field="occurred_at")
     with write_transaction():
         day = DutyDay.get_by_id(day.id)
         _check_open(day)

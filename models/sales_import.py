@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from models import audit
-from models.base import write_transaction
+from models.base import DomainError, write_transaction
 from models.callbacks import REASONS, Sale, TimeRanges, sale_targets, too_late
 from models.complaints import Customer
 from models.phones import normalise_phone
@@ -40,8 +40,11 @@ TEMPLATE_HEADERS = ["客户姓名", "电话", "产品", "销售日期", "保修�
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日")
 
 
-class ImportRefused(Exception):
-    """The whole file is refused; the message is for the user."""
+class ImportRefused(DomainError):
+    """The whole file is refused (the message belongs beside the file field)."""
+
+    def __init__(self, message, field="file"):
+        super().__init__(message, field)
 
 
 @dataclass

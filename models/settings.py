@@ -10,11 +10,11 @@ from flask_babel import lazy_gettext as _l
 from peewee import CharField, DateTimeField, ForeignKeyField, TextField
 
 from models import audit
-from models.base import BaseModel, utcnow, write_transaction
+from models.base import BaseModel, DomainError, utcnow, write_transaction
 from models.users import User
 
 
-class InvalidSetting(ValueError):
+class InvalidSetting(DomainError, ValueError):
     """Raised by a setting kind of its own (e.g. time ranges) with a message for the user."""
 
 

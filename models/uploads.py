@@ -8,12 +8,14 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 
+from models.base import DomainError
+
 ACCEPTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 THUMBNAIL_SIZE = (360, 360)
 
 
-class UploadError(ValueError):
-    """The file was refused; the message is for the user."""
+class UploadError(DomainError, ValueError):
+    """The file was refused."""
 
 
 def upload_folder(kind):

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from models import audit, settings
-from models.base import BaseModel, utcnow, write_transaction
+from models.base import BaseModel, DomainError, VersionedModel, utcnow, write_transaction
 from models.notifications import N_, Notification, notify
 from models.numbering import next_number
 from models.roles import has_permission
@@ -25,6 +25,11 @@ DESK_CLOSES_HOUR = settings.define(
 HOST_ANSWER_MINUTES = settings.define(
     "host_answer_minutes", int, 3, _l("Minutes a host has to answer before being reminded"), VISITORS,
     minimum=1, maximum=60)
+
+#: How far a typed time may run ahead of the server's clock (the tablet's clock, a minute typed
+#: early), and how far back a booking may start (booked while the visitor walks in).
+CLOCK_SLACK = dt.timedelta(minutes=2)
+BOOKING_SLACK = dt.timedelta(minutes=5)
 
 PURPOSES = {
     "meeting": _l("Meeting"),
@@ -72,11 +77,16 @@ audit.name_record_type("appointment", _l("Appointment"))
 audit.name_record_type("watchlist_entry", _l("Watchlist entry"))
 
 
-class VisitError(Exception):
-    """A rule refused the action; the message is for the user."""
+class VisitError(DomainError):
+    """A rule of the visitors' area refused the action."""
 
 
-class Visit(BaseModel):
+class Visit(VersionedModel):
+    """A visitor at the desk; moved only by apply() (the host answers, the desk acts)."""
+    error = VisitError
+    stale_message = _l("This visit was changed meanwhile; look at it again.")
+    missing_message = _l("No such visit.")
+
     number = CharField(max_length=24, unique=True)
     visitor_name = CharField(max_length=80, index=True)
     phone = CharField(max_length=30, index=True)
@@ -253,12 +263,13 @@ def register_visit(actor, *, visitor_name, phone, organisation, purpose, purpose
                    appointment=None):
     """Register a visitor and tell the host at once. A watchlist match needs a reason."""
     if not host.is_active:
-        raise VisitError(_l("This host is deactivated; choose another."))
-    if arrived_at > utcnow() + dt.timedelta(minutes=2):
-        raise VisitError(_l("An arrival in the future cannot be checked in."))
+        raise VisitError(_l("This host is deactivated; choose another."), field="host")
+    if arrived_at > utcnow() + CLOCK_SLACK:
+        raise VisitError(_l("An arrival in the future cannot be checked in."), field="arrived_at")
     matches = watchlist_matches(visitor_name, phone, id_number)
     if matches and not watchlist_reason.strip():
-        raise VisitError(_l("This visitor is on the watchlist. Registering anyway needs a reason."))
+        raise VisitError(_l("This visitor is on the watchlist. Registering anyway needs a reason."),
+                         field="watchlist_reason")
     with write_transaction():
         visit = Visit.create(
             number=next_number("VP"), visitor_name=visitor_name, phone=phone, organisation=organisation,
@@ -295,6 +306,7 @@ class Transition:
     sources: tuple
     target: str  # None: the state stays
     who: str
+    stamp: str  # the time field the step sets to now
 
 
 # The visit's states and what moves them: one table, one function (apply). The host's
@@ -302,9 +314,15 @@ class Transition:
 # waiting at the desk, and "on site" starts only when the desk has them with the host
 # (met at the desk, or sent up).
 TRANSITIONS = {
-    "answer": Transition(_l("Answer"), ("waiting",), None, HOST),
-    "with_host": Transition(_l("With the host"), ("waiting",), "on_site", DESK),
-    "check_out": Transition(_l("Check out"), ("waiting", "on_site"), "left", DESK),
+    "answer": Transition(_l("Answer"), ("waiting",), None, HOST, "host_answered_at"),
+    "with_host": Transition(_l("With the host"), ("waiting",), "on_site", DESK, "with_host_at"),
+    "check_out": Transition(_l("Check out"), ("waiting", "on_site"), "left", DESK, "left_at"),
+}
+
+DESK_MESSAGES = {
+    "coming": N_("%(host)s is coming to the front desk for %(name)s."),
+    "send_up": N_("%(host)s says: send %(name)s up."),
+    "wait": N_("%(host)s can't come now: ask %(name)s to wait and offer a drink."),
 }
 
 
@@ -323,55 +341,44 @@ def refusal(visit, action, actor):
     return None
 
 
-def apply(actor, visit, action, **changes):
-    """Apply one transition to the visit as it is now in the database, stamp what
-    `changes` says, and audit it."""
+def apply(actor, visit_id, action, version=None, reply=""):
+    """The one function that moves a visit: check the step against the visit as it is now
+    (and as the user saw it, when `version` is given), stamp its time, audit it, and do
+    what the step stands for, all in one transaction."""
     with write_transaction():
-        visit = Visit.get_by_id(visit.id)
+        visit = Visit.load(visit_id, version)
         reason = refusal(visit, action, actor)
         if reason:
             raise VisitError(reason)
+        transition = TRANSITIONS[action]
+        now = utcnow()
+        values = {Visit.state: transition.target or visit.state, getattr(Visit, transition.stamp): now}
+        if action == "answer":
+            if reply not in HOST_ANSWERS:
+                raise VisitError(_l("Choose one of the answers."), field="reply")
+            values[Visit.host_answer] = reply
         before = visit.snapshot()
-        visit.state = TRANSITIONS[action].target or visit.state
-        for name, value in changes.items():
-            setattr(visit, name, value)
-        visit.save()
+        visit = visit.update_versioned(visit.version, values)
         audit.record_change(actor, visit, before)
+        if action == "answer":
+            # Answered: the host's notifications about this visitor are settled, and the desk hears it.
+            Notification.update(read_at=now).where(
+                Notification.user == actor, Notification.linking_to("visitors.host_answer", visit_id=visit.id),
+                Notification.read_at.is_null()).execute()
+            for desk in User.active_with_role("front_desk"):
+                notify(desk, DESK_MESSAGES[reply], link=("visitors.desk", {}), host=actor.display_name,
+                       name=visit.visitor_name)
     return visit
-
-
-def answer(actor, visit, reply):
-    """The host answers the desk's call (and may change the answer while the visitor waits)."""
-    if reply not in HOST_ANSWERS:
-        raise VisitError(_l("Choose one of the answers."))
-    visit = apply(actor, visit, "answer", host_answer=reply, host_answered_at=utcnow())
-    # Answered: the host's notifications about this visitor are settled.
-    Notification.update(read_at=utcnow()).where(
-        Notification.user == actor, Notification.linking_to("visitors.host_answer", visit_id=visit.id), Notification.read_at.is_null()).execute()
-    for desk in User.active_with_role("front_desk"):
-        notify(desk, DESK_MESSAGES[reply], link=("visitors.desk", {}), host=actor.display_name, name=visit.visitor_name)
-    return visit
-
-
-DESK_MESSAGES = {
-    "coming": N_("%(host)s is coming to the front desk for %(name)s."),
-    "send_up": N_("%(host)s says: send %(name)s up."),
-    "wait": N_("%(host)s can't come now: ask %(name)s to wait and offer a drink."),
-}
-
-
-def with_host(actor, visit):
-    """The desk sees the visitor with the host (the host came, or the visitor was sent up)."""
-    return apply(actor, visit, "with_host", with_host_at=utcnow())
-
-
-def check_out(actor, visit):
-    return apply(actor, visit, "check_out", left_at=utcnow())
 
 
 def book(actor, *, visitor_name, phone, organisation, purpose, host, starts_at, ends_at, note):
+    """Book a visit ahead (预约); times are naive UTC."""
     if not host.is_active:
-        raise VisitError(_l("This host is deactivated; choose another."))
+        raise VisitError(_l("This host is deactivated; choose another."), field="host")
+    if starts_at < utcnow() - BOOKING_SLACK:
+        raise VisitError(_l("An appointment cannot be booked in the past."), field="starts_at")
+    if ends_at is not None and ends_at <= starts_at:
+        raise VisitError(_l("The end must be after the start."), field="ends_at")
     with write_transaction():
         appointment = Appointment.create(visitor_name=visitor_name, phone=phone, organisation=organisation,
                                          purpose=purpose, host=host, starts_at=starts_at, ends_at=ends_at,

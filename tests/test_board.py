@@ -7,7 +7,7 @@ import time_machine
 from models.board import BoardToken, create_token, figures, revoke_token
 from models.base import utcnow
 from models.calls import log_call
-from models.visitors import check_out, register_visit
+from models.visitors import apply, register_visit
 
 NOW = dt.datetime(2026, 11, 23, 2, 0)
 
@@ -35,7 +35,7 @@ def test_figures_match_hand_computed_data(app, make_user):
     visit(host, "甲", minutes_ago=7)
     visit(host, "乙", minutes_ago=2)
     with time_machine.travel(NOW - dt.timedelta(days=3), tick=False):
-        check_out(None, visit(host, "丙"))
+        apply(None, visit(host, "丙").id, "check_out")
     log_call(None, caller_name="周", organisation="", phone="13800000000", reason="r", call_type="inquiry",
              outcome="promised", promiser=host, reply_due=NOW + dt.timedelta(hours=2))
     with time_machine.travel(NOW - dt.timedelta(hours=12), tick=False):  # 22:00 yesterday in Shanghai
@@ -149,11 +149,10 @@ def test_the_board_shows_todays_callbacks_and_the_key_figures(client, token):
 
 
 def test_the_board_shows_the_hosts_answer_and_its_time(client, token, make_user, frozen):
-    from models.visitors import answer
     host = make_user("zhang", "specialist", display_name="张伟")
     waiting = visit(host)
     frozen.move_to(NOW + dt.timedelta(minutes=3))  # 10:03 in Shanghai
-    answer(host, waiting, "coming")
+    apply(host, waiting.id, "answer", reply="coming")
     page = client.get(f"/board?token={token}").get_data(as_text=True)
     waits = page.split('<ul class="waits">')[1].split("</ul>")[0]
     assert "找 张伟" in waits and "马上来" in waits and "coming" in waits and "10:03" in waits

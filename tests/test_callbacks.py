@@ -62,8 +62,7 @@ def _resolve(app, people, complaint, sweep=True):
 
 def _callback_of(app, complaint):
     with app.test_request_context():
-        return Callback.get(Callback.complaint == complaint.id, Callback.outcome == "",
-                            Callback.voided_at.is_null())
+        return Callback.get(Callback.complaint == complaint.id, Callback.state == "due")
 
 
 def _record(client, callback, outcome, note="", key=None):
@@ -506,7 +505,8 @@ def _callback_row(number, due, deadline_days=3, outcome="", done=None, voided=Fa
     customer, _ = Customer.get_or_create(phone="13800138000", defaults={"name": "张三"})
     return Callback.create(number=number, customer=customer, reason="after_sale", due_at=due, next_at=due,
                            deadline_at=due + dt.timedelta(days=deadline_days), outcome=outcome, done_at=done,
-                           voided_at=due if voided else None)
+                           voided_at=due if voided else None,
+                           state="voided" if voided else "done" if outcome else "due")
 
 
 def test_monthly_figures_by_hand(app, client, auth, people):
@@ -579,3 +579,20 @@ def test_a_file_over_the_size_limit_is_refused(app, client, auth, people):
     assert response.status_code == 422 and "larger than 1 MB" in response.get_data(as_text=True)
     with app.app_context():
         assert Sale.select().count() == 0
+
+
+def test_a_database_from_before_the_state_column_gets_each_callbacks_state(app):
+    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
+
+    from models import create_tables
+    from models.base import db, is_sqlite
+    with app.app_context():
+        _callback_row("HF-1", local(2026, 11, 2, 9, 0))
+        _callback_row("HF-2", local(2026, 11, 2, 9, 0), outcome="unsatisfied", done=local(2026, 11, 2, 10, 0))
+        _callback_row("HF-3", local(2026, 11, 2, 9, 0), voided=True)
+        migrator = SqliteMigrator(db.obj) if is_sqlite() else PostgresqlMigrator(db.obj)
+        migrate(migrator.drop_index("callback", "callback_state"), migrator.drop_column("callback", "state"))
+        create_tables()  # what `make run` / init-db does with an older database
+        assert [(c.number, c.state) for c in Callback.select().order_by(Callback.number)] == [
+            ("HF-1", "due"), ("HF-2", "done"), ("HF-3", "voided")]
+        assert [c.number for c in callbacks.queue(local(2026, 11, 2, 12, 0))] == ["HF-1"]

@@ -74,7 +74,7 @@ def test_the_desk_converts_a_call_once_and_sees_the_number(app, client, auth, pe
 def test_two_desks_converting_at_once_make_one_complaint(app, people, call, monkeypatch):
     """The check before the insert misses the other desk's conversion: the unique call decides."""
     first = _make(app, people["spec"], call_id=call.id)
-    monkeypatch.setattr(complaints, "_call_refusal", lambda call_id: None)
+    monkeypatch.setattr(complaints, "call_refusal", lambda call_id: None)
     with pytest.raises(TransitionError):
         _make(app, people["spec"], call_id=call.id)
     with app.test_request_context():

@@ -180,20 +180,19 @@ def test_send_up_is_shown_and_the_desk_taps_sent_up(client, auth, people, frozen
     client.post(f"/visitors/{visit.id}/with-host")
     assert Visit.get().state == "on_site"
     # Once the visitor is with the host, a late answer is refused and changes nothing.
-    from models.visitors import VisitError, answer
+    from models.visitors import VisitError, apply
     with pytest.raises(VisitError):
-        answer(host, Visit.get(), "wait")
+        apply(host, Visit.get().id, "answer", reply="wait")
     assert Visit.get().host_answer == "send_up"
 
 
 def test_wait_answer_keeps_the_visitor_waiting(app, people):
-    from models.visitors import answer
     _desk, host, _manager = people
-    from models.visitors import register_visit
+    from models.visitors import apply, register_visit
     visit = register_visit(None, visitor_name="李明", phone="13800138000", organisation="", purpose="meeting",
                            purpose_other="", host=host, companions=0, id_number="", car_plate="", note="",
                            arrived_at=NOW)
-    answer(host, visit, "wait")
+    apply(host, visit.id, "answer", reply="wait")
     assert Visit.get().state == "waiting" and Visit.get().host_answer == "wait"
 
 
@@ -555,3 +554,20 @@ def test_the_visitor_log_shows_fifty_rows_then_more_on_request(client, people):
     more = re.search(r'hx-get="([^"]*page=2[^"]*)"', page).group(1).replace("&amp;", "&")
     rest = client.get(more, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert rest.count("访客") == 5 and "访客00" in rest and "page=3" not in rest
+
+
+def test_the_models_refusals_stand_beside_their_fields_and_keep_what_was_typed(client, people):
+    _desk, host, _manager = people
+    host.is_active = False
+    host.save()
+    refused = client.post("/visitors/new?lang=zh", data=visit_form(host, note="带了样品"))
+    page = refused.get_data(as_text=True)
+    beside_host = re.search(r'<p class="error" id="host-error">([^<]*)</p>', page).group(1)
+    assert refused.status_code == 422 and "停用" in beside_host and "带了样品" in page
+    booked = client.post("/appointments", data={
+        "visitor_name": "陈静", "phone": "13700001111", "organisation": "", "purpose": "meeting",
+        "host": str(_desk.id), "starts_at": "2026-11-23T12:00", "ends_at": "2026-11-23T11:00", "note": "",
+        "submission_key": "a1"})
+    page = booked.get_data(as_text=True)
+    assert booked.status_code == 422 and 'id="ends_at-error"' in page and Appointment.select().count() == 0
+    assert Visit.select().count() == 0

@@ -266,7 +266,7 @@ def test_no_model_passes_a_literal_url_path_to_notify():
 def test_a_host_answers_a_waiting_visitor_from_the_notification_in_one_tap(client, auth, make_user):
     import re
 
-    from models.visitors import Visit, register_visit, with_host
+    from models.visitors import Visit, apply, register_visit
     make_user("desk", "front_desk", display_name="王芳")
     host = make_user("zhang", "specialist", display_name="张伟")
     visit = register_visit(None, visitor_name="李明", phone="13800138000", organisation="华信科技", purpose="meeting",
@@ -290,7 +290,7 @@ def test_a_host_answers_a_waiting_visitor_from_the_notification_in_one_tap(clien
     assert "您的回复: 马上到前台" in page and 'aria-pressed="true"' in page
 
     # Once the visitor is with the host there is nothing left to answer.
-    with_host(None, visit)
+    apply(None, visit.id, "with_host")
     page = client.get("/notifications/?lang=zh").get_data(as_text=True)
     assert "李明（华信科技）正在前台等您。" in page and f"/visitors/{visit.id}/answer\"" not in page
     # An outside address in `next` is not followed.

@@ -6,11 +6,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import FileField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, Length
 
 from models import callbacks, settings
-from models.base import utcnow
-from models.callbacks import OUTCOMES, REASONS, CallbackError
+from models.base import DomainError, utcnow
+from models.callbacks import OUTCOMES, REASONS
 from models.complaints import STATES
 from models.reports import Period
 from models.sales_import import COLUMNS, TEMPLATE_HEADERS, ImportRefused, import_sales
@@ -20,7 +20,7 @@ from models.timezone import local_now
 from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
-from views.fields import strip
+from views.fields import show_refusal, strip
 from views.printing import record_url, render_pdf
 from views.ui import PortalForm, redirect_to, render, toast
 
@@ -33,10 +33,6 @@ class OutcomeForm(PortalForm):
                          validators=[Length(max=5000)],
                          description=_l("Required when the customer is not satisfied: it goes to the complaint."))
     version = HiddenField()
-
-    def validate_note(self, field):
-        if self.outcome.data == "unsatisfied" and not field.data:
-            raise ValidationError(_l("Write down what the customer is not satisfied with."))
 
 
 class WindowForm(PortalForm):
@@ -97,13 +93,13 @@ def show(callback_id):
         return _show(callback, form=form, status=422, error=_("Reload the page and try again."))
 
     def record():
-        callbacks.record_outcome(callback.id, form.outcome.data, current_user, version, note=form.note.data)
+        callbacks.apply(current_user, callback.id, form.outcome.data, version, note=form.note.data)
         return url_for("callbacks.index")
 
     try:
         url, created = submit_once(form.submission_key.data, current_user, record)
-    except CallbackError as refused:
-        return _show(_callback(callback_id), form=form, status=422, error=str(refused))
+    except DomainError as refused:
+        return _show(_callback(callback_id), form=form, status=422, error=show_refusal(form, refused))
     if created:
         toast(_("Callback %(number)s: %(outcome)s recorded.", number=callback.number,
                 outcome=OUTCOMES[form.outcome.data]))

@@ -9,15 +9,15 @@ from wtforms import BooleanField, DateTimeLocalField, SelectField, StringField, 
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from models.base import utcnow
+from models.base import DomainError, utcnow
 from models.complaints import can_see, complaint_of_call
-from models.calls import CALL_TYPES, OUTCOMES, Call, CallError, close_promise, log_call
+from models.calls import CALL_TYPES, OUTCOMES, Call, close_promise, log_call, reply_due_refusal
 from models.submissions import submit_once
 from models.timezone import day_start_utc, local_now, to_local, to_utc
 from models.users import AVAILABILITY, Department, User
 from printing import qr_data_uri
 from views.access import allow
-from views.fields import ChosenIdField, phone, strip
+from views.fields import ChosenIdField, phone, show_refusal, strip
 from views.printing import record_url, render_pdf
 from views.ui import PortalForm, redirect_to, render, toast
 
@@ -47,10 +47,8 @@ class CallForm(PortalForm):
     reply_due = DateTimeLocalField(_l("Reply by"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
 
     def _person(self, field):
-        if not field.data:
+        if not field.data or not User.select().where(User.id == field.data).exists():
             raise ValidationError(_l("Choose a person."))
-        if not User.get_or_none(User.id == field.data, User.is_active == True):  # noqa: E712
-            raise ValidationError(_l("Choose an active staff member."))
 
     def validate_answer_text(self, field):
         if self.outcome.data == "answered" and not field.data:
@@ -81,8 +79,8 @@ class CallForm(PortalForm):
             return
         if not field.data:
             raise ValidationError(_l("Say by when the reply was promised."))
-        if field.data <= local_now().replace(tzinfo=None):
-            raise ValidationError(_l("The promised reply must be due in the future."))
+        if reason := reply_due_refusal(to_utc(field.data)):
+            raise ValidationError(reason)
 
 
 def _user(user_id):
@@ -139,8 +137,9 @@ def new():
         return url_for("calls.show", call_id=call.id)
     try:
         url, _created = submit_once(form.submission_key.data, current_user, create)
-    except CallError as exc:
-        form.outcome.errors.append(str(exc))
+    except DomainError as refused:
+        if top := show_refusal(form, refused):
+            form.outcome.errors.append(top)
         return _call_form_page(form, status=422)
     toast(_("Call logged."))
     return redirect_to(url)
@@ -173,8 +172,8 @@ def close(call_id):
     try:
         close_promise(current_user, call, request.form.get("reply_note", "")[:2000])
         toast(_("Promise kept and closed."))
-    except CallError as exc:
-        toast(str(exc), "error")
+    except DomainError as refused:
+        toast(str(refused), "error")
     return redirect_to(url_for("calls.show", call_id=call.id))
 
 

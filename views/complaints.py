@@ -10,7 +10,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from models import complaints
-from models.complaints import CHANNELS, SEVERITIES, STATES, TRANSITIONS, Complaint, Customer, TransitionError
+from models.base import DomainError
+from models.complaints import CHANNELS, SEVERITIES, STATES, TRANSITIONS, Complaint, Customer
 from models.phones import PHONE_HELP
 from models.reports import Period
 from models.submissions import submit_once
@@ -58,9 +59,8 @@ class ComplaintForm(PortalForm):
 
     def validate_call_id(self, field):
         call_id = self.call_id_value()
-        earlier = complaints.complaint_of_call(call_id) if call_id else None
-        if earlier is not None:
-            raise ValidationError(_l("This call is complaint %(number)s already.", number=earlier.number))
+        if call_id and (refused := complaints.call_refusal(call_id)):
+            raise ValidationError(refused)
 
     def validate_staff_person(self, field):
         if self.category.data == complaints.STAFF_CATEGORY and not field.data:
@@ -181,7 +181,7 @@ def new():
     number = None
     try:
         url, created = submit_once(form.submission_key.data, current_user, create)
-    except TransitionError as refused:  # the call became a complaint meanwhile
+    except DomainError as refused:  # the call became a complaint meanwhile
         form.call_id.errors = [str(refused)]
         return render("complaints/new.html", "form", status=422, form=form)
     if created:
@@ -235,7 +235,7 @@ def act(complaint_id):
                          severity=typed["severity"] or None)
     except ValueError:
         return _show(complaint, 422, _("Reload the page and try again."), typed)
-    except TransitionError as refused:
+    except DomainError as refused:
         return _show(_complaint(complaint_id), 422, str(refused), typed)
     toast(_("%(action)s: done.", action=TRANSITIONS[action].label))
     return redirect_to(url_for("complaints.show", complaint_id=complaint.id))

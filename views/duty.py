@@ -1,5 +1,4 @@
 """The duty desk: the day's log, the manager's signature, the shift handover."""
-import datetime as dt
 
 from flask import Blueprint, abort, request, url_for
 from flask_babel import gettext as _
@@ -9,16 +8,18 @@ from wtforms import BooleanField, DateTimeLocalField, HiddenField, SelectField, 
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from models.base import DomainError
 from models.duty import (
     ENTRY_KINDS, SHIFTS, DutyDay, DutyEntry, DutyError, Handover, add_entry, current_shift, handover_blockers,
-    open_day, prepare_handover, record_outcome, sign_day, sign_incoming, sign_outgoing, start_handover,
+    occurred_refusal, open_day, prepare_handover, record_outcome, sign_day, sign_incoming, sign_outgoing,
+    start_handover,
 )
 from models.submissions import submit_once
 from models.timezone import local_now, to_local, to_utc
 from models.users import User
 from printing import qr_data_uri
 from views.access import allow
-from views.fields import int_arg, strip
+from views.fields import int_arg, show_refusal, strip
 from views.printing import record_url, render_pdf
 from views.ui import PortalForm, redirect_to, render, toast
 
@@ -39,8 +40,8 @@ class EntryForm(PortalForm):
     corrects = HiddenField()
 
     def validate_occurred_at(self, field):
-        if field.data and field.data > local_now().replace(tzinfo=None) + dt.timedelta(minutes=5):
-            raise ValidationError(_l("The event cannot be in the future."))
+        if field.data and (refused := occurred_refusal(to_utc(field.data))):
+            raise ValidationError(refused)
 
 
 class OutcomeForm(PortalForm):
@@ -105,12 +106,6 @@ def new_entry(day_id):
     if not form.validate():
         return _day_page(day, form, status=422)
     occurred = to_utc(form.occurred_at.data)
-    target_date, target_shift = current_shift(to_local(occurred))
-    target = DutyDay.get_or_none(DutyDay.date == target_date, DutyDay.shift == target_shift)
-    if target and target.is_signed:
-        form.occurred_at.errors.append(_("That time belongs to a signed day: entries cannot be back-dated into it."))
-        return _day_page(day, form, status=422)
-
     corrects = DutyEntry.get_or_none(DutyEntry.id == int_arg({"corrects": form.corrects.data or ""}, "corrects"))
 
     def create():
@@ -119,8 +114,9 @@ def new_entry(day_id):
         return url_for("duty.day_page", day_id=day.id)
     try:
         url, _created = submit_once(form.submission_key.data, current_user, create)
-    except DutyError as exc:
-        form.what.errors.append(str(exc))
+    except DomainError as refused:
+        if top := show_refusal(form, refused):
+            form.what.errors.append(top)
         return _day_page(day, form, status=422)
     toast(_("Entry logged."))
     return redirect_to(url)

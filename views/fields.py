@@ -61,3 +61,14 @@ def int_arg(args, name, default=None):
     if text.isdigit() and 0 < len(text) <= 9:
         return int(text)
     return default
+
+
+def show_refusal(form, refusal):
+    """Put a model's refusal (a DomainError) where the user looks: beside the field it
+    names, or, when it names none the form has, return its text for the form's top.
+    So a view never repeats a model's rule just to place the message."""
+    field = form[refusal.field] if refusal.field and refusal.field in form else None
+    if field is None:
+        return str(refusal)
+    field.errors = [*field.errors, str(refusal)]
+    return None

@@ -11,17 +11,17 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from models import settings
+from models.base import DomainError
 from models.submissions import submit_once
 from models.timezone import day_start_utc, local_now, to_utc
 from models.users import Department, User
 from models.visitors import (
-    HOST_ANSWERS, PASS_SIZE, PURPOSES, WAIT_HIGHLIGHT_MINUTES, Appointment, Visit, VisitError, WatchlistEntry,
-    add_to_watchlist, answer, book, check_in, check_out, retire_from_watchlist,
-    open_at_end_of_day, register_visit, watchlist_matches, with_host,
+    HOST_ANSWERS, PASS_SIZE, PURPOSES, WAIT_HIGHLIGHT_MINUTES, Appointment, Visit, WatchlistEntry, add_to_watchlist,
+    apply, book, check_in, open_at_end_of_day, register_visit, retire_from_watchlist, watchlist_matches,
 )
 from printing import qr_data_uri
 from views.access import allow
-from views.fields import ChosenIdField, day_arg, int_arg, phone, strip
+from views.fields import ChosenIdField, day_arg, int_arg, phone, show_refusal, strip
 from views.exports import table_download
 from views.printing import record_url, render_pdf
 from views.templating import local_datetime
@@ -54,18 +54,12 @@ class VisitForm(PortalForm):
     watchlist_reason = TextAreaField(_l("Reason to register anyway"), filters=[strip], validators=[Length(max=500)])
 
     def validate_host(self, field):
-        if not field.data:
+        if not field.data or not User.select().where(User.id == field.data).exists():
             raise ValidationError(_l("Choose the host."))
-        if not User.get_or_none(User.id == field.data, User.is_active == True):  # noqa: E712
-            raise ValidationError(_l("This host is deactivated; choose another."))
 
     def validate_purpose_other(self, field):
         if self.purpose.data == "other" and not field.data:
             raise ValidationError(_l("Say what the visit is for."))
-
-    def validate_arrived_at(self, field):
-        if field.data and field.data > local_now().replace(tzinfo=None) + dt.timedelta(minutes=2):
-            raise ValidationError(_l("An arrival in the future cannot be checked in."))
 
 
 def _now_local():
@@ -129,10 +123,6 @@ def new():
         return redirect_to(earlier_url)
     if not form.validate():
         return _form_page(form, status=422)
-    matches = watchlist_matches(form.visitor_name.data, form.phone.data, form.id_number.data)
-    if matches and not form.watchlist_reason.data:
-        form.watchlist_reason.errors.append(_("This visitor is on the watchlist. Registering anyway needs a reason."))
-        return _form_page(form, status=422, watchlist=matches)
 
     def create():
         visit = register_visit(
@@ -144,9 +134,12 @@ def new():
         return url_for("visitors.show", visit_id=visit.id)
     try:
         url, _created = submit_once(form.submission_key.data, current_user, create)
-    except VisitError as exc:
-        form.host.errors.append(str(exc))
-        return _form_page(form, status=422)
+    except DomainError as refused:
+        if top := show_refusal(form, refused):
+            form.host.errors.append(top)  # the page has no place above the form: beside whom they came for
+        # The entries the desk is warned by, beside the reason it asks for.
+        matches = watchlist_matches(form.visitor_name.data, form.phone.data, form.id_number.data)
+        return _form_page(form, status=422, watchlist=matches if refused.field == "watchlist_reason" else None)
     toast(_("Registered; the host has been told."))
     return redirect_to(url)
 
@@ -181,14 +174,14 @@ def show(visit_id):
     return render("visitors/show.html", visit=_visit_or_404(visit_id))
 
 
-def _desk_action(visit_id, apply_action, done_message):
+def _desk_action(visit_id, action, done_message):
     """A one-tap step from the desk's list: the list comes back in place for htmx."""
     visit = _visit_or_404(visit_id)
     try:
-        apply_action(current_user, visit)
+        apply(current_user, visit.id, action)
         toast(done_message % {"name": visit.visitor_name})
-    except VisitError as exc:
-        toast(str(exc), "error")
+    except DomainError as refused:
+        toast(str(refused), "error")
     if request.headers.get("HX-Target") == "desk-board":
         return render("visitors/desk.html", "board", **_desk_context())
     return redirect_to(url_for("visitors.desk"))
@@ -198,14 +191,14 @@ def _desk_action(visit_id, apply_action, done_message):
 @allow("visitors.desk")
 def do_with_host(visit_id):
     """The visitor is with the host (the host came, or they were sent up): now on site."""
-    return _desk_action(visit_id, with_host, _("%(name)s is with the host."))
+    return _desk_action(visit_id, "with_host", _("%(name)s is with the host."))
 
 
 @bp.route("/visitors/<int:visit_id>/check-out", methods=["POST"])
 @allow("visitors.desk")
 def do_check_out(visit_id):
     """Check a visitor out in one tap."""
-    return _desk_action(visit_id, check_out, _("%(name)s checked out."))
+    return _desk_action(visit_id, "check_out", _("%(name)s checked out."))
 
 
 @bp.route("/visitors/<int:visit_id>/answer", methods=["GET", "POST"])
@@ -217,10 +210,10 @@ def host_answer(visit_id):
         abort(403)
     if request.method == "POST":
         try:
-            answer(current_user, visit, request.form.get("reply", ""))
+            apply(current_user, visit.id, "answer", reply=request.form.get("reply", ""))
             toast(_("The front desk has your answer."))
-        except VisitError as exc:
-            toast(str(exc), "error")
+        except DomainError as refused:
+            toast(str(refused), "error")
         return redirect_to(safe_next(request.form.get("next"))
                            or url_for("visitors.host_answer", visit_id=visit.id))
     return render("visitors/answer.html", visit=visit, answers=HOST_ANSWERS)
@@ -244,16 +237,8 @@ class AppointmentForm(PortalForm):
                              User.select().where(User.is_active == True).order_by(User.display_name)]  # noqa: E712
 
     def validate_host(self, field):
-        if not User.get_or_none(User.id == field.data, User.is_active == True):  # noqa: E712
-            raise ValidationError(_l("This host is deactivated; choose another."))
-
-    def validate_starts_at(self, field):
-        if field.data and field.data < local_now().replace(tzinfo=None) - dt.timedelta(minutes=5):
-            raise ValidationError(_l("An appointment cannot be booked in the past."))
-
-    def validate_ends_at(self, field):
-        if field.data and self.starts_at.data and field.data <= self.starts_at.data:
-            raise ValidationError(_l("The end must be after the start."))
+        if not User.select().where(User.id == field.data).exists():
+            raise ValidationError(_l("Choose the host."))
 
 
 @bp.route("/appointments", methods=["GET", "POST"])
@@ -274,8 +259,9 @@ def appointments():
             return url_for("visitors.appointments")
         try:
             url, _created = submit_once(form.submission_key.data, current_user, create)
-        except VisitError as exc:
-            form.host.errors.append(str(exc))
+        except DomainError as refused:
+            if top := show_refusal(form, refused):
+                form.host.errors.append(top)
         else:
             toast(_("Appointment booked."))
             return redirect_to(url)
@@ -295,8 +281,8 @@ def do_check_in(appointment_id):
     appointment = Appointment.get_or_none(Appointment.id == appointment_id) or abort(404)
     try:
         visit = check_in(current_user, appointment)
-    except VisitError as exc:
-        toast(str(exc), "error")
+    except DomainError as refused:
+        toast(str(refused), "error")
         return redirect_to(url_for("visitors.desk"))
     toast(_("Checked in; the host has been told."))
     return redirect_to(url_for("visitors.show", visit_id=visit.id))

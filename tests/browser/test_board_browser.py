@@ -31,8 +31,8 @@ def test_board_shows_a_new_visitor_within_five_seconds(app, live_server, new_con
     expect(waiting).to_have_text("1", timeout=6_000)
     expect(wall.locator(".waits")).to_contain_text("找 张伟")
     with app.app_context():  # the host answers: the wall shows it, with its time
-        from models.visitors import Visit, answer
-        answer(Visit.get().host, Visit.get(), "coming")
+        from models.visitors import Visit, apply
+        apply(Visit.get().host, Visit.get().id, "answer", reply="coming")
     expect(wall.locator(".waits")).to_contain_text(re.compile(r"马上来 coming \d\d:\d\d"), timeout=6_000)
     assert wall.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
     screenshot(wall, "wall", full_page=False)

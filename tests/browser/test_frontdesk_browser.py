@@ -19,8 +19,8 @@ def test_returning_visitor_host_answer_pass_and_promised_call(app, live_server, 
         earlier = register_visit(None, visitor_name="李明", phone="13800138000", organisation="华信科技",
                                  purpose="meeting", purpose_other="", host=host, companions=0, id_number="",
                                  car_plate="", note="", arrived_at=dt.datetime.utcnow() - dt.timedelta(days=7))
-        from models.visitors import check_out
-        check_out(None, earlier)
+        from models.visitors import apply
+        apply(None, earlier.id, "check_out")
 
     desk = new_context().new_page()
     log_in(desk, live_server, "desk", PASSWORD)

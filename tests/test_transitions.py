@@ -1,0 +1,154 @@
+"""Every workflow's table, walked: for each state and each action in its TRANSITIONS, an
+action the table allows from that state is refused to someone without the role and then
+succeeds for someone with it; every other action is refused with a message (a DomainError
+with text) and changes nothing — not the record, not the audit trail.
+
+A workflow plugs in with one Workflow(...): how to make a record in a given state, who may
+and who may not take each action, and how to apply it. (Requisitions: add theirs to WORKFLOWS.)"""
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+
+from models import callbacks, complaints, visitors
+from models.audit import AuditEntry
+from models.base import DomainError, utcnow
+from models.callbacks import Callback
+from models.complaints import Complaint, Customer
+from models.users import Department
+from models.visitors import Visit
+
+
+@dataclass
+class Workflow:
+    transitions: dict
+    states: tuple
+    model: type
+    #: (people, state) -> the id of a fresh record in that state
+    make: Callable
+    #: (people, record_id, action, actor) -> applies the action through the area's apply()
+    apply: Callable
+    #: (people, action) -> a user the table lets take the action / one it refuses
+    allowed: Callable
+    refused: Callable
+    #: (people, record_id, action) -> what must hold before an allowed action (e.g. a pause to resume)
+    prepare: Callable = lambda people, record_id, action: None
+
+
+@pytest.fixture
+def people(make_user):
+    return {
+        "desk": make_user("desk", "front_desk"),
+        "host": make_user("host", "specialist"),
+        "spec": make_user("spec", "specialist"),
+        "manager": make_user("manager", "service_manager"),
+        "repairer": make_user("repairer", "specialist", department="Repairs"),
+    }
+
+
+def _set_state(model, record_id, state, **fields):
+    model.update(state=state, **fields).where(model.id == record_id).execute()
+    return record_id
+
+
+# Visits
+
+def _make_visit(people, state):
+    visit = visitors.register_visit(
+        people["desk"], visitor_name="李明", phone="13800138000", organisation="", purpose="meeting",
+        purpose_other="", host=people["host"], companions=0, id_number="", car_plate="", note="",
+        arrived_at=utcnow())
+    return _set_state(Visit, visit.id, state)
+
+
+VISITS = Workflow(
+    transitions=visitors.TRANSITIONS, states=tuple(visitors.STATE_LABELS), model=Visit, make=_make_visit,
+    apply=lambda people, record_id, action, actor: visitors.apply(actor, record_id, action, reply="coming"),
+    allowed=lambda people, action: people["host" if action == "answer" else "desk"],
+    refused=lambda people, action: people["desk" if action == "answer" else "host"],
+)
+
+
+# Complaints
+
+def _make_complaint(people, state):
+    complaint = complaints.create(people["spec"], name="李四", phone="13900139000", content="洗衣机漏水",
+                                  channel="phone", category="product quality", severity="general")
+    return _set_state(Complaint, complaint.id, state, department=Department.get(name="Repairs"))
+
+
+def _apply_complaint(people, record_id, action, actor):
+    complaints.apply(record_id, action, actor, Complaint.get_by_id(record_id).version, note="说明",
+                     department_id=Department.get(name="Repairs").id, root_cause="批次问题", improvement="换供应商",
+                     handler_id=people["repairer"].id, is_vip=True, severity="major")
+
+
+def _prepare_complaint(people, record_id, action):
+    if action == "resume":
+        _apply_complaint(people, record_id, "pause", people["manager"])
+
+
+COMPLAINTS = Workflow(
+    transitions=complaints.TRANSITIONS, states=tuple(complaints.STATES), model=Complaint, make=_make_complaint,
+    apply=_apply_complaint, prepare=_prepare_complaint,
+    # The service manager may act for customer service and for any department.
+    allowed=lambda people, action: people["manager"],
+    refused=lambda people, action: people["desk"],
+)
+
+
+# Callbacks
+
+def _make_callback(people, state):
+    customer = Customer.get_or_create(phone="13800138000", defaults={"name": "张三"})[0]
+    due = utcnow()
+    callback = Callback.create(number=f"HF-T-{Callback.select().count() + 1}", customer=customer,
+                               reason="after_sale", due_at=due, next_at=due, deadline_at=due + dt.timedelta(days=3))
+    return _set_state(Callback, callback.id, state)
+
+
+CALLBACKS = Workflow(
+    transitions=callbacks.TRANSITIONS, states=tuple(callbacks.STATES), model=Callback, make=_make_callback,
+    apply=lambda people, record_id, action, actor: callbacks.apply(actor, record_id, action, note="客户说明"),
+    allowed=lambda people, action: people["manager" if action == "void" else "spec"],
+    refused=lambda people, action: people["desk"],
+)
+
+WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS}
+PAIRS = [(name, state) for name, workflow in WORKFLOWS.items() for state in workflow.states]
+
+
+def _unchanged(workflow, people, record_id, action, actor):
+    """The action is refused with a message, and neither the record nor the audit trail moved."""
+    before = dict(workflow.model.get_by_id(record_id).__data__)
+    entries = AuditEntry.select().count()
+    with pytest.raises(DomainError) as refused:
+        workflow.apply(people, record_id, action, actor)
+    assert str(refused.value).strip(), action
+    assert dict(workflow.model.get_by_id(record_id).__data__) == before, action
+    assert AuditEntry.select().count() == entries, action
+
+
+@pytest.mark.parametrize("name, state", PAIRS)
+def test_every_action_from_every_state_is_taken_or_refused_by_the_table(app, people, name, state):
+    workflow = WORKFLOWS[name]
+    with app.test_request_context():
+        for action, transition in workflow.transitions.items():
+            record_id = workflow.make(people, state)
+            if state not in transition.sources:
+                _unchanged(workflow, people, record_id, action, workflow.allowed(people, action))
+                continue
+            workflow.prepare(people, record_id, action)
+            _unchanged(workflow, people, record_id, action, workflow.refused(people, action))
+            workflow.apply(people, record_id, action, workflow.allowed(people, action))
+            after = workflow.model.get_by_id(record_id)
+            assert after.state == (transition.target or state), (action, after.state)
+            assert after.version > 1, action
+
+
+def test_the_walk_covers_every_state_each_table_names():
+    for name, workflow in WORKFLOWS.items():
+        named = {s for t in workflow.transitions.values() for s in t.sources} | {
+            t.target for t in workflow.transitions.values() if t.target}
+        assert named <= set(workflow.states), name
