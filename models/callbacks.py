@@ -12,7 +12,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from peewee import (
-    JOIN, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField, fn,
+    JOIN, CharField, DateField, DeferredForeignKey, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField, fn,
 )
 
 from models import audit, complaints, settings
@@ -147,6 +147,9 @@ class Callback(VoidableModel):
     done_at = DateTimeField(null=True, index=True)
     flagged_at = DateTimeField(null=True)
     version = IntegerField(default=1)
+    # The repair visit (models.service_visits) the customer confirmed: one callback after it.
+    service_visit = DeferredForeignKey("ServiceVisit", null=True, unique=True, on_delete="RESTRICT",
+                                       backref="callbacks")
 
     class Meta:
         indexes = ((("sale", "reason"), True),)

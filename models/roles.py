@@ -56,6 +56,9 @@ PERMISSIONS = {
     # The stock ledger: logistics keeps it, the front desk issues office supplies from it.
     "stock.view": {"front_desk", "logistics", "service_manager"},
     "stock.issue": {"front_desk", "logistics"},
+    # Home visits are the specialists' round; repair visits are also taken in at the desk.
+    "home_visits.work": {"specialist", "service_manager", "admin"},
+    "service_visits.work": {"front_desk", "specialist", "service_manager", "admin"},
 }
 
 

@@ -153,3 +153,6 @@ def init_app(app):
     app.register_blueprint(worktime.bp)
     from views import callbacks
     app.register_blueprint(callbacks.bp)
+    from views import home_visits, service_visits
+    app.register_blueprint(home_visits.bp)
+    app.register_blueprint(service_visits.bp)

@@ -26,6 +26,8 @@ NAVIGATION = [
     (_l("Customers"), "complaints.customers", "complaints.work"),
     (_l("Reports"), "reports.index", "reports.view"),
     (_l("Callbacks"), "callbacks.index", "callbacks.work"),
+    (_l("Home visits"), "home_visits.index", "home_visits.work"),
+    (_l("Repair visits"), "service_visits.index", "service_visits.work"),
     (_l("Users"), "admin.users", "users.manage"),
     (_l("Settings"), "settings_page.edit", "settings.edit"),
     (_l("Audit log"), "audit_log.index", "audit.view"),
