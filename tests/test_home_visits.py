@@ -1,5 +1,6 @@
 """Home visits: planning from recent complaints and purchases, the workflow, the month's count
 against the minimum, and the month-end reminder (once per month, also when rerun)."""
+import contextlib
 import datetime as dt
 
 import pytest
@@ -15,8 +16,11 @@ NOW = dt.datetime(2026, 11, 10, 2, 0)  # 10:00 in Shanghai
 
 
 @pytest.fixture(autouse=True)
-def frozen(app):
-    with time_machine.travel(NOW, tick=False), app.test_request_context():
+def frozen(app, request):
+    """Model tests read their messages in a request's language; page tests make their own requests
+    (an outer app context would keep one `g`, and with it one CSRF token, across them)."""
+    context = contextlib.nullcontext() if "client" in request.fixturenames else app.test_request_context()
+    with time_machine.travel(NOW, tick=False), context:
         yield
 
 
@@ -146,3 +150,44 @@ def test_a_reminder_killed_half_way_is_sent_whole_by_the_rerun(people, monkeypat
         assert home_visits.remind_short_month() == 0
     assert _reminders().count() == 2
     assert HomeVisit.select().count() == 0
+
+
+def test_the_pages_plan_from_the_list_record_with_errors_beside_fields_and_print(app, client, auth, people):
+    from tests.pdf import assert_embedded_cjk_font, pdf_text
+    with app.app_context():
+        complaint = _complaint(people, "13800138001")
+    auth.login("spec")
+    page = client.get("/home-visits").get_data(as_text=True)
+    assert 'id="home-visit-count"' in page and "0 home visits made this month; at least 5" in page
+    assert f"complaint={complaint.id}" in page.split('id="visit-candidates"')[1]
+    response = client.post("/home-visits/new", data={"phone": "13800138001", "planned_for": "2026-11-12",
+                                                     "complaint": str(complaint.id), "purpose": "了解维修情况"})
+    assert response.status_code == 303
+    visit = HomeVisit.get()
+    assert visit.complaint_id == complaint.id
+    response = client.post(f"/home-visits/{visit.id}", data={
+        "action": "record", "record-version": "1", "record-visited_at": "2026-11-10T09:30",
+        "record-visited_by": str(people["spec"].id), "record-findings": "门封老化"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="record-satisfaction-error"' in body and "门封老化" in body
+    response = client.post(f"/home-visits/{visit.id}", data={
+        "action": "record", "record-version": "1", "record-visited_at": "2026-11-10T09:30",
+        "record-visited_by": str(people["spec"].id), "record-findings": "门封老化", "record-satisfaction": "fair"})
+    assert response.status_code == 303
+    assert HomeVisit.get_by_id(visit.id).state == "closed"
+    assert "1 home visits made this month" in client.get("/home-visits").get_data(as_text=True)
+    pdf = client.get("/home-visits/form.pdf?month=2026-11")
+    assert_embedded_cjk_font(pdf.data)
+    text = pdf_text(pdf.data)
+    assert "月度上门拜访顾客填报表" in text and "门封老化" in text and "1 家" in text
+
+
+def test_the_count_shows_on_the_callback_figures_and_the_board(app, client, auth, people, make_user):
+    from models.board import figures
+    with app.app_context():
+        _complaint(people, "13800138001")
+        _visited(people, "13800138001", NOW)
+        assert figures()["home_visits"] == {"count": 1, "minimum": 5, "met": False}
+    auth.login("spec")
+    page = client.get("/callbacks/stats?month=2026-11").get_data(as_text=True)
+    assert "1 home visits made this month; at least 5 are asked for." in page.split('id="stats-home-visits"')[1]

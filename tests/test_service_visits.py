@@ -1,5 +1,6 @@
 """Repair and maintenance visits: the workflow, the confirmation a close needs, the callback
 that follows, and the repair quality pass rate."""
+import contextlib
 import datetime as dt
 
 import pytest
@@ -14,8 +15,11 @@ NOW = dt.datetime(2026, 11, 23, 2, 0)  # 10:00 in Shanghai
 
 
 @pytest.fixture(autouse=True)
-def frozen(app):
-    with time_machine.travel(NOW, tick=False), app.test_request_context():
+def frozen(app, request):
+    """Model tests read their messages in a request's language; page tests make their own requests
+    (an outer app context would keep one `g`, and with it one CSRF token, across them)."""
+    context = contextlib.nullcontext() if "client" in request.fixturenames else app.test_request_context()
+    with time_machine.travel(NOW, tick=False), context:
         yield
 
 
@@ -27,9 +31,10 @@ def people(make_user):
 
 
 @pytest.fixture
-def customer(people):
-    complaint = complaints.create(people["spec"], name="李明", phone="13800138000", content="洗衣机漏水",
-                                  channel="phone", category="product quality", severity="general")
+def customer(app, people):
+    with app.app_context():
+        complaint = complaints.create(people["spec"], name="李明", phone="13800138000", content="洗衣机漏水",
+                                      channel="phone", category="product quality", severity="general")
     return complaint.customer
 
 
@@ -118,3 +123,41 @@ def test_the_pass_rate_counts_visits_good_the_first_time(people, customer):
     _visit(people)  # not confirmed yet: not counted
     figures = service_visits.pass_rate(NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=1))
     assert figures == {"confirmed": 4, "good": 3, "rate": 75.0, "target": 98}
+
+
+def test_the_pages_take_a_request_refuse_a_close_beside_the_form_and_print_and_export(client, auth, people, customer):
+    import io
+
+    from openpyxl import load_workbook
+    from tests.pdf import assert_embedded_cjk_font, pdf_text
+    auth.login("spec")
+    response = client.post("/service-visits/new?lang=zh", data={"phone": "13900000000", "kind": "repair",
+                                                                "product": "冰箱", "problem": "不制冷"})
+    assert response.status_code == 422 and "冰箱" in response.get_data(as_text=True), response.get_data(as_text=True)[:3000]
+    response = client.post("/service-visits/new", data={"phone": "13800138000", "kind": "repair",
+                                                        "product": "滚筒洗衣机", "problem": "漏水"})
+    assert response.status_code == 303
+    visit = ServiceVisit.get()
+    page = client.get(f"/service-visits/{visit.id}").get_data(as_text=True)
+    assert "Make the appointment" in page and "action-close" not in page
+    response = client.post(f"/service-visits/{visit.id}", data={"action": "schedule", "schedule-version": "1",
+                                                                "schedule-technician": "黄师傅"})
+    assert response.status_code == 422
+    assert 'id="schedule-appointment_at-error"' in response.get_data(as_text=True)
+    assert "黄师傅" in response.get_data(as_text=True)  # nothing typed lost
+    response = client.post(f"/service-visits/{visit.id}", data={
+        "action": "schedule", "schedule-version": "1", "schedule-technician": "黄师傅",
+        "schedule-appointment_at": "2026-11-24T10:00"})
+    assert response.status_code == 303
+    assert ServiceVisit.get_by_id(visit.id).appointment_at == dt.datetime(2026, 11, 24, 2, 0)
+    response = client.post(f"/service-visits/{visit.id}", data={"action": "close", "close-version": "2"})
+    assert response.status_code == 422 and "cannot be closed without the confirmation" in response.get_data(as_text=True)
+    listing = client.get("/service-visits").get_data(as_text=True)
+    assert visit.number in listing and 'id="repair-pass-rate"' in listing
+    book = load_workbook(io.BytesIO(client.get("/service-visits/ledger.xlsx?month=2026-11").data))
+    assert book.active["A2"].value == visit.number and book.active["I2"].value == "黄师傅"
+    pdf = client.get("/service-visits/ledger.pdf?month=2026-11")
+    assert pdf.mimetype == "application/pdf"
+    assert_embedded_cjk_font(pdf.data)
+    text = pdf_text(pdf.data)
+    assert "上门维修保养台帐" in text and visit.number in text and "黄师傅" in text
