@@ -131,7 +131,7 @@ def test_the_pages_take_a_request_refuse_a_close_beside_the_form_and_print_and_e
     from openpyxl import load_workbook
     from tests.pdf import assert_embedded_cjk_font, pdf_text
     auth.login("spec")
-    response = client.post("/service-visits/new?lang=zh", data={"phone": "13900000000", "kind": "repair",
+    response = client.post("/service-visits/new", data={"phone": "13900000000", "kind": "repair",
                                                                 "product": "冰箱", "problem": "不制冷"})
     assert response.status_code == 422 and "冰箱" in response.get_data(as_text=True), response.get_data(as_text=True)[:3000]
     response = client.post("/service-visits/new", data={"phone": "13800138000", "kind": "repair",
