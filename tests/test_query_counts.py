@@ -90,3 +90,28 @@ def test_a_complaint_page_shows_the_newest_similar_ones_at_a_fixed_cost(app, cli
     assert_query_count_does_not_grow(client, url, add_complaints)
     similar = client.get(url).get_data(as_text=True).split('id="similar-rows"')[1].split("</table>")[0]
     assert similar.count("<tr") - 1 == complaints.SIMILAR_SHOWN  # the header row, then the newest ten
+
+
+def test_the_visit_pages(app, client, auth, make_user):
+    import datetime as dt
+
+    from models import home_visits, service_visits
+    spec = make_user("spec", "specialist", department="客服部")
+    auth.login("spec")
+    counter = iter(range(1000))
+
+    def add_visits(n):
+        with app.test_request_context():
+            for _ in range(n):
+                phone = f"1390013{next(counter):04d}"
+                complaints.create(spec, name="客户", phone=phone, content="漏水", channel="phone",
+                                  category=complaints.categories()[0], severity="general")
+                visit = home_visits.plan(spec, phone=phone, planned_for=dt.date(2026, 11, 23))
+                home_visits.apply(visit.id, "record", spec, visit.version, visited_at=NOW, visited_by_id=spec.id,
+                                  findings="正常", satisfaction="satisfied")
+                home_visits.plan(spec, phone=phone, planned_for=dt.date(2026, 11, 24))
+                complaints.create(spec, name="客户", phone=f"1370013{next(counter):04d}", content="漏水",
+                                  channel="phone", category=complaints.categories()[0], severity="general")
+                service_visits.create(spec, phone=phone, kind="repair", product="洗衣机", problem="漏水")
+    assert_query_count_does_not_grow(client, "/home-visits", add_visits)
+    assert_query_count_does_not_grow(client, "/service-visits", add_visits)
