@@ -18,7 +18,7 @@ from models.phones import normalise_phone
 from models.users import User
 
 audit.name_record_type("service_visit", _l("Repair or maintenance visit"))
-callbacks.REASONS["service_visit"] = _l("After a repair visit")
+callbacks.REASONS["repair"] = _l("After a repair visit")
 
 SERVICE_VISITS = _l("Repair and maintenance visits")
 PASS_TARGET = settings.define(
@@ -250,7 +250,7 @@ def schedule_callbacks(now=None):
     for visit in rows:
         with write_transaction():
             # Not linked to the visit's complaint: that complaint's own callback moves it.
-            if callbacks._create(visit.customer, "service_visit", visit.confirmed_at, now, service_visit=visit):
+            if callbacks._create(visit.customer, "repair", visit.confirmed_at, now, service_visit=visit):
                 made += 1
     return made
 

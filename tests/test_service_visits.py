@@ -110,7 +110,7 @@ def test_a_confirmed_visit_gets_one_callback_outside_quiet_hours(people, custome
         assert service_visits.schedule_callbacks() == 1
         assert service_visits.schedule_callbacks() == 0
     callback = Callback.get(Callback.service_visit == visit.id)
-    assert callback.reason == "service_visit" and callback.complaint_id is None
+    assert callback.reason == "repair" and callback.complaint_id is None
     assert callback.due_at == dt.datetime(2026, 11, 23, 6, 0)  # 14:00 local, after the quiet hours
     assert callbacks.REASONS[callback.reason]
 
