@@ -161,3 +161,14 @@ def test_the_pages_take_a_request_refuse_a_close_beside_the_form_and_print_and_e
     assert_embedded_cjk_font(pdf.data)
     text = pdf_text(pdf.data)
     assert "上门维修保养台帐" in text and visit.number in text and "黄师傅" in text
+
+
+def test_the_repair_callback_page_names_the_visit_and_asks_about_the_repair(app, client, auth, people, customer):
+    with app.test_request_context():
+        visit = _through_work(_visit(people), people)
+        _step(visit, "confirm_good", people["spec"])
+        service_visits.schedule_callbacks()
+    callback = Callback.get(Callback.service_visit == visit.id)
+    auth.login("spec")
+    page = client.get(f"/callbacks/{callback.id}").get_data(as_text=True)
+    assert visit.number in page and "are you satisfied with the repair?" in page
