@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from peewee import (
-    JOIN, CharField, DateField, DateTimeField, ForeignKeyField, IntegrityError, TextField, fn,
+    JOIN, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField, fn,
 )
 
 from models import audit, settings
@@ -95,7 +95,7 @@ class HomeVisitReminder(BaseModel):
     """The month-end reminder, once per month: the unique month is the sweep's mark."""
     month = CharField(max_length=7, unique=True)
     sent_at = DateTimeField(default=utcnow)
-    count = CharField(max_length=10, default="")
+    count = IntegerField(default=0)  # the month's visits when the reminder went out
 
 
 def plan(actor, *, phone, planned_for, purpose="", complaint_id=None, sale_id=None):
@@ -254,7 +254,7 @@ def remind_short_month(now=None):
     with write_transaction():
         try:
             with db.atomic():
-                mark = HomeVisitReminder.create(month=period.key, sent_at=now, count=str(figures["count"]))
+                mark = HomeVisitReminder.create(month=period.key, sent_at=now, count=figures["count"])
         except IntegrityError:
             return 0  # another sweep marked it first
         for manager in User.active_with_role("service_manager"):

@@ -177,7 +177,7 @@ def apply(visit_id, action, actor, version, *, note="", appointment_at=None, tec
                 raise ServiceVisitError(_l("Name the technician."), field="technician")
             values.update({ServiceVisit.appointment_at: appointment_at,
                            ServiceVisit.technician: technician.strip()})
-            note = note or f"{technician.strip()}"
+            note = note or technician.strip()
         elif action == "record_work":
             if not (result or "").strip():
                 raise ServiceVisitError(_l("Write down what was done and the result."), field="result")
