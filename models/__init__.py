@@ -25,6 +25,8 @@ def all_models():
     from models.weekly_archive import WeeklyArchive
     from models.worktime import CalendarDay, WorkWeekday
     from models.compensations import Compensation, CompensationEvent, CompensationRecovery, CompensationTier
+    from models.home_visits import HomeVisit, HomeVisitReminder
+    from models.service_visits import ServiceVisit, ServiceVisitEvent
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -32,7 +34,7 @@ def all_models():
             Visit, Appointment, WatchlistEntry, Call, BoardToken,
             Customer, Complaint, ComplaintEvent,
             ReportRun, ReportMailing, ComplaintPause, WorkWeekday, CalendarDay,
-            Sale, Callback, CallbackAttempt,
+            Sale, ServiceVisit, ServiceVisitEvent, Callback, CallbackAttempt, HomeVisit, HomeVisitReminder,
             ApprovalStep, DepartmentApprover, Supplier, Requisition, RequisitionLine, RequisitionEvent,
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
             WeeklyArchive, GoodsReturn, ReturnEvent,

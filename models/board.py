@@ -86,6 +86,7 @@ def figures(now=None):
         "callbacks_today": today_figures(now),
         "requisitions_waiting": _requisitions_waiting(),
         "targets": cached_targets(now),
+        "home_visits": _home_visits(),
         "trend": {
             "visitors": _daily_counts(Visit.select(), Visit.arrived_at, trend_start, today),
             "calls": _daily_counts(Call.select(), Call.taken_at, trend_start, today),
@@ -121,6 +122,11 @@ def _complaint_figures(now):
         "complaints_overdue": overdue,
         "complaints_urgent": urgent,
     }
+
+
+def _home_visits():
+    from models.home_visits import this_month
+    return this_month()
 
 
 def _daily_counts(query, column, since, today):

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from peewee import (
-    JOIN, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField, fn,
+    JOIN, CharField, DateField, DateTimeField, DeferredForeignKey, ForeignKeyField, IntegerField, IntegrityError, TextField,
+    fn,
 )
 
 from models import audit, complaints, settings
@@ -178,6 +179,9 @@ class Callback(VoidableModel, VersionedModel):
     flagged_at = DateTimeField(null=True)
     # See TRANSITIONS; `outcome` keeps what the customer said once reached.
     state = CharField(max_length=8, default="due", index=True)
+    # The repair visit (models.service_visits) the customer confirmed: one callback after it.
+    service_visit = DeferredForeignKey("ServiceVisit", null=True, unique=True, on_delete="RESTRICT",
+                                       backref="callbacks")
 
     class Meta:
         indexes = ((("sale", "reason"), True),)

@@ -55,6 +55,7 @@ def seed_demo(only_if_empty=False):
         seed_complaints_demo()
         seed_callbacks_demo()
         seed_returns_demo()
+        seed_visits_demo()
         seed_procurement_demo()
         seed_duty_demo()
         seed_front_desk_demo()
@@ -450,6 +451,54 @@ def seed_returns_demo():
             times.append(at)
         _set(GoodsReturn, record.id, updated_at=times[-1])
         _audit_times(record, times)
+# ---------------------------------------------------------------- home and repair visits
+
+# phone (of the sales list above), days ago, who went, what was found, satisfaction, follow-up
+HOME_VISITS = [
+    ("13812340001", 1, "specialist", "洗衣机运行正常，顾客询问保养周期", "satisfied", ""),
+    ("13812340002", 3, "head", "空调外机噪音偏大，已记录", "fair", "安排工程维修部检查外机支架"),
+    ("13812340005", 6, "specialist", "马桶盖使用正常，顾客建议增加说明书图示", "satisfied", ""),
+]
+# phone, kind, product, problem, the steps taken so far
+SERVICE_VISITS = [
+    ("13812340001", "maintenance", "滚筒洗衣机 XQG100", "首次保养：清洗滚筒和排水泵", ["schedule"]),
+    ("13812340002", "repair", "变频空调 KFR-35", "制冷效果差", ["schedule", "record_work"]),
+    ("13812340003", "repair", "电热水器 60L", "加热慢，漏电保护跳闸",
+     ["schedule", "record_work", "confirm_not_good"]),
+    ("13812340004", "repair", "嵌入式洗碗机 13 套", "进水阀漏水", ["schedule", "record_work", "confirm_good"]),
+    ("13812340005", "maintenance", "智能马桶盖", "更换滤网", ["schedule", "record_work", "confirm_good", "close"]),
+    ("13812340001", "repair", "滚筒洗衣机 XQG100", "门封漏水", []),
+]
+
+
+def seed_visits_demo():
+    """Home visits made this month (short of the minimum) and planned; repair visits in every state."""
+    from models import home_visits, service_visits
+    from models.complaints import Customer
+    if home_visits.HomeVisit.select().exists() or not Customer.select().where(
+            Customer.phone.in_([v[0] for v in HOME_VISITS])).exists():
+        return
+    people = _staff()
+    today = local_now().date()
+    for phone, days_ago, who, findings, satisfaction, follow_up in HOME_VISITS:
+        visited = min(_local(days_ago, "10:30"), utcnow())
+        visit = home_visits.plan(people["specialist"], phone=phone, planned_for=today - dt.timedelta(days=days_ago),
+                                 purpose="售后关怀拜访")
+        home_visits.apply(visit.id, "record", people["specialist"], visit.version, visited_at=visited,
+                          visited_by_id=people[who].id, findings=findings, satisfaction=satisfaction,
+                          follow_up=follow_up)
+    for phone, days in (("13812340003", 2), ("13812340004", 4)):
+        home_visits.plan(people["specialist"], phone=phone, planned_for=today + dt.timedelta(days=days),
+                         purpose="了解产品使用情况")
+    notes = {"confirm_good": "顾客确认维修合格", "confirm_not_good": "仍然加热慢，要求再次上门"}
+    for phone, kind, product, problem, steps in SERVICE_VISITS:
+        visit = service_visits.create(people["desk"], phone=phone, kind=kind, product=product, problem=problem)
+        for action in steps:
+            visit = service_visits.apply(
+                visit.id, action, people["specialist"], visit.version, note=notes.get(action, ""),
+                appointment_at=_local(-1, "15:00"), technician="黄建国", parts="进水阀" if kind == "repair" else "",
+                result="已处理，试机正常")
+    service_visits.schedule_callbacks()
 
 
 # ---------------------------------------------------------------- procurement

@@ -66,6 +66,9 @@ PERMISSIONS = {
     "compensations.work": {"front_desk", "specialist", "service_manager", "leadership"},
     "compensations.propose": {"front_desk", "specialist", "service_manager"},
     "compensations.tiers": {"admin"},
+    # Home visits are the specialists' round; repair visits are also taken in at the desk.
+    "home_visits.work": {"specialist", "service_manager", "admin"},
+    "service_visits.work": {"front_desk", "specialist", "service_manager", "admin"},
 }
 
 

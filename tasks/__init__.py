@@ -42,5 +42,5 @@ def app_context():
     return _app.app_context()
 
 
-from tasks import callbacks, complaints, frontdesk, maintenance, notifications, procurement, reports  # noqa: E402,F401  (registers the tasks)
+from tasks import callbacks, complaints, frontdesk, maintenance, notifications, procurement, reports, visits  # noqa: E402,F401  (registers the tasks)
 from tasks import weekly_archive  # noqa: E402,F401

@@ -72,6 +72,10 @@ def test_the_demo_shows_every_area_working(app, moment, quiet_password):
         assert complaint_stats(*last_month.utc_range())["total"] >= 5
         assert complaint_stats(*Period.containing("month", today).utc_range())["total"] >= 1
         assert callbacks.callback_stats(*last_month.utc_range())["done"] >= 3
+        from models import home_visits, service_visits
+        assert {v.state for v in home_visits.HomeVisit.select()} == {"planned", "visited", "closed"}
+        assert {v.state for v in service_visits.ServiceVisit.select()} == set(service_visits.OPEN_STATES) | {"closed"}
+        assert callbacks.Callback.select().where(callbacks.Callback.service_visit.is_null(False)).count() == 2
 
         queue = list(callbacks.queue())
         assert len(queue) >= 4 and {"complaint", "after_sale"} <= {c.reason for c in queue}

@@ -133,3 +133,26 @@ def test_the_compensation_lists(app, client, auth, make_user):
     assert_query_count_does_not_grow(client, "/compensations?state=all", add_compensations)
     assert_query_count_does_not_grow(client, "/compensations/recoveries", add_compensations)
     assert Compensation.select().count() > 20
+def test_the_visit_pages(app, client, auth, make_user):
+    import datetime as dt
+
+    from models import home_visits, service_visits
+    spec = make_user("spec", "specialist", department="客服部")
+    auth.login("spec")
+    counter = iter(range(1000))
+
+    def add_visits(n):
+        with app.test_request_context():
+            for _ in range(n):
+                phone = f"1390013{next(counter):04d}"
+                complaints.create(spec, name="客户", phone=phone, content="漏水", channel="phone",
+                                  category=complaints.categories()[0], severity="general")
+                visit = home_visits.plan(spec, phone=phone, planned_for=dt.date(2026, 11, 23))
+                home_visits.apply(visit.id, "record", spec, visit.version, visited_at=NOW, visited_by_id=spec.id,
+                                  findings="正常", satisfaction="satisfied")
+                home_visits.plan(spec, phone=phone, planned_for=dt.date(2026, 11, 24))
+                complaints.create(spec, name="客户", phone=f"1370013{next(counter):04d}", content="漏水",
+                                  channel="phone", category=complaints.categories()[0], severity="general")
+                service_visits.create(spec, phone=phone, kind="repair", product="洗衣机", problem="漏水")
+    assert_query_count_does_not_grow(client, "/home-visits", add_visits)
+    assert_query_count_does_not_grow(client, "/service-visits", add_visits)

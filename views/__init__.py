@@ -159,3 +159,6 @@ def init_app(app):
     app.register_blueprint(returns.bp)
     from views import compensations
     app.register_blueprint(compensations.bp)
+    from views import home_visits, service_visits
+    app.register_blueprint(home_visits.bp)
+    app.register_blueprint(service_visits.bp)

@@ -12,6 +12,7 @@ from models import callbacks, settings
 from models.base import DomainError, utcnow
 from models.callbacks import OUTCOMES, REASONS
 from models.complaints import STATES
+from models.home_visits import month_count
 from models.reports import Period
 from models.sales_import import COLUMNS, TEMPLATE_HEADERS, ImportRefused, import_sales
 from models.settings import InvalidSetting
@@ -197,4 +198,4 @@ def stats():
     return render("callbacks/stats.html", status=422 if error else 200, figures=figures, by_reason=by_reason,
                   month=period.key, error=error, typed=text,
                   previous=period.previous().key, following=period.following().key,
-                  target=settings.get(callbacks.PASS_TARGET))
+                  target=settings.get(callbacks.PASS_TARGET), home_visits=month_count(period))

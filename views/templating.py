@@ -29,6 +29,8 @@ NAVIGATION = [
     (_l("Weekly archive"), "weekly_archive.index", "reports.weekly_archive"),
     (_l("Callbacks"), "callbacks.index", "callbacks.work"),
     (_l("Returns"), "returns.index", "returns.work"),
+    (_l("Home visits"), "home_visits.index", "home_visits.work"),
+    (_l("Repair visits"), "service_visits.index", "service_visits.work"),
     (_l("Users"), "admin.users", "users.manage"),
     (_l("Settings"), "settings_page.edit", "settings.edit"),
     (_l("Audit log"), "audit_log.index", "audit.view"),
