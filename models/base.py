@@ -120,15 +120,17 @@ class VersionedModel(BaseModel):
     #: What the loser of a race is told; a model may say it in its own words.
     stale_message = _l("Someone else changed this record meanwhile; look at it again.")
     missing_message = _l("No such record.")
+    #: The error raised: an area's own DomainError subclass, so its callers catch one type.
+    error = DomainError
 
     @classmethod
     def load(cls, record_id, version=None):
         """The record as the user saw it, or a DomainError if it is gone or changed since."""
         record = cls.get_or_none(cls.id == record_id)
         if record is None:
-            raise DomainError(cls.missing_message)
+            raise cls.error(cls.missing_message)
         if version is not None and record.version != version:
-            raise DomainError(cls.stale_message)
+            raise cls.error(cls.stale_message)
         return record
 
     def update_versioned(self, version, values, *conditions):
@@ -140,5 +142,5 @@ class VersionedModel(BaseModel):
         values[cls.updated_at] = utcnow()
         changed = cls.update(values).where(cls.id == self.id, cls.version == version, *conditions).execute()
         if not changed:
-            raise DomainError(cls.stale_message)
+            raise cls.error(cls.stale_message)
         return cls.get_by_id(self.id)

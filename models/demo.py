@@ -433,14 +433,14 @@ def seed_procurement_demo():
 
     def step(requisition, actor, decision="approve", **kwargs):
         current = procurement.Requisition.get_by_id(requisition.id)
-        return procurement.decide(current.id, actor, current.version, decision, **kwargs)
+        return procurement.apply(actor, current.id, current.version, decision, **kwargs)
 
     def review(requisition, amount, method="direct"):
         step(requisition, logistics, purchase_method=method, budget_checked=True, confirmed_amount=Decimal(amount))
 
     def order(requisition, supplier, delivery_date):
         current = procurement.Requisition.get_by_id(requisition.id)
-        return procurement.place_order(current.id, logistics, current.version, supplier_id=supplier.id,
+        return procurement.apply(logistics, current.id, current.version, "order", supplier_id=supplier.id,
                                        delivery_date=delivery_date, quality_standard="合格证齐全，外包装完好",
                                        lines={})
 
@@ -451,11 +451,11 @@ def seed_procurement_demo():
         for ol in current.order().lines_list():
             bad = rejected[1] if rejected and ol.item_name == rejected[0] else 0
             lines[ol.id] = (ol.quantity - bad, bad, rejected[2] if bad else "", "return")
-        procurement.receive(current.id, logistics, current.version, received_on=today, lines=lines)
+        procurement.apply(logistics, current.id, current.version, "receive", received_on=today, lines=lines)
 
     def reimburse(requisition, invoice):
         current = procurement.Requisition.get_by_id(requisition.id)
-        procurement.record_reimbursement(current.id, logistics, current.version, invoice_number=invoice,
+        procurement.apply(logistics, current.id, current.version, "reimburse", invoice_number=invoice,
                                          invoice_amount=current.order().total, contract_checked=True,
                                          invoice_checked=True, receipt_checked=True, reimbursed=True)
 

@@ -8,7 +8,7 @@ import datetime as dt
 import os
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -18,7 +18,9 @@ from peewee import (
 )
 
 from models import audit, settings
-from models.base import BaseModel, VoidableModel, is_postgres, utcnow, write_transaction
+from models.base import (
+    BaseModel, DomainError, VersionedModel, VoidableModel, is_postgres, utcnow, write_transaction,
+)
 from models.notifications import N_, notify
 from models.numbering import next_number
 from models.timezone import local_now
@@ -113,15 +115,12 @@ audit.ACTION_LABELS.update({
     "amend": _l("Amended"), "order": _l("Ordered"), "receive": _l("Goods received"), "reimburse": _l("Reimbursed"),
     "issue": _l("Issued from stock"), "remind": _l("Reminder sent"), "resolve": _l("Resolved"),
     "escalate": _l("Escalated"),
+    "over_order": EVENT_LABELS["over_order"], "over_invoice": EVENT_LABELS["over_invoice"],
 })
 
 
-class ProcurementError(Exception):
+class ProcurementError(DomainError):
     """A refused procurement action; the message is for the user. `field` names the form field."""
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
 
 
 class SentBackForApproval(ProcurementError):
@@ -300,13 +299,11 @@ def save_supplier(actor, supplier_id=None, **fields):
 
 # ---------------------------------------------------------------- requisitions
 
-class Requisition(VoidableModel):
+class Requisition(VoidableModel, VersionedModel):
     number = CharField(max_length=20, unique=True)
     department = ForeignKeyField(Department, on_delete="RESTRICT")
     requester = ForeignKeyField(User, backref="requisitions", on_delete="RESTRICT")
     state = CharField(max_length=12, default="draft", index=True)
-    # Optimistic concurrency: every action names the version the person saw.
-    version = IntegerField(default=1)
     # Each submission is a round; a rejection ends one, the history of every round is kept.
     round = IntegerField(default=0)
     step = ForeignKeyField(ApprovalStep, null=True, on_delete="RESTRICT")
@@ -325,7 +322,10 @@ class Requisition(VoidableModel):
     first_submitted_at = DateTimeField(null=True, index=True)
     submitted_at = DateTimeField(null=True)
     approved_at = DateTimeField(null=True, index=True)
-    updated_at = DateTimeField(default=utcnow)
+
+    stale_message = _l("Someone else acted on this requisition meanwhile; look at it again.")
+    missing_message = _l("No such requisition.")
+    error = ProcurementError
 
     @property
     def amount_for_approval(self):
@@ -361,6 +361,10 @@ class Requisition(VoidableModel):
 
     def order(self):
         return PurchaseOrder.get_or_none(PurchaseOrder.requisition == self)
+
+    def actions_for(self, user):
+        """The transitions this user may apply now, in table order."""
+        return [(name, t) for name, t in TRANSITIONS.items() if refusal(self, name, user) is None]
 
     def waiting_days(self, now=None):
         if self.state != "pending" or self.step_since is None:
@@ -459,64 +463,11 @@ def _write_lines(requisition, lines):
     return money(total)
 
 
-def create(actor, *, department_id, lines, note="", submit=False):
-    """A new requisition (a draft); `submit` sends it into the approval chain at once."""
-    _check_lines(lines)
+def _department(department_id):
     department = Department.get_or_none(Department.id == department_id, Department.active == True)  # noqa: E712
     if department is None:
         raise ProcurementError(_l("Choose the department."), "department")
-    with write_transaction():
-        requisition = Requisition.create(number=next_number("CG"), department=department, requester=actor,
-                                         note=note or "")
-        requisition.estimated_total = _write_lines(requisition, lines)
-        requisition.save(only=[Requisition.estimated_total])
-        audit.record_create(actor, requisition)
-        _event(requisition, actor, "create", note=_lines_snapshot(lines))
-        if submit:
-            requisition = _submit(requisition, actor, requisition.version)
-    return requisition
-
-
-def amend(requisition_id, actor, version, *, department_id, lines, note=""):
-    """The requester changes a draft or a returned requisition; the old lines stay in the timeline."""
-    _check_lines(lines)
-    with write_transaction():
-        requisition = _load(requisition_id, version)
-        if requisition.requester_id != actor.id:
-            raise ProcurementError(_l("Only the requester amends a requisition."))
-        if not requisition.editable:
-            raise ProcurementError(_l("Only a draft or a returned requisition can be changed."))
-        department = Department.get_or_none(Department.id == department_id, Department.active == True)  # noqa: E712
-        if department is None:
-            raise ProcurementError(_l("Choose the department."), "department")
-        before = requisition.snapshot()
-        total = _write_lines(requisition, lines)
-        _versioned_update(requisition, version, {Requisition.department: department,
-                                                 Requisition.note: note or "",
-                                                 Requisition.estimated_total: total})
-        requisition = Requisition.get_by_id(requisition.id)
-        _event(requisition, actor, "amend", note=_lines_snapshot(lines))
-        audit.record_change(actor, requisition, before)
-    return requisition
-
-
-def _load(requisition_id, version):
-    requisition = Requisition.get_or_none(Requisition.id == requisition_id)
-    if requisition is None:
-        raise ProcurementError(_l("No such requisition."))
-    if requisition.version != version:
-        raise ProcurementError(_l("Someone else acted on this requisition meanwhile; look at it again."))
-    return requisition
-
-
-def _versioned_update(requisition, version, values):
-    values = dict(values)
-    values[Requisition.version] = version + 1
-    values[Requisition.updated_at] = utcnow()
-    changed = (Requisition.update(values)
-               .where(Requisition.id == requisition.id, Requisition.version == version).execute())
-    if not changed:
-        raise ProcurementError(_l("Someone else acted on this requisition meanwhile; look at it again."))
+    return department
 
 
 def missing_approvals(requisition, amount):
@@ -542,57 +493,6 @@ def shortfall_text(amount, approved, steps):
     return _l("¥%(amount)s is more than the approved ¥%(approved)s and needs: %(steps)s.",
               amount=f"{money(amount):,.2f}", approved=f"{money(approved):,.2f}",
               steps="、".join(str(step_label(s)) for s in steps))
-
-
-def _send_back(requisition, actor, version, action, amount, missing, note):
-    """Back to the first step that has not approved this amount, with the amount to approve;
-    the approvals that cover it stand."""
-    before = requisition.snapshot()
-    _versioned_update(requisition, version, {
-        Requisition.state: "pending", Requisition.requested_amount: money(amount), Requisition.step: missing[0],
-        Requisition.step_since: utcnow(), Requisition.step_reminded_at: None, Requisition.step_escalated_at: None})
-    requisition = Requisition.get_by_id(requisition.id)
-    _event(requisition, actor, action, amount=money(amount), note=note)
-    audit.record_change(actor, requisition, before)
-    notify(requisition.requester, N_("Requisition %(number)s went back for approval of ¥%(amount)s"),
-           ("procurement.show", {"requisition_id": requisition.id}), number=requisition.number, amount=f"{money(amount):,.2f}")
-    _tell_approvers(requisition)
-    return requisition
-
-
-def submit(requisition_id, actor, version):
-    with write_transaction():
-        requisition = _load(requisition_id, version)
-        return _submit(requisition, actor, version)
-
-
-def _submit(requisition, actor, version):
-    if requisition.requester_id != actor.id:
-        raise ProcurementError(_l("Only the requester submits a requisition."))
-    if not requisition.editable:
-        raise ProcurementError(_l("This requisition was submitted already."))
-    if not requisition.lines_list():
-        raise ProcurementError(_l("Add at least one item."))
-    # A new round is reviewed afresh: no approval of an earlier round counts.
-    requisition.confirmed_amount = requisition.requested_amount = None
-    requisition.round += 1
-    steps = missing_approvals(requisition, requisition.amount_for_approval)
-    if not steps:
-        raise ProcurementError(_l("The approval chain has no step; ask the administrator to set it up."))
-    before = requisition.snapshot()
-    now = utcnow()
-    _versioned_update(requisition, version, {
-        Requisition.state: "pending", Requisition.round: requisition.round, Requisition.step: steps[0],
-        Requisition.step_since: now, Requisition.step_reminded_at: None, Requisition.step_escalated_at: None,
-        Requisition.confirmed_amount: None, Requisition.requested_amount: None,
-        Requisition.purchase_method: "", Requisition.budget_checked: False, Requisition.submitted_at: now,
-        Requisition.first_submitted_at: requisition.first_submitted_at or now,
-    })
-    requisition = Requisition.get_by_id(requisition.id)
-    _event(requisition, actor, "submit")
-    audit.record_change(actor, requisition, before)
-    _tell_approvers(requisition)
-    return requisition
 
 
 class Roster:
@@ -658,9 +558,115 @@ def waiting_for(requisition):
     return people, "escalated" if requisition.step_escalated_at else ""
 
 
-def refusal(requisition, user):
-    """Why this user may not decide on this requisition now, or None if they may."""
-    if requisition.state != "pending" or requisition.step_id is None:
+def _tell_approvers(requisition):
+    link = _link(requisition)
+    people = approvers(requisition)
+    for person in people:
+        notify(person, N_("Requisition %(number)s waits for your approval"), link, number=requisition.number)
+    if not people:  # never wait for nobody in silence
+        for person in User.active_with_role("admin"):
+            notify(person, N_("Requisition %(number)s waits at a step nobody may approve: check the approval chain"),
+                   link, number=requisition.number)
+
+
+def _tell_logistics(requisition, message, actor=None, **args):
+    for person in User.active_with_role("logistics"):
+        if actor is None or person.id != actor.id:
+            notify(person, message, _link(requisition), number=requisition.number, **args)
+
+
+def _link(requisition):
+    return ("procurement.show", {"requisition_id": requisition.id})
+
+
+# ---------------------------------------------------------------- the workflow: one table, one apply()
+
+#: Who may apply a transition: the requester; whoever may approve the step it waits at (the
+#: chain and its roster decide); logistics, who orders, receives and reimburses.
+REQUESTER, APPROVER, PURCHASING = "requester", "approver", "purchasing"
+
+
+@dataclass(frozen=True)
+class Transition:
+    label: object
+    sources: tuple
+    target: str  # where it goes; its effect may say otherwise (a send-back, a partial delivery); None: stays
+    who: str
+    not_now: object  # why not, in any other state
+    form: str  # the page's form that offers it: approve and reject share one
+
+
+@dataclass
+class Outcome:
+    """What an effect did and asks apply() to write: the requisition's new values (its state
+    when not the table's target), the timeline event's fields (None: no event), the
+    notifications to send once the requisition is stored, and what the caller gets back."""
+    values: dict = field(default_factory=dict)
+    event: dict = field(default_factory=dict)
+    action: str = None  # the event's action when it is not the transition's (a send-back)
+    reason: str = None  # for the audit entry
+    tell: object = None  # tell(requisition as stored now)
+    result: object = None
+    sent_back: object = None  # a commitment refused and sent back for approval: told after the commit
+    sent_back_field: str = None
+
+
+TRANSITIONS = {
+    "amend": Transition(_l("Edit"), EDITABLE_STATES, None, REQUESTER,
+                        _l("Only a draft or a returned requisition can be changed."), "amend"),
+    "submit": Transition(_l("Submit for approval"), EDITABLE_STATES, "pending", REQUESTER,
+                         _l("This requisition was submitted already."), "submit"),
+    "withdraw": Transition(_l("Withdraw"), EDITABLE_STATES, "voided", REQUESTER,
+                           _l("Only a draft or a returned requisition can be withdrawn."), "withdraw"),
+    "approve": Transition(_l("Approve"), ("pending",), "approved", APPROVER,
+                          _l("This requisition is not waiting for an approval."), "decide"),
+    "reject": Transition(_l("Return for amendment"), ("pending",), "rejected", APPROVER,
+                         _l("This requisition is not waiting for an approval."), "decide"),
+    "order": Transition(_l("Place the order"), ("approved",), "ordered", PURCHASING,
+                        _l("Only an approved requisition is ordered."), "order"),
+    "receive": Transition(_l("Record the inspection"), ("ordered",), "received", PURCHASING,
+                          _l("Only an ordered requisition has deliveries to inspect."), "receive"),
+    "reimburse": Transition(_l("Mark reimbursed"), ("received",), "reimbursed", PURCHASING,
+                            _l("Reimbursement follows the receipt of the goods."), "reimburse"),
+}
+NOT_YOURS = {
+    "amend": _l("Only the requester amends a requisition."),
+    "submit": _l("Only the requester submits a requisition."),
+    "withdraw": _l("Only the requester withdraws a requisition."),
+    PURCHASING: _l("Only logistics orders, receives and reimburses."),
+}
+
+#: The effect of each transition, effect(requisition, actor, **changes) -> Outcome, run by
+#: apply() inside its transaction: the approvals here, ordering, receiving and reimbursing
+#: with the purchase orders (registered with @effect).
+EFFECTS = {}
+
+
+def effect(action):
+    def register(function):
+        EFFECTS[action] = function
+        return function
+    return register
+
+
+def refusal(requisition, action, user):
+    """Why this user may not apply this action to this requisition now, or None if they may."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        return _l("Unknown action.")
+    if requisition.state not in transition.sources:
+        return transition.not_now
+    if transition.who == REQUESTER and requisition.requester_id != user.id:
+        return NOT_YOURS[action]
+    if transition.who == PURCHASING and not user.can("procurement.manage"):
+        return NOT_YOURS[PURCHASING]
+    if transition.who == APPROVER:
+        return _approver_refusal(requisition, user)
+    return None
+
+
+def _approver_refusal(requisition, user):
+    if requisition.step_id is None:
         return _l("This requisition is not waiting for an approval.")
     if requisition.requester_id == user.id:
         return _l("Nobody approves their own requisition.")
@@ -675,118 +681,176 @@ def refusal(requisition, user):
     return _l("This step is for someone else: %(step)s.", step=step_label(step))
 
 
-def decide(requisition_id, actor, version, decision, *, reason="", purchase_method="", budget_checked=False,
-           confirmed_amount=None):
-    """Approve or return the step the requisition waits at; the logistics review also sets
-    the purchase method, the budget check and the confirmed amount.
+def apply(actor, requisition_id, version, action, **changes):
+    """Apply one transition: check who may, run its effect, store the requisition at the
+    version the user saw, write the timeline event and the audit entries, notify; all in one
+    transaction. Returns what the effect made (the order, the delivery) or the requisition.
 
-    `version` is what the approver saw: of two approvers acting at once, one wins and the
-    other is told."""
-    reason = (reason or "").strip()
-    if decision not in DECISIONS:
-        raise ProcurementError(_l("Unknown action."))
+    Of two people acting at once one wins and the other is told. A commitment above what was
+    approved is committed as a send-back, then raised as SentBackForApproval."""
     with write_transaction():
-        requisition = _load(requisition_id, version)
-        refused = refusal(requisition, actor)
+        requisition = Requisition.load(requisition_id, version)
+        refused = refusal(requisition, action, actor)
         if refused:
             raise ProcurementError(refused)
-        step = requisition.step
+        transition = TRANSITIONS[action]
         before = requisition.snapshot()
-        now = utcnow()
-        values = {}
-        # The admin's own name of the step as it was then; default steps are named when shown (translated).
-        event = dict(step=step, step_label=step.label[:80], note=reason)
-        if decision == "reject":
-            if not reason:
-                raise ProcurementError(_l("Say why it is returned, so the requester can amend it."), "reason")
-            # Returned over an invoice, the goods are in: back to the reimbursement, not to the requester.
-            values = {Requisition.state: "received" if requisition.order() else "rejected",
-                      Requisition.step: None, Requisition.step_since: None, Requisition.step_escalated_at: None,
-                      Requisition.requested_amount: None}
-        else:
-            if step.review:
-                if purchase_method not in PURCHASE_METHODS:
-                    raise ProcurementError(_l("Choose the purchase method."), "purchase_method")
-                if not budget_checked:
-                    raise ProcurementError(_l("Check the amount against the budget before approving."),
-                                           "budget_checked")
-                if confirmed_amount is None or money(confirmed_amount) <= 0:
-                    raise ProcurementError(_l("Enter the confirmed amount."), "confirmed_amount")
-                confirmed = money(confirmed_amount)
-                # The review's confirmed amount replaces a higher amount sent back for approval.
-                values.update({Requisition.purchase_method: purchase_method, Requisition.budget_checked: True,
-                               Requisition.confirmed_amount: confirmed, Requisition.requested_amount: None})
-                requisition.confirmed_amount, requisition.requested_amount = confirmed, None
-                event.update(purchase_method=purchase_method, confirmed_amount=confirmed)
-            event["amount"] = requisition.amount_for_approval
-        _event(requisition, actor, decision, **event)
-        if decision == "approve":
-            # Whatever this amount still needs, earlier steps that approved less included.
-            missing = missing_approvals(requisition, requisition.amount_for_approval)
-            if not missing:
-                # Sent back over an invoice, it returns to the reimbursement; otherwise to the order.
-                values.update({Requisition.state: "received" if requisition.order() else "approved",
-                               Requisition.step: None, Requisition.step_since: None,
-                               Requisition.approved_at: now})
-            else:
-                values.update({Requisition.step: missing[0], Requisition.step_since: now,
-                               Requisition.step_reminded_at: None, Requisition.step_escalated_at: None})
-        _versioned_update(requisition, version, values)
-        requisition = Requisition.get_by_id(requisition.id)
+        outcome = EFFECTS[action](requisition, actor, **changes)
+        values = {Requisition.state: transition.target or requisition.state, **outcome.values}
+        requisition = requisition.update_versioned(version, values)
+        if outcome.event is not None:
+            event = _event(requisition, actor, outcome.action or action, **outcome.event)
+            audit.record_event(actor, event.action, requisition, reason=outcome.reason,
+                               changes={"step": [event.step_label or event.step.key, None]} if event.step_id else None)
         audit.record_change(actor, requisition, before)
-        audit.record_event(actor, decision, requisition, reason=reason or None,
-                           changes={"step": [step.label or step.key, None]})
-        link = ("procurement.show", {"requisition_id": requisition.id})
-        if decision == "reject" and requisition.state == "received":
-            for person in User.active_with_role("logistics"):
-                notify(person, N_("Requisition %(number)s: the invoice amount was not approved: %(reason)s"), link,
-                       number=requisition.number, reason=reason)
-        elif decision == "reject":
-            notify(requisition.requester, N_("Requisition %(number)s was returned: %(reason)s"), link,
-                   number=requisition.number, reason=reason)
-        elif requisition.state == "received":
-            for person in User.active_with_role("logistics"):
-                if person.id != actor.id:
-                    notify(person, N_("Requisition %(number)s: the invoice amount is approved, reimburse it"), link,
-                           number=requisition.number)
-        elif requisition.state == "approved":
-            notify(requisition.requester, N_("Requisition %(number)s is approved"), link, number=requisition.number)
-            for person in User.active_with_role("logistics"):
-                if person.id != actor.id:
-                    notify(person, N_("Requisition %(number)s is approved: place the order"), link,
-                           number=requisition.number)
-        else:
-            _tell_approvers(requisition)
-    return requisition
+        if outcome.tell:
+            outcome.tell(requisition)
+    if outcome.sent_back:
+        raise SentBackForApproval(outcome.sent_back, outcome.sent_back_field)
+    return outcome.result or requisition
 
 
-def _tell_approvers(requisition):
-    link = ("procurement.show", {"requisition_id": requisition.id})
-    people = approvers(requisition)
-    for person in people:
-        notify(person, N_("Requisition %(number)s waits for your approval"), link, number=requisition.number)
-    if not people:  # never wait for nobody in silence
-        for person in User.active_with_role("admin"):
-            notify(person, N_("Requisition %(number)s waits at a step nobody may approve: check the approval chain"),
-                   link, number=requisition.number)
+def _at_step(step, now):
+    """The values of a requisition that starts waiting at `step` now: reminded and escalated afresh."""
+    return {Requisition.step: step, Requisition.step_since: now, Requisition.step_reminded_at: None,
+            Requisition.step_escalated_at: None}
 
 
-def withdraw(requisition_id, actor, version, reason):
-    """The requester withdraws a draft or a returned requisition (voided, never deleted)."""
+OFF_THE_CHAIN = {Requisition.step: None, Requisition.step_since: None, Requisition.step_escalated_at: None}
+
+
+@effect("amend")
+def _amended(requisition, actor, *, department_id, lines, note=""):
+    """The requester changes a draft or a returned requisition; the old lines stay in the timeline."""
+    _check_lines(lines)
+    department = _department(department_id)
+    total = _write_lines(requisition, lines)
+    return Outcome({Requisition.department: department, Requisition.note: note or "",
+                    Requisition.estimated_total: total}, {"note": _lines_snapshot(lines)})
+
+
+@effect("submit")
+def _submitted(requisition, actor):
+    if not requisition.lines_list():
+        raise ProcurementError(_l("Add at least one item."))
+    # A new round is reviewed afresh: no approval of an earlier round counts.
+    requisition.confirmed_amount = requisition.requested_amount = None
+    requisition.round += 1
+    steps = missing_approvals(requisition, requisition.amount_for_approval)
+    if not steps:
+        raise ProcurementError(_l("The approval chain has no step; ask the administrator to set it up."))
+    now = utcnow()
+    return Outcome({Requisition.round: requisition.round, **_at_step(steps[0], now),
+                    Requisition.confirmed_amount: None, Requisition.requested_amount: None,
+                    Requisition.purchase_method: "", Requisition.budget_checked: False,
+                    Requisition.submitted_at: now,
+                    Requisition.first_submitted_at: requisition.first_submitted_at or now},
+                   tell=_tell_approvers)
+
+
+@effect("withdraw")
+def _withdrawn(requisition, actor, *, reason=""):
+    """Withdrawn by the requester: voided with the reason, never deleted."""
     reason = (reason or "").strip()
+    if not reason:
+        raise ProcurementError(_l("Say why it is withdrawn."), "reason")
+    return Outcome({Requisition.voided_at: utcnow(), Requisition.void_reason: reason}, {"note": reason},
+                   action="void", reason=reason)
+
+
+def _decision(step, reason):
+    # The admin's own name of the step as it was then; default steps are named when shown (translated).
+    return dict(step=step, step_label=step.label[:80], note=reason)
+
+
+@effect("approve")
+def _approved(requisition, actor, *, reason="", purchase_method="", budget_checked=False, confirmed_amount=None):
+    """The step the requisition waits at approves; the logistics review also sets the purchase
+    method, the budget check and the confirmed amount. Then on to whatever this amount still
+    needs (earlier steps that approved less included), else approved."""
+    reason = (reason or "").strip()
+    step = requisition.step
+    values, event = {}, _decision(step, reason)
+    if step.review:
+        if purchase_method not in PURCHASE_METHODS:
+            raise ProcurementError(_l("Choose the purchase method."), "purchase_method")
+        if not budget_checked:
+            raise ProcurementError(_l("Check the amount against the budget before approving."), "budget_checked")
+        if confirmed_amount is None or money(confirmed_amount) <= 0:
+            raise ProcurementError(_l("Enter the confirmed amount."), "confirmed_amount")
+        confirmed = money(confirmed_amount)
+        # The review's confirmed amount replaces a higher amount sent back for approval.
+        values.update({Requisition.purchase_method: purchase_method, Requisition.budget_checked: True,
+                       Requisition.confirmed_amount: confirmed, Requisition.requested_amount: None})
+        requisition.confirmed_amount, requisition.requested_amount = confirmed, None
+        event.update(purchase_method=purchase_method, confirmed_amount=confirmed)
+    amount = event["amount"] = requisition.amount_for_approval
+    # This approval covers the amount at its own step.
+    missing = [s for s in missing_approvals(requisition, amount) if s.id != step.id]
+    now = utcnow()
+    if missing:
+        return Outcome({**values, Requisition.state: "pending", **_at_step(missing[0], now)}, event, reason=reason,
+                       tell=_tell_approvers)
+    if requisition.order() is not None:
+        # Sent back over an invoice, the goods are in: back to the reimbursement.
+        def tell(stored):
+            _tell_logistics(stored, N_("Requisition %(number)s: the invoice amount is approved, reimburse it"), actor)
+        return Outcome({**values, Requisition.state: "received", **OFF_THE_CHAIN, Requisition.approved_at: now},
+                       event, reason=reason, tell=tell)
+
+    def tell(stored):
+        notify(stored.requester, N_("Requisition %(number)s is approved"), _link(stored), number=stored.number)
+        _tell_logistics(stored, N_("Requisition %(number)s is approved: place the order"), actor)
+    return Outcome({**values, **OFF_THE_CHAIN, Requisition.approved_at: now}, event, reason=reason, tell=tell)
+
+
+@effect("reject")
+def _returned(requisition, actor, *, reason=""):
+    """Returned to the requester for amendment, with the reason; returned over an invoice, the
+    goods are in: back to the reimbursement, not to the requester."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ProcurementError(_l("Say why it is returned, so the requester can amend it."), "reason")
+    event = _decision(requisition.step, reason)
+    values = {**OFF_THE_CHAIN, Requisition.requested_amount: None}
+    if requisition.order() is not None:
+        def tell(stored):
+            _tell_logistics(stored, N_("Requisition %(number)s: the invoice amount was not approved: %(reason)s"),
+                            reason=reason)
+        return Outcome({**values, Requisition.state: "received"}, event, reason=reason, tell=tell)
+
+    def tell(stored):
+        notify(stored.requester, N_("Requisition %(number)s was returned: %(reason)s"), _link(stored),
+               number=stored.number, reason=reason)
+    return Outcome(values, event, reason=reason, tell=tell)
+
+
+def sent_back(requisition, action, amount, missing, note, message, field_name):
+    """The Outcome of a commitment above what was approved (an order total, an invoice): back to
+    the first step that has not approved this amount, with the amount to approve; the approvals
+    that cover it stand, and the person is told why once it is committed."""
+    def tell(stored):
+        notify(stored.requester, N_("Requisition %(number)s went back for approval of ¥%(amount)s"), _link(stored),
+               number=stored.number, amount=f"{money(amount):,.2f}")
+        _tell_approvers(stored)
+    return Outcome({Requisition.state: "pending", Requisition.requested_amount: money(amount),
+                    **_at_step(missing[0], utcnow())}, {"amount": money(amount), "note": note}, action=action,
+                   tell=tell, sent_back=message, sent_back_field=field_name)
+
+
+def create(actor, *, department_id, lines, note="", submit=False):
+    """A new requisition (a draft); `submit` sends it into the approval chain at once."""
+    _check_lines(lines)
+    department = _department(department_id)
     with write_transaction():
-        requisition = _load(requisition_id, version)
-        if requisition.requester_id != actor.id:
-            raise ProcurementError(_l("Only the requester withdraws a requisition."))
-        if not requisition.editable:
-            raise ProcurementError(_l("Only a draft or a returned requisition can be withdrawn."))
-        if not reason:
-            raise ProcurementError(_l("Say why it is withdrawn."), "reason")
-        _versioned_update(requisition, version, {Requisition.state: "voided", Requisition.voided_at: utcnow(),
-                                                 Requisition.void_reason: reason})
-        requisition = Requisition.get_by_id(requisition.id)
-        _event(requisition, actor, "void", note=reason)
-        audit.record_event(actor, "void", requisition, reason=reason)
+        requisition = Requisition.create(number=next_number("CG"), department=department, requester=actor,
+                                         note=note or "")
+        requisition.estimated_total = _write_lines(requisition, lines)
+        requisition.save(only=[Requisition.estimated_total])
+        audit.record_create(actor, requisition)
+        _event(requisition, actor, "create", note=_lines_snapshot(lines))
+        if submit:
+            requisition = apply(actor, requisition.id, requisition.version, "submit")
     return requisition
 
 
@@ -798,7 +862,7 @@ def may_view(requisition, user):
         return True
     if user.department_id and user.department_id == requisition.department_id:
         return True
-    if requisition.state == "pending" and refusal(requisition, user) is None:
+    if requisition.state == "pending" and refusal(requisition, "approve", user) is None:
         return True
     return RequisitionEvent.select().where(RequisitionEvent.requisition == requisition,
                                            RequisitionEvent.actor == user.id).exists()
@@ -956,58 +1020,48 @@ def late_orders(today=None):
             .order_by(PurchaseOrder.delivery_date))
 
 
-def place_order(requisition_id, actor, version, *, supplier_id, delivery_date, quality_standard, lines):
+@effect("order")
+def _ordered(requisition, actor, *, supplier_id, delivery_date, quality_standard="", lines=None):
     """The purchase order (contract) for an approved requisition. `lines`: {requisition line id:
-    (agreed spec, quantity, unit price)}.
+    (agreed spec, quantity, unit price)}, the requisition's own for a line not given.
 
     A contract is not signed for more than was approved: an order total above it is not
-    placed, and the requisition goes back to the steps that total needs (SentBackForApproval)."""
-    sent_back = None
-    with write_transaction():
-        requisition = _load(requisition_id, version)
-        if requisition.state != "approved":
-            raise ProcurementError(_l("Only an approved requisition is ordered."))
-        supplier = Supplier.get_or_none(Supplier.id == supplier_id, Supplier.voided_at.is_null())
-        if supplier is None:
-            raise ProcurementError(_l("Choose a supplier from the register."), "supplier")
-        if delivery_date < local_now().date():
-            raise ProcurementError(_l("The delivery date cannot be in the past."), "delivery_date")
-        agreed = []
-        for line in requisition.lines_list():
-            spec, quantity, unit_price = lines.get(line.id, (line.spec, line.quantity, line.unit_price))
-            if not isinstance(quantity, int) or quantity <= 0:
-                raise ProcurementError(_l("Quantities must be whole numbers greater than 0."))
-            if money(unit_price) < 0:
-                raise ProcurementError(_l("A price cannot be negative."))
-            agreed.append((line, spec or "", quantity, money(unit_price)))
-        total = money(sum((price * quantity for _, _, quantity, price in agreed), Decimal("0")))
-        missing = missing_approvals(requisition, total)
-        if missing:
-            approved = requisition.amount_for_approval
-            terms = "; ".join(f"{line.item_name} {spec} ×{quantity}{line.unit} @{price}"
-                              for line, spec, quantity, price in agreed)
-            _send_back(requisition, actor, version, "over_order", total, missing,
-                       f"{supplier.name} · {terms} · {total}")
-            sent_back = _l("The order was not placed: %(why)s It went back for approval; place the order "
-                           "once it is approved.", why=shortfall_text(total, approved, missing))
-        else:
-            order = PurchaseOrder.create(number=next_number("HT"), requisition=requisition, supplier=supplier,
-                                         delivery_date=delivery_date, quality_standard=quality_standard or "",
-                                         created_by=actor, total=total)
-            for line, spec, quantity, price in agreed:
-                OrderLine.create(order=order, requisition_line=line, item_name=line.item_name, spec=spec,
-                                 quantity=quantity, unit=line.unit, unit_price=price)
-            audit.record_create(actor, order)
-            before = requisition.snapshot()
-            _versioned_update(requisition, version, {Requisition.state: "ordered"})
-            requisition = Requisition.get_by_id(requisition.id)
-            _event(requisition, actor, "order", note=f"{order.number} · {supplier.name} · {order.total}")
-            audit.record_change(actor, requisition, before)
-            notify(requisition.requester, N_("Requisition %(number)s was ordered from %(supplier)s"),
-                   ("procurement.show", {"requisition_id": requisition.id}), number=requisition.number, supplier=supplier.name)
-    if sent_back:
-        raise SentBackForApproval(sent_back, "order")
-    return order
+    placed, and the requisition goes back to the steps that total needs."""
+    lines = lines or {}
+    supplier = Supplier.get_or_none(Supplier.id == supplier_id, Supplier.voided_at.is_null())
+    if supplier is None:
+        raise ProcurementError(_l("Choose a supplier from the register."), "supplier")
+    if delivery_date < local_now().date():
+        raise ProcurementError(_l("The delivery date cannot be in the past."), "delivery_date")
+    agreed = []
+    for line in requisition.lines_list():
+        spec, quantity, unit_price = lines.get(line.id, (line.spec, line.quantity, line.unit_price))
+        if not isinstance(quantity, int) or quantity <= 0:
+            raise ProcurementError(_l("Quantities must be whole numbers greater than 0."), f"qty-{line.id}")
+        if money(unit_price) < 0:
+            raise ProcurementError(_l("A price cannot be negative."), f"price-{line.id}")
+        agreed.append((line, spec or "", quantity, money(unit_price)))
+    total = money(sum((price * quantity for _, _, quantity, price in agreed), Decimal("0")))
+    missing = missing_approvals(requisition, total)
+    if missing:
+        terms = "; ".join(f"{line.item_name} {spec} ×{quantity}{line.unit} @{price}"
+                          for line, spec, quantity, price in agreed)
+        why = shortfall_text(total, requisition.amount_for_approval, missing)
+        return sent_back(requisition, "over_order", total, missing, f"{supplier.name} · {terms} · {total}",
+                         _l("The order was not placed: %(why)s It went back for approval; place the order "
+                            "once it is approved.", why=why), "order")
+    order = PurchaseOrder.create(number=next_number("HT"), requisition=requisition, supplier=supplier,
+                                 delivery_date=delivery_date, quality_standard=quality_standard or "",
+                                 created_by=actor, total=total)
+    for line, spec, quantity, price in agreed:
+        OrderLine.create(order=order, requisition_line=line, item_name=line.item_name, spec=spec,
+                         quantity=quantity, unit=line.unit, unit_price=price)
+    audit.record_create(actor, order)
+
+    def tell(stored):
+        notify(stored.requester, N_("Requisition %(number)s was ordered from %(supplier)s"), _link(stored),
+               number=stored.number, supplier=supplier.name)
+    return Outcome(event={"note": f"{order.number} · {supplier.name} · {order.total}"}, tell=tell, result=order)
 
 
 # ---------------------------------------------------------------- receiving, returns, stock
@@ -1105,7 +1159,8 @@ def _stock_in(item, quantity, delivery, actor, note):
                             note=note[:200])
 
 
-def receive(requisition_id, actor, version, *, received_on, lines, note="", stock_items=None):
+@effect("receive")
+def _received(requisition, actor, *, received_on, lines, note="", stock_items=None):
     """Inspect one delivery. `lines`: {order line id: (accepted, rejected, reason, kind)};
     `stock_items`: {order line id: the stock item id the goods go to, or NEW_ITEM}, each
     line's default_stock_item() when not given.
@@ -1113,60 +1168,54 @@ def receive(requisition_id, actor, version, *, received_on, lines, note="", stoc
     Accepted goods get a goods receipt note and go into the stock ledger; rejected ones
     open a return/exchange record. When nothing is outstanding the requisition is received."""
     stock_items = stock_items or {}
-    with write_transaction():
-        requisition = _load(requisition_id, version)
-        if requisition.state != "ordered":
-            raise ProcurementError(_l("Only an ordered requisition has deliveries to inspect."))
-        order = requisition.order()
-        if received_on > local_now().date():
-            raise ProcurementError(_l("A delivery cannot be received in the future."), "received_on")
-        order_lines = {line.id: line for line in order.lines_list()}
-        checked = {}
-        for line_id, (accepted, rejected, reason, kind) in lines.items():
-            line = order_lines.get(line_id)
-            if line is None:
-                continue
-            if accepted < 0 or rejected < 0:
-                raise ProcurementError(_l("Quantities cannot be negative."))
-            if accepted + rejected > line.outstanding():
-                raise ProcurementError(_l("%(item)s: more than the %(n)s still expected.", item=line.item_name,
-                                          n=line.outstanding()))
-            if rejected and not (reason or "").strip():
-                raise ProcurementError(_l("%(item)s: say why goods were rejected.", item=line.item_name))
-            if rejected and kind not in RETURN_KINDS:
-                raise ProcurementError(_l("%(item)s: return or exchange?", item=line.item_name))
-            if accepted or rejected:
-                checked[line_id] = (accepted, rejected, (reason or "").strip(), kind)
-        if not checked:
-            raise ProcurementError(_l("Enter what was accepted or rejected."))
-        accepted_any = any(a for a, _, _, _ in checked.values())
-        delivery = Delivery.create(order=order, received_on=received_on, inspected_by=actor, note=note or "",
-                                   late=received_on > order.delivery_date,
-                                   receipt_number=next_number("RK") if accepted_any else None)
-        for line_id, (accepted, rejected, reason, kind) in checked.items():
-            line = order_lines[line_id]
-            DeliveryLine.create(delivery=delivery, order_line=line, accepted=accepted, rejected=rejected,
-                                reject_reason=reason)
-            if accepted:
-                item = _stock_item_for(line, stock_items.get(line_id), actor)
-                if line.stock_item_id != item.id:
-                    OrderLine.update(stock_item=item).where(OrderLine.id == line.id).execute()
-                _stock_in(item, accepted, delivery, actor, f"{delivery.receipt_number} · {order.supplier.name}")
-            if rejected:
-                record = ReturnRecord.create(number=next_number("TH"), delivery=delivery, order_line=line,
-                                             supplier=order.supplier, kind=kind, quantity=rejected, reason=reason)
-                audit.record_create(actor, record)
-        audit.record_create(actor, delivery)
-        complete = all(line.outstanding() == 0 for line in order_lines.values())
-        before = requisition.snapshot()
-        _versioned_update(requisition, version, {Requisition.state: "received"} if complete else {})
-        requisition = Requisition.get_by_id(requisition.id)
-        _event(requisition, actor, "receive", note=delivery.receipt_number or "")
-        audit.record_change(actor, requisition, before)
-        if complete:
-            notify(requisition.requester, N_("The goods of requisition %(number)s have arrived"),
-                   ("procurement.show", {"requisition_id": requisition.id}), number=requisition.number)
-    return delivery
+    order = requisition.order()
+    if received_on > local_now().date():
+        raise ProcurementError(_l("A delivery cannot be received in the future."), "received_on")
+    order_lines = {line.id: line for line in order.lines_list()}
+    checked = {}
+    for line_id, (accepted, rejected, reason, kind) in lines.items():
+        line = order_lines.get(line_id)
+        if line is None:
+            continue
+        if accepted < 0 or rejected < 0:
+            raise ProcurementError(_l("Quantities cannot be negative."), f"accepted-{line_id}")
+        if accepted + rejected > line.outstanding():
+            raise ProcurementError(_l("%(item)s: more than the %(n)s still expected.", item=line.item_name,
+                                      n=line.outstanding()), f"accepted-{line_id}")
+        if rejected and not (reason or "").strip():
+            raise ProcurementError(_l("%(item)s: say why goods were rejected.", item=line.item_name),
+                                   f"reason-{line_id}")
+        if rejected and kind not in RETURN_KINDS:
+            raise ProcurementError(_l("%(item)s: return or exchange?", item=line.item_name), f"kind-{line_id}")
+        if accepted or rejected:
+            checked[line_id] = (accepted, rejected, (reason or "").strip(), kind)
+    if not checked:
+        raise ProcurementError(_l("Enter what was accepted or rejected."))
+    accepted_any = any(a for a, _, _, _ in checked.values())
+    delivery = Delivery.create(order=order, received_on=received_on, inspected_by=actor, note=note or "",
+                               late=received_on > order.delivery_date,
+                               receipt_number=next_number("RK") if accepted_any else None)
+    for line_id, (accepted, rejected, reason, kind) in checked.items():
+        line = order_lines[line_id]
+        DeliveryLine.create(delivery=delivery, order_line=line, accepted=accepted, rejected=rejected,
+                            reject_reason=reason)
+        if accepted:
+            item = _stock_item_for(line, stock_items.get(line_id), actor)
+            if line.stock_item_id != item.id:
+                OrderLine.update(stock_item=item).where(OrderLine.id == line.id).execute()
+            _stock_in(item, accepted, delivery, actor, f"{delivery.receipt_number} · {order.supplier.name}")
+        if rejected:
+            record = ReturnRecord.create(number=next_number("TH"), delivery=delivery, order_line=line,
+                                         supplier=order.supplier, kind=kind, quantity=rejected, reason=reason)
+            audit.record_create(actor, record)
+    audit.record_create(actor, delivery)
+    if not all(line.outstanding() == 0 for line in order_lines.values()):
+        return Outcome({Requisition.state: "ordered"}, {"note": delivery.receipt_number or ""}, result=delivery)
+
+    def tell(stored):
+        notify(stored.requester, N_("The goods of requisition %(number)s have arrived"), _link(stored),
+               number=stored.number)
+    return Outcome(event={"note": delivery.receipt_number or ""}, tell=tell, result=delivery)
 
 
 def resolve_return(return_id, actor, resolution):
@@ -1221,58 +1270,46 @@ def recent_issues(limit=30):
 
 # ---------------------------------------------------------------- reimbursement
 
-def record_reimbursement(requisition_id, actor, version, *, invoice_number, invoice_amount, contract_checked,
-                         invoice_checked, receipt_checked, note="", reimbursed=False):
-    """Check off contract, invoice and receipt note; an invoice that differs from the received
-    value is flagged and needs an explanation before it is marked reimbursed. An invoice above
-    what was approved is not reimbursed: it is kept, and the requisition goes back to the steps
-    that amount needs (SentBackForApproval)."""
-    sent_back = None
-    with write_transaction():
-        requisition = _load(requisition_id, version)
-        if requisition.state != "received":
-            raise ProcurementError(_l("Reimbursement follows the receipt of the goods."))
-        order = requisition.order()
-        before = order.snapshot()
-        order.invoice_number = (invoice_number or "").strip()
-        order.invoice_amount = money(invoice_amount) if invoice_amount is not None else None
-        order.contract_checked, order.invoice_checked = bool(contract_checked), bool(invoice_checked)
-        order.receipt_checked = bool(receipt_checked)
-        order.reimburse_note = (note or "").strip()
-        if reimbursed:
-            if not order.invoice_number:
-                raise ProcurementError(_l("Enter the invoice number."), "invoice_number")
-            if order.invoice_amount is None:
-                raise ProcurementError(_l("Enter the invoice amount."), "invoice_amount")
-            if not (order.contract_checked and order.invoice_checked and order.receipt_checked):
-                raise ProcurementError(_l("Check off the contract, the invoice and the receipt note first."),
-                                       "receipt_checked")
-            if order.invoice_mismatch and not order.reimburse_note:
-                raise ProcurementError(_l("The invoice differs from the received value: explain the difference."),
-                                       "note")
-            missing = missing_approvals(requisition, order.invoice_amount)
-            if missing:
-                sent_back = _l("Not reimbursed: %(why)s It went back for approval; reimburse it once it is "
-                               "approved.", why=shortfall_text(order.invoice_amount, requisition.amount_for_approval,
-                                                               missing))
-            else:
-                order.reimbursed_at, order.reimbursed_by = utcnow(), actor
-        order.save()
-        audit.record_change(actor, order, before)
-        if sent_back:
-            _send_back(requisition, actor, version, "over_invoice", order.invoice_amount, missing,
-                       f"{order.invoice_number} · {order.reimburse_note}".strip(" ·"))
-        elif reimbursed:
-            before_requisition = requisition.snapshot()
-            _versioned_update(requisition, version, {Requisition.state: "reimbursed"})
-            requisition = Requisition.get_by_id(requisition.id)
-            _event(requisition, actor, "reimburse", note=f"{order.invoice_number} · {order.invoice_amount}")
-            audit.record_change(actor, requisition, before_requisition)
-        else:
-            _versioned_update(requisition, version, {})
-    if sent_back:
-        raise SentBackForApproval(sent_back, "invoice_amount")
-    return order
+@effect("reimburse")
+def _reimbursed(requisition, actor, *, invoice_number, invoice_amount, contract_checked, invoice_checked,
+                receipt_checked, note="", reimbursed=False):
+    """Check off contract, invoice and receipt note (saved as they are, the requisition stays
+    received); `reimbursed` marks it reimbursed. An invoice that differs from the received
+    value needs an explanation first; one above what was approved is not reimbursed: it is
+    kept, and the requisition goes back to the steps that amount needs."""
+    order = requisition.order()
+    before = order.snapshot()
+    order.invoice_number = (invoice_number or "").strip()
+    order.invoice_amount = money(invoice_amount) if invoice_amount is not None else None
+    order.contract_checked, order.invoice_checked = bool(contract_checked), bool(invoice_checked)
+    order.receipt_checked = bool(receipt_checked)
+    order.reimburse_note = (note or "").strip()
+    missing = []
+    if reimbursed:
+        if not order.invoice_number:
+            raise ProcurementError(_l("Enter the invoice number."), "invoice_number")
+        if order.invoice_amount is None:
+            raise ProcurementError(_l("Enter the invoice amount."), "invoice_amount")
+        if not (order.contract_checked and order.invoice_checked and order.receipt_checked):
+            raise ProcurementError(_l("Check off the contract, the invoice and the receipt note first."),
+                                   "receipt_checked")
+        if order.invoice_mismatch and not order.reimburse_note:
+            raise ProcurementError(_l("The invoice differs from the received value: explain the difference."),
+                                   "note")
+        missing = missing_approvals(requisition, order.invoice_amount)
+        if not missing:
+            order.reimbursed_at, order.reimbursed_by = utcnow(), actor
+    order.save()
+    audit.record_change(actor, order, before)
+    if missing:
+        why = shortfall_text(order.invoice_amount, requisition.amount_for_approval, missing)
+        return sent_back(requisition, "over_invoice", order.invoice_amount, missing,
+                         f"{order.invoice_number} · {order.reimburse_note}".strip(" ·"),
+                         _l("Not reimbursed: %(why)s It went back for approval; reimburse it once it is approved.",
+                            why=why), "invoice_amount")
+    if not reimbursed:
+        return Outcome({Requisition.state: "received"}, None, result=order)
+    return Outcome(event={"note": f"{order.invoice_number} · {order.invoice_amount}"}, result=order)
 
 
 # ---------------------------------------------------------------- reminders (the sweep)

@@ -65,7 +65,7 @@ def _fresh(requisition):
 def _decide(app, requisition, who, decision="approve", **kwargs):
     with app.test_request_context():
         current = _fresh(requisition)
-        return procurement.decide(current.id, who, current.version, decision, **kwargs)
+        return procurement.apply(who, current.id, current.version, decision, **kwargs)
 
 
 def _review(app, requisition, people, amount):
@@ -91,7 +91,7 @@ def _ordered(app, people, **kwargs):
     requisition = _approved(app, people, **kwargs)
     supplier = _supplier(app)
     with app.test_request_context():
-        procurement.place_order(requisition.id, people["logistics"], requisition.version, supplier_id=supplier.id,
+        procurement.apply(people["logistics"], requisition.id, requisition.version, "order", supplier_id=supplier.id,
                                 delivery_date=dt.date(2026, 3, 6), quality_standard="国标 GB/T 24988", lines={})
     return _fresh(requisition)
 
@@ -100,7 +100,7 @@ def _receive(app, people, requisition, accepted, rejected=0, reason="", kind="re
     with app.test_request_context():
         current = _fresh(requisition)
         line = current.order().lines_list()[0]
-        return procurement.receive(current.id, people["logistics"], current.version, received_on=on,
+        return procurement.apply(people["logistics"], current.id, current.version, "receive", received_on=on,
                                    lines={line.id: (accepted, rejected, reason, kind)})
 
 
@@ -314,7 +314,7 @@ def test_two_approvers_racing_in_threads_cannot_both_succeed(app, people):
         with app.test_request_context():
             barrier.wait()
             try:
-                procurement.decide(requisition.id, people[who], version, "approve")
+                procurement.apply(people[who], requisition.id, version, "approve")
                 results.append("ok")
             except ProcurementError:
                 results.append("refused")
@@ -446,7 +446,7 @@ def test_reimbursement_needs_all_three_papers(app, people):
     with app.test_request_context():
         current = _fresh(requisition)
         with pytest.raises(ProcurementError, match="Check off"):
-            procurement.record_reimbursement(current.id, people["logistics"], current.version, invoice_number="1",
+            procurement.apply(people["logistics"], current.id, current.version, "reimburse", invoice_number="1",
                                              invoice_amount=Decimal("6000"), contract_checked=True,
                                              invoice_checked=True, receipt_checked=False, reimbursed=True)
     assert _fresh(requisition).state == "received"
@@ -691,7 +691,7 @@ def test_only_the_requester_amends(app, client, auth, people):
     assert response.status_code == 303 and response.headers["Location"] == f"/procurement/{requisition.id}"
     with pytest.raises(ProcurementError, match="Only the requester submits"):
         with app.test_request_context():
-            procurement.submit(requisition.id, people["head"], requisition.version)
+            procurement.apply(people["head"], requisition.id, requisition.version, "submit")
 
 
 def test_the_pages_speak_chinese(app, client, auth, people):
@@ -774,7 +774,7 @@ def _place(app, people, requisition, lines=None):
     with app.test_request_context():
         current = _fresh(requisition)
         supplier = Supplier.get_or_none(Supplier.name == "办公用品公司") or _supplier(app)
-        return procurement.place_order(current.id, people["logistics"], current.version, supplier_id=supplier.id,
+        return procurement.apply(people["logistics"], current.id, current.version, "order", supplier_id=supplier.id,
                                        delivery_date=dt.date(2026, 3, 6), quality_standard="", lines=lines or {})
 
 
@@ -906,7 +906,7 @@ def test_a_higher_invoice_refused_by_leadership_returns_to_the_reimbursement(app
     with app.test_request_context():
         current = _fresh(requisition)
         with pytest.raises(procurement.SentBackForApproval):
-            procurement.record_reimbursement(current.id, people["logistics"], current.version,
+            procurement.apply(people["logistics"], current.id, current.version, "reimburse",
                                              invoice_number="No.1", invoice_amount=Decimal("7000"),
                                              contract_checked=True, invoice_checked=True, receipt_checked=True,
                                              note="涨价", reimbursed=True)
@@ -1038,7 +1038,7 @@ def _ordered_with(app, people, spec, name="A4打印纸", unit="箱"):
         line.item_name, line.unit = name, unit
         line.save()
         supplier = Supplier.get_or_none(Supplier.name == "办公用品公司") or _supplier(app)
-        procurement.place_order(current.id, people["logistics"], current.version, supplier_id=supplier.id,
+        procurement.apply(people["logistics"], current.id, current.version, "order", supplier_id=supplier.id,
                                 delivery_date=dt.date(2026, 3, 6), quality_standard="",
                                 lines={line.id: (spec, 10, Decimal("600"))})
     return _fresh(requisition)
@@ -1061,10 +1061,10 @@ def test_a_new_stock_item_is_created_once_and_deliberately(app, people):
     with app.test_request_context():
         current = _fresh(second)
         line = current.order().lines_list()[0]
-        procurement.receive(current.id, people["logistics"], current.version, received_on=dt.date(2026, 3, 2),
+        procurement.apply(people["logistics"], current.id, current.version, "receive", received_on=dt.date(2026, 3, 2),
                             lines={line.id: (3, 0, "", "return")}, stock_items={line.id: procurement.NEW_ITEM})
         current = _fresh(second)  # the rest arrives: it goes where the first part went, not to a third line
-        procurement.receive(current.id, people["logistics"], current.version, received_on=dt.date(2026, 3, 2),
+        procurement.apply(people["logistics"], current.id, current.version, "receive", received_on=dt.date(2026, 3, 2),
                             lines={line.id: (7, 0, "", "return")})
     items = [(i.spec, i.balance) for i in StockItem.select().order_by(StockItem.id)]
     assert items == [("70g 500张/包", 10), ("80g 500张/包", 10)]
@@ -1080,7 +1080,7 @@ def test_goods_go_only_to_an_item_counted_in_the_same_unit(app, client, auth, pe
         current = _fresh(second)
         line = current.order().lines_list()[0]
         with pytest.raises(ProcurementError, match="counted in 包, these goods in 箱") as refused:
-            procurement.receive(current.id, people["logistics"], current.version, received_on=dt.date(2026, 3, 2),
+            procurement.apply(people["logistics"], current.id, current.version, "receive", received_on=dt.date(2026, 3, 2),
                                 lines={line.id: (10, 0, "", "return")}, stock_items={line.id: packs.id})
         assert refused.value.field == f"stock-{line.id}"
         assert line.default_stock_item() is None  # nothing in boxes: a new item is offered
@@ -1122,10 +1122,10 @@ def test_the_printed_requisition_shows_every_round_with_its_reasons(app, client,
     _decide(app, requisition, people["head"], "reject", reason="数量太多，先买5箱")
     with app.test_request_context():
         current = _fresh(requisition)
-        procurement.amend(current.id, people["requester"], current.version, department_id=_dept(app),
+        procurement.apply(people["requester"], current.id, current.version, "amend", department_id=_dept(app),
                           lines=[_line(quantity=5)])
         current = _fresh(requisition)
-        procurement.submit(current.id, people["requester"], current.version)
+        procurement.apply(people["requester"], current.id, current.version, "submit")
     _decide(app, requisition, people["head"], reason="同意，按5箱")
     _review(app, requisition, people, "1250")
     auth.login("req")

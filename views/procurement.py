@@ -23,6 +23,7 @@ from models.procurement import (
     PURCHASE_METHODS, RETURN_KINDS, STATES, ApprovalStep, Delivery, DepartmentApprover, ProcurementError,
     PurchaseOrder, Requisition, RequisitionAttachment, ReturnRecord, SentBackForApproval, StockItem, Supplier,
 )
+from models.base import DomainError
 from models.uploads import DOCUMENT_TYPES, stored_path
 from models.roles import ROLES
 from models.submissions import submit_once
@@ -256,7 +257,7 @@ def new():
 
     try:
         url, created = submit_once(form.submission_key.data, current_user, create)
-    except ProcurementError as refused:
+    except DomainError as refused:
         form.department.errors = [str(refused)] if refused.field == "department" else []
         if refused.field != "department":
             form.note.errors = [str(refused)]
@@ -289,17 +290,18 @@ def edit(requisition_id):
         return _form_page(form, requisition, status=422)
     try:
         version = int(form.version.data or "")
-        requisition = procurement.amend(requisition.id, current_user, version, department_id=form.department.data,
-                                        lines=form.line_values(), note=form.note.data or "")
+        requisition = procurement.apply(current_user, requisition.id, version, "amend",
+                                        department_id=form.department.data, lines=form.line_values(),
+                                        note=form.note.data or "")
         if request.form.get("action") == "submit":
-            procurement.submit(requisition.id, current_user, requisition.version)
+            procurement.apply(current_user, requisition.id, requisition.version, "submit")
             toast(_("Requisition submitted for approval."))
         else:
             toast(_("Changes saved."))
     except ValueError:
         form.note.errors = [_("Reload the page and try again.")]
         return _form_page(form, requisition, status=422)
-    except ProcurementError as refused:
+    except DomainError as refused:
         form.note.errors = [str(refused)]
         return _form_page(form, requisition, status=422)
     return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
@@ -317,22 +319,22 @@ def _show(requisition, status=200, errors=None, typed=None, open_form=None, atta
     requisition = Requisition.get_by_id(requisition.id)
     order = requisition.order()
     manager = current_user.can("procurement.manage")
-    may_decide = procurement.refusal(requisition, current_user) is None
+    actions = dict(requisition.actions_for(current_user))
     context = dict(requisition=requisition, lines=requisition.lines_list(), events=list(requisition.events()),
-                   progress=procurement.chain_progress(requisition), order=order, may_decide=may_decide,
+                   progress=procurement.chain_progress(requisition), order=order, actions=actions,
                    manager=manager, errors=errors or {}, typed=typed or {}, open_form=open_form,
                    today=local_now().date(), attachments=list(requisition.attachments.order_by(RequisitionAttachment.id)),
                    attachment_form=attachment_form or AttachmentForm(formdata=None),
                    may_attach=procurement.may_attach(requisition, current_user))
     context["approvers"], context["approvers_why"] = procurement.waiting_for(requisition)
-    if may_decide and requisition.step.review:
+    if "approve" in actions and requisition.step.review:
         context["suggested_amount"] = requisition.amount_for_approval
         context["threshold_hint"] = procurement.settings.get(procurement.LEADERSHIP_THRESHOLD)
-    if manager and requisition.state == "approved":
+    if "order" in actions:
         context["suppliers"] = list(Supplier.active_ones())
     if order is not None:
         context["order_lines"] = order.lines_list()
-        if manager and requisition.state == "ordered":
+        if "receive" in actions:
             context["stock"] = {line.id: _stock_options(line) for line in context["order_lines"] if line.outstanding()}
         context["deliveries"] = list(order.deliveries())
         context["returns"] = list(ReturnRecord.select().join(Delivery).where(Delivery.order == order)
@@ -420,7 +422,7 @@ def attach(requisition_id):
 
     try:
         url, _created = submit_once(form.submission_key.data, current_user, store)
-    except ProcurementError as refused:
+    except DomainError as refused:
         form.file.errors = [str(refused)]
         return _show(requisition, status=422, attachment_form=form)
     toast(_("File attached."))
@@ -446,8 +448,8 @@ def submit(requisition_id):
     """Send a draft or an amended requisition into the approval chain."""
     requisition = _requisition_or_404(requisition_id)
     try:
-        procurement.submit(requisition.id, current_user, _version())
-    except ProcurementError as refused:
+        procurement.apply(current_user, requisition.id, _version(), "submit")
+    except DomainError as refused:
         return _show(requisition, 422, {"submit": str(refused)})
     toast(_("Requisition submitted for approval."))
     return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
@@ -460,8 +462,9 @@ def withdraw(requisition_id):
     requisition = _requisition_or_404(requisition_id)
     typed = _typed()
     try:
-        procurement.withdraw(requisition.id, current_user, _version(), typed.get("withdraw_reason", ""))
-    except ProcurementError as refused:
+        procurement.apply(current_user, requisition.id, _version(), "withdraw",
+                          reason=typed.get("withdraw_reason", ""))
+    except DomainError as refused:
         return _show(requisition, 422, {"withdraw_reason": str(refused)}, typed, "withdraw")
     toast(_("Requisition withdrawn."))
     return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
@@ -474,18 +477,21 @@ def decide(requisition_id):
     requisition = _requisition_or_404(requisition_id)
     typed = _typed()
     decision = typed.get("decision", "")
+    if decision not in ("approve", "reject"):
+        return _show(requisition, 422, {"decide": _("Unknown action.")}, typed, "decide")
     errors = {}
     amount = None
     if decision == "approve" and typed.get("confirmed_amount", "").strip():
         amount = _amount(typed, "confirmed_amount", errors)
-    if errors and procurement.refusal(requisition, current_user) is None \
+    if errors and procurement.refusal(requisition, "approve", current_user) is None \
             and typed.get("version") == str(requisition.version):
         return _show(requisition, 422, errors, typed, "decide")
     try:
-        procurement.decide(requisition.id, current_user, _version(), decision, reason=typed.get("reason", ""),
-                           purchase_method=typed.get("purchase_method", ""),
-                           budget_checked=bool(typed.get("budget_checked")), confirmed_amount=amount)
-    except ProcurementError as refused:
+        review = dict(purchase_method=typed.get("purchase_method", ""),
+                      budget_checked=bool(typed.get("budget_checked")), confirmed_amount=amount)
+        procurement.apply(current_user, requisition.id, _version(), decision, reason=typed.get("reason", ""),
+                          **(review if decision == "approve" else {}))
+    except DomainError as refused:
         return _show(requisition, 422, {refused.field or "decide": str(refused)}, typed, "decide")
     toast(_("Approved.") if decision == "approve" else _("Returned to the requester."))
     return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
@@ -514,13 +520,13 @@ def order(requisition_id):
     if errors:
         return _show(requisition, 422, errors, typed, "order")
     try:
-        procurement.place_order(requisition.id, current_user, _version(), supplier_id=supplier_id,
-                                delivery_date=delivery_date, quality_standard=typed.get("quality_standard", ""),
-                                lines=lines)
+        procurement.apply(current_user, requisition.id, _version(), "order", supplier_id=supplier_id,
+                          delivery_date=delivery_date, quality_standard=typed.get("quality_standard", ""),
+                          lines=lines)
     except SentBackForApproval as sent_back:
         toast(str(sent_back), "warning")
         return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
-    except ProcurementError as refused:
+    except DomainError as refused:
         return _show(requisition, 422, {refused.field or "order": str(refused)}, typed, "order")
     toast(_("Purchase order placed."))
     return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
@@ -553,9 +559,9 @@ def receive(requisition_id):
     if errors:
         return _show(requisition, 422, errors, typed, "receive")
     try:
-        delivery = procurement.receive(requisition.id, current_user, _version(), received_on=received_on,
-                                       lines=lines, note=typed.get("receive_note", ""), stock_items=stock_items)
-    except ProcurementError as refused:
+        delivery = procurement.apply(current_user, requisition.id, _version(), "receive", received_on=received_on,
+                                     lines=lines, note=typed.get("receive_note", ""), stock_items=stock_items)
+    except DomainError as refused:
         return _show(requisition, 422, {refused.field or "receive": str(refused)}, typed, "receive")
     if delivery.receipt_number:
         toast(_("Goods receipt note %(number)s made; the goods are in the stock ledger.",
@@ -590,15 +596,15 @@ def reimburse(requisition_id):
         return _show(requisition, 422, errors, typed, "reimburse")
     done = typed.get("action") == "reimburse"
     try:
-        order = procurement.record_reimbursement(
-            requisition.id, current_user, _version(), invoice_number=typed.get("invoice_number", "")[:40],
+        order = procurement.apply(
+            current_user, requisition.id, _version(), "reimburse", invoice_number=typed.get("invoice_number", "")[:40],
             invoice_amount=amount, contract_checked=bool(typed.get("contract_checked")),
             invoice_checked=bool(typed.get("invoice_checked")), receipt_checked=bool(typed.get("receipt_checked")),
             note=typed.get("reimburse_note", ""), reimbursed=done)
     except SentBackForApproval as sent_back:
         toast(str(sent_back), "warning")
         return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
-    except ProcurementError as refused:
+    except DomainError as refused:
         return _show(requisition, 422, {refused.field or "reimburse": str(refused)}, typed, "reimburse")
     if done:
         toast(_("Marked reimbursed."))
@@ -776,7 +782,7 @@ def issue():
 
     try:
         url, created = submit_once(form.submission_key.data, current_user, create)
-    except ProcurementError as refused:
+    except DomainError as refused:
         getattr(form, refused.field or "quantity").errors = [str(refused)]
         return _stock_page(form, 422)
     if created:

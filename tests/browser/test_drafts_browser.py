@@ -59,7 +59,7 @@ def test_a_returned_requisition_restored_after_a_new_login_is_resubmitted(app, l
         line = {"item_name": "A4打印纸", "spec": "", "quantity": 20, "unit": "箱", "unit_price": 30,
                 "needed_on": dt.date.fromisoformat(NEEDED), "purpose": ""}
         requisition = procurement.create(requester, department_id=requester.department_id, lines=[line], submit=True)
-        procurement.decide(requisition.id, head, Requisition.get_by_id(requisition.id).version, "reject",
+        procurement.apply(head, requisition.id, Requisition.get_by_id(requisition.id).version, "reject",
                            reason="数量太多，先买5箱")
 
     context = new_context()
