@@ -8,12 +8,14 @@ import pytest
 import time_machine
 
 from models import procurement, settings
+from models.procurement import chain, requisitions, stock, suppliers
 from models.audit import AuditEntry
 from models.notifications import Notification
-from models.procurement import (
-    ApprovalStep, Delivery, ProcurementError, PurchaseOrder, Requisition, RequisitionAttachment, RequisitionEvent,
-    ReturnRecord, StockItem, StockMove, Supplier,
-)
+from models.procurement.chain import ApprovalStep, ProcurementError
+from models.procurement.orders import Delivery, PurchaseOrder, ReturnRecord
+from models.procurement.requisitions import Requisition, RequisitionAttachment, RequisitionEvent
+from models.procurement.stock import StockItem, StockMove
+from models.procurement.suppliers import Supplier
 from models.users import Department, User
 from tests.pdf import assert_embedded_cjk_font, pdf_text
 
@@ -55,7 +57,7 @@ def _line(**overrides):
 
 def _make(app, people, lines=None, submit=True, who="requester"):
     with app.test_request_context():
-        return procurement.create(people[who], department_id=_dept(app), lines=lines or [_line()], submit=submit)
+        return requisitions.create(people[who], department_id=_dept(app), lines=lines or [_line()], submit=submit)
 
 
 def _fresh(requisition):
@@ -75,7 +77,7 @@ def _review(app, requisition, people, amount):
 
 def _supplier(app, name="办公用品公司", tax_id=VALID_TAX_ID):
     with app.test_request_context():
-        return procurement.save_supplier(None, name=name, tax_id=tax_id, contact="李经理", phone="13800138000")
+        return suppliers.save_supplier(None, name=name, tax_id=tax_id, contact="李经理", phone="13800138000")
 
 
 def _approved(app, people, amount="6000.00", quantity=10, price="600.00"):
@@ -211,7 +213,7 @@ def test_leadership_approves_from_the_threshold(app, people, amount, leadership)
     requisition = _fresh(requisition)
     if leadership:
         assert requisition.state == "pending" and requisition.step.key == "leadership"
-        assert procurement.inbox(people["leader"]) == [requisition]
+        assert requisitions.inbox(people["leader"]) == [requisition]
         _decide(app, requisition, people["leader"])
     assert _fresh(requisition).state == "approved"
     decided_by = [e.actor.username for e in _fresh(requisition).decisions()]
@@ -221,7 +223,7 @@ def test_leadership_approves_from_the_threshold(app, people, amount, leadership)
 def test_the_threshold_is_a_setting(app, people, make_user):
     admin = make_user("boss", "admin")
     with app.test_request_context():
-        settings.save(admin, {procurement.LEADERSHIP_THRESHOLD: Decimal("10000")})
+        settings.save(admin, {chain.LEADERSHIP_THRESHOLD: Decimal("10000")})
     requisition = _make(app, people, [_line(unit_price=Decimal("600"))])
     _decide(app, requisition, people["head"])
     _review(app, requisition, people, "6000")
@@ -232,7 +234,7 @@ def test_nobody_approves_their_own_requisition(app, client, auth, people):
     requisition = _make(app, people, who="head")  # the department head asks for something himself
     with pytest.raises(ProcurementError, match="Nobody approves their own requisition"):
         _decide(app, requisition, people["head"])
-    assert procurement.inbox(people["head"]) == [] and procurement.inbox(people["head2"]) == [requisition]
+    assert requisitions.inbox(people["head"]) == [] and requisitions.inbox(people["head2"]) == [requisition]
     auth.login("head")
     response = client.post(f"/procurement/{requisition.id}/decide", data={"decision": "approve", "version": "2"})
     assert response.status_code == 422 and "Nobody approves their own requisition" in response.get_data(as_text=True)
@@ -499,7 +501,7 @@ def test_a_draft_is_saved_then_submitted(app, client, auth, people):
     auth.login("req")
     client.post("/procurement/new", data=form_data(app, action="draft"))
     requisition = Requisition.get()
-    assert requisition.state == "draft" and procurement.inbox(people["head"]) == []
+    assert requisition.state == "draft" and requisitions.inbox(people["head"]) == []
     response = client.post(f"/procurement/{requisition.id}/submit", data={"version": str(requisition.version)})
     assert response.status_code == 303 and _fresh(requisition).state == "pending"
 
@@ -529,11 +531,11 @@ def test_a_bad_tax_id_is_refused_beside_the_field(app, client, auth, people, tax
 
 def test_the_tax_id_check_digit(app):
     with app.test_request_context():
-        assert procurement.check_tax_id(" 91350100m000100y43 ") == VALID_TAX_ID
-        assert procurement.check_tax_id("91440300708461136T") == "91440300708461136T"
+        assert suppliers.check_tax_id(" 91350100m000100y43 ") == VALID_TAX_ID
+        assert suppliers.check_tax_id("91440300708461136T") == "91440300708461136T"
         for wrong in ("91440300708461136A", "913501000000100Y43", ""):
             with pytest.raises(ValueError):
-                procurement.check_tax_id(wrong)
+                suppliers.check_tax_id(wrong)
 
 
 def test_suppliers_are_registered_once(app, client, auth, people):
@@ -587,7 +589,7 @@ def test_a_department_names_its_own_approver(app, client, auth, people, make_use
     head_step = ApprovalStep.get(ApprovalStep.key == "head") if ApprovalStep.select().exists() else None
     if head_step is None:
         with app.test_request_context():
-            procurement.ensure_default_chain()
+            chain.ensure_default_chain()
         head_step = ApprovalStep.get(ApprovalStep.key == "head")
     auth.login("boss")
     response = client.post("/procurement/chain/approvers", data={
@@ -596,7 +598,7 @@ def test_a_department_names_its_own_approver(app, client, auth, people, make_use
     requisition = _make(app, people)
     with pytest.raises(ProcurementError, match="named its own approvers"):
         _decide(app, requisition, people["head"])
-    assert procurement.inbox(deputy) == [_fresh(requisition)]
+    assert requisitions.inbox(deputy) == [_fresh(requisition)]
     _decide(app, requisition, deputy)
     assert _fresh(requisition).step.key == "logistics"
 
@@ -632,7 +634,7 @@ def test_waiting_by_step_and_stats(app, people, frozen):
     _decide(app, second, people["head"])
     _make(app, people, submit=False)
     with app.test_request_context():
-        assert [(str(label), n) for label, n in procurement.waiting_by_step()] == [
+        assert [(str(label), n) for label, n in requisitions.waiting_by_step()] == [
             ("Department head", 1), ("Logistics review", 1), ("Leadership approval", 0)]
     frozen.move_to(NOW + dt.timedelta(hours=5))
     _review(app, second, people, "4000")
@@ -641,10 +643,10 @@ def test_waiting_by_step_and_stats(app, people, frozen):
     _review(app, first, people, "6000")
     _decide(app, first, people["leader"])
     with app.test_request_context():
-        stats = procurement.procurement_stats(dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3))
+        stats = requisitions.procurement_stats(dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3))
         assert stats == {"count": 2, "approved": 2, "total_confirmed": Decimal("10000.00"),
                          "avg_hours_to_approve": 7.5}
-        other = procurement.procurement_stats(dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3),
+        other = requisitions.procurement_stats(dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3),
                                               department_id=_dept(app, "销售部"))
         assert other["count"] == 0 and other["avg_hours_to_approve"] is None
 
@@ -781,18 +783,18 @@ def _place(app, people, requisition, lines=None):
 def test_one_function_says_which_steps_an_amount_still_needs(app, people):
     requisition = _make(app, people, [_line(quantity=12, unit_price=Decimal("770"))])  # estimated 9,240
     with app.test_request_context():
-        assert [s.key for s in procurement.missing_approvals(_fresh(requisition), Decimal("9240"))] == [
+        assert [s.key for s in requisitions.missing_approvals(_fresh(requisition), Decimal("9240"))] == [
             "head", "logistics", "leadership"]
     _decide(app, requisition, people["head"])
     _review(app, requisition, people, "4900")
     with app.test_request_context():
         current = _fresh(requisition)
-        assert procurement.missing_approvals(current, Decimal("4900")) == []
-        assert procurement.missing_approvals(current, Decimal("4800")) == []
+        assert requisitions.missing_approvals(current, Decimal("4900")) == []
+        assert requisitions.missing_approvals(current, Decimal("4800")) == []
         # The head approved the 9,240 estimate; logistics only 4,900; leadership nothing.
-        assert [s.key for s in procurement.missing_approvals(current, Decimal("9240"))] == ["logistics",
+        assert [s.key for s in requisitions.missing_approvals(current, Decimal("9240"))] == ["logistics",
                                                                                            "leadership"]
-        assert [s.key for s in procurement.missing_approvals(current, Decimal("9300"))] == [
+        assert [s.key for s in requisitions.missing_approvals(current, Decimal("9300"))] == [
             "head", "logistics", "leadership"]
 
 
@@ -802,7 +804,7 @@ def test_a_confirmed_amount_above_what_the_head_approved_goes_back_to_the_head(a
     _review(app, requisition, people, "6000")
     requisition = _fresh(requisition)
     assert requisition.state == "pending" and requisition.step.key == "head"
-    assert procurement.inbox(people["head"]) == [requisition]
+    assert requisitions.inbox(people["head"]) == [requisition]
     _decide(app, requisition, people["head"])
     assert _fresh(requisition).step.key == "leadership"  # logistics confirmed the 6,000 already
     _decide(app, requisition, people["leader"])
@@ -924,12 +926,12 @@ def test_a_higher_invoice_refused_by_leadership_returns_to_the_reimbursement(app
 def test_a_departments_only_head_is_approved_by_the_next_level_up(app, client, auth, people, make_user):
     make_user("solehead", "dept_head", department="工程部", display_name="孙主任")
     with app.test_request_context():
-        requisition = procurement.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
+        requisition = requisitions.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
                                          lines=[_line()], submit=True)
     requisition = _fresh(requisition)
     assert requisition.step.key == "head"
-    assert procurement.inbox(people["leader"]) == [requisition]
-    assert procurement.inbox(people["head"]) == []  # another department's head does not
+    assert requisitions.inbox(people["leader"]) == [requisition]
+    assert requisitions.inbox(people["head"]) == []  # another department's head does not
     assert Notification.select().where(Notification.user == people["leader"].id).count() == 1
     auth.login("solehead")
     page = client.get(f"/procurement/{requisition.id}").get_data(as_text=True)
@@ -943,7 +945,7 @@ def test_the_next_level_up_is_set_on_the_chain_page(app, client, auth, people, m
     manager = make_user("mgr", "service_manager", display_name="吴经理")
     make_user("solehead", "dept_head", department="工程部")
     with app.test_request_context():
-        procurement.ensure_default_chain()
+        chain.ensure_default_chain()
     head_step = ApprovalStep.get(ApprovalStep.key == "head")
     auth.login("boss")
     page = client.get(f"/procurement/chain?step={head_step.id}").get_data(as_text=True)
@@ -953,19 +955,19 @@ def test_the_next_level_up_is_set_on_the_chain_page(app, client, auth, people, m
         "fallback_role": "service_manager", "active": "y"})
     assert response.status_code == 303 and ApprovalStep.get_by_id(head_step.id).fallback_role == "service_manager"
     with app.test_request_context():
-        requisition = procurement.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
+        requisition = requisitions.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
                                          lines=[_line()], submit=True)
-    assert procurement.inbox(manager) == [_fresh(requisition)] and procurement.inbox(people["leader"]) == []
+    assert requisitions.inbox(manager) == [_fresh(requisition)] and requisitions.inbox(people["leader"]) == []
 
 
 def test_a_step_nobody_may_approve_tells_the_administrator(app, client, auth, people, make_user):
     admin = make_user("boss", "admin")
     make_user("solehead", "dept_head", department="工程部")
     with app.test_request_context():
-        procurement.ensure_default_chain()
+        chain.ensure_default_chain()
     ApprovalStep.update(fallback_role="").where(ApprovalStep.key == "head").execute()
     with app.test_request_context():
-        requisition = procurement.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
+        requisition = requisitions.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
                                          lines=[_line()], submit=True)
     assert Notification.get(Notification.user == admin.id).message.startswith("Requisition %(number)s waits at")
     auth.login("solehead")
@@ -980,7 +982,7 @@ def _escalations(user):
 def test_a_step_that_waits_too_long_is_escalated_once(app, people, frozen):
     from tasks.procurement import escalate_waiting_requisitions
     requisition = _make(app, people)
-    assert procurement.inbox(people["leader"]) == []
+    assert requisitions.inbox(people["leader"]) == []
     frozen.move_to(NOW + dt.timedelta(hours=71, minutes=59))
     escalate_waiting_requisitions.call_local()
     assert _escalations(people["leader"]) == 0 and _fresh(requisition).step_escalated_at is None
@@ -991,7 +993,7 @@ def test_a_step_that_waits_too_long_is_escalated_once(app, people, frozen):
     assert _escalations(people["leader"]) == 1 and _escalations(people["head"]) == 0
     assert requisition.step_escalated_at == dt.datetime(2026, 3, 5, 8, 0)
     assert AuditEntry.select().where(AuditEntry.action == "escalate", AuditEntry.record_id == requisition.id).count() == 1
-    assert procurement.inbox(people["leader"]) == [requisition]  # the next level up may act now
+    assert requisitions.inbox(people["leader"]) == [requisition]  # the next level up may act now
     _decide(app, requisition, people["leader"])
     requisition = _fresh(requisition)
     assert requisition.step.key == "logistics" and requisition.step_escalated_at is None
@@ -1007,24 +1009,24 @@ def test_the_escalation_is_marked_in_the_same_transaction_as_its_notification(ap
 
     def broken(*args, **kwargs):
         raise RuntimeError("the notification could not be written")
-    monkeypatch.setattr(procurement, "notify", broken)
+    monkeypatch.setattr(requisitions, "notify", broken)
     with app.app_context(), pytest.raises(RuntimeError):
-        procurement.escalate_waiting()
+        requisitions.escalate_waiting()
     assert _fresh(requisition).step_escalated_at is None  # not marked: the next sweep tries again
     monkeypatch.undo()
     with app.app_context():
-        assert procurement.escalate_waiting() == 1
+        assert requisitions.escalate_waiting() == 1
     assert _escalations(people["leader"]) == 1
 
 
 def test_the_escalation_hours_are_a_setting(app, people, frozen, make_user):
     admin = make_user("boss", "admin")
     with app.test_request_context():
-        settings.save(admin, {procurement.ESCALATE_HOURS: 8})
+        settings.save(admin, {chain.ESCALATE_HOURS: 8})
     _make(app, people)
     frozen.move_to(NOW + dt.timedelta(hours=8))
     with app.app_context():
-        assert procurement.escalate_waiting() == 1
+        assert requisitions.escalate_waiting() == 1
 
 
 # ---------------------------------------------------------------- the stock ledger's items
@@ -1062,7 +1064,7 @@ def test_a_new_stock_item_is_created_once_and_deliberately(app, people):
         current = _fresh(second)
         line = current.order().lines_list()[0]
         procurement.apply(people["logistics"], current.id, current.version, "receive", received_on=dt.date(2026, 3, 2),
-                            lines={line.id: (3, 0, "", "return")}, stock_items={line.id: procurement.NEW_ITEM})
+                            lines={line.id: (3, 0, "", "return")}, stock_items={line.id: stock.NEW_ITEM})
         current = _fresh(second)  # the rest arrives: it goes where the first part went, not to a third line
         procurement.apply(people["logistics"], current.id, current.version, "receive", received_on=dt.date(2026, 3, 2),
                             lines={line.id: (7, 0, "", "return")})
@@ -1098,7 +1100,7 @@ def test_logistics_picks_the_stock_item_on_the_receiving_form(app, client, auth,
     first = _ordered_with(app, people, "70g 500张/包")
     _receive(app, people, first, accepted=10)
     with app.test_request_context():
-        procurement.StockItem.create(name="复印纸", spec="A3", unit="箱")
+        stock.StockItem.create(name="复印纸", spec="A3", unit="箱")
     second = _ordered_with(app, people, "70克/500张")
     line = _fresh(second).order().lines_list()[0]
     item = StockItem.get(StockItem.spec == "70g 500张/包")

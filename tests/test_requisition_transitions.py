@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from models import procurement
-from models.procurement import STATES, TRANSITIONS, ProcurementError, Requisition, RequisitionEvent
+from models.procurement.chain import ProcurementError
+from models.procurement.requisitions import STATES, TRANSITIONS, Requisition, RequisitionEvent
 from tests.test_procurement import (  # noqa: F401  (fixtures: people, the frozen clock)
     _decide, _dept, _fresh, _line, _make, _ordered, _receive, _supplier, frozen, people,
 )

@@ -18,11 +18,18 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import TextInput
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from models import procurement
-from models.procurement import (
-    PURCHASE_METHODS, RETURN_KINDS, STATES, ApprovalStep, Delivery, DepartmentApprover, ProcurementError,
-    PurchaseOrder, Requisition, RequisitionAttachment, ReturnRecord, SentBackForApproval, StockItem, Supplier,
+from models import procurement, settings
+from models.procurement import chain as approval_chain
+from models.procurement import orders, requisitions
+from models.procurement import stock as ledger
+from models.procurement import suppliers as register
+from models.procurement.chain import ApprovalStep, DepartmentApprover, ProcurementError
+from models.procurement.orders import RETURN_KINDS, Delivery, PurchaseOrder, ReturnRecord
+from models.procurement.requisitions import (
+    PURCHASE_METHODS, STATES, Requisition, RequisitionAttachment, SentBackForApproval
 )
+from models.procurement.stock import StockItem
+from models.procurement.suppliers import Supplier
 from models.base import DomainError
 from models.uploads import DOCUMENT_TYPES, stored_path
 from models.roles import ROLES
@@ -38,7 +45,7 @@ from views.ui import PortalForm, SubForm, redirect_to, render, toast
 
 bp = Blueprint("procurement", __name__)
 
-NAV_COUNTS["procurement.index"] = procurement.inbox_count
+NAV_COUNTS["procurement.index"] = requisitions.inbox_count
 
 
 # ---------------------------------------------------------------- fields
@@ -119,7 +126,7 @@ def required(message):
 def tax_id(form, field):
     if field.data:
         try:
-            field.data = procurement.check_tax_id(field.data)
+            field.data = register.check_tax_id(field.data)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
 
@@ -208,7 +215,7 @@ def _requisition_or_404(requisition_id):
     requisition = Requisition.get_or_none(Requisition.id == requisition_id)
     if requisition is None:
         abort(404)
-    if not procurement.may_view(requisition, current_user):
+    if not requisitions.may_view(requisition, current_user):
         abort(403)
     return requisition
 
@@ -230,10 +237,10 @@ def index():
     """The requisitions I may see, and those waiting for my approval."""
     state = request.args.get("state", "open")
     q = request.args.get("q", "").strip()[:40]
-    rows = procurement.listing(current_user, state=state, q=q).limit(300)
-    late = list(procurement.late_orders()) if current_user.can("procurement.manage") else []
+    rows = requisitions.listing(current_user, state=state, q=q).limit(300)
+    late = list(orders.late_orders()) if current_user.can("procurement.manage") else []
     return render("procurement/index.html", "rows", rows=rows, state=state, q=q,
-                  waiting=procurement.inbox(current_user), late=late)
+                  waiting=requisitions.inbox(current_user), late=late)
 
 
 @bp.route("/procurement/new", methods=["GET", "POST"])
@@ -251,7 +258,7 @@ def new():
     submit_now = request.form.get("action") == "submit"
 
     def create():
-        requisition = procurement.create(current_user, department_id=form.department.data,
+        requisition = requisitions.create(current_user, department_id=form.department.data,
                                          lines=form.line_values(), note=form.note.data or "", submit=submit_now)
         return url_for("procurement.show", requisition_id=requisition.id)
 
@@ -321,15 +328,15 @@ def _show(requisition, status=200, errors=None, typed=None, open_form=None, atta
     manager = current_user.can("procurement.manage")
     actions = dict(requisition.actions_for(current_user))
     context = dict(requisition=requisition, lines=requisition.lines_list(), events=list(requisition.events()),
-                   progress=procurement.chain_progress(requisition), order=order, actions=actions,
+                   progress=requisitions.chain_progress(requisition), order=order, actions=actions,
                    manager=manager, errors=errors or {}, typed=typed or {}, open_form=open_form,
                    today=local_now().date(), attachments=list(requisition.attachments.order_by(RequisitionAttachment.id)),
                    attachment_form=attachment_form or AttachmentForm(formdata=None),
-                   may_attach=procurement.may_attach(requisition, current_user))
-    context["approvers"], context["approvers_why"] = procurement.waiting_for(requisition)
+                   may_attach=requisitions.may_attach(requisition, current_user))
+    context["approvers"], context["approvers_why"] = requisitions.waiting_for(requisition)
     if "approve" in actions and requisition.step.review:
         context["suggested_amount"] = requisition.amount_for_approval
-        context["threshold_hint"] = procurement.settings.get(procurement.LEADERSHIP_THRESHOLD)
+        context["threshold_hint"] = settings.get(approval_chain.LEADERSHIP_THRESHOLD)
     if "order" in actions:
         context["suppliers"] = list(Supplier.active_ones())
     if order is not None:
@@ -348,7 +355,7 @@ def _stock_options(line):
     items = line.stock_choices()
     default = line.default_stock_item(items)
     exact = any(i.name == line.item_name and i.spec == line.spec for i in items)
-    return items, str(default.id) if default else procurement.NEW_ITEM, not exact
+    return items, str(default.id) if default else ledger.NEW_ITEM, not exact
 
 
 @bp.route("/procurement/<int:requisition_id>")
@@ -416,7 +423,7 @@ def attach(requisition_id):
     upload = request.files.get(form.file.name)
 
     def store():
-        procurement.attach(current_user, requisition, upload.filename if upload else "",
+        requisitions.attach(current_user, requisition, upload.filename if upload else "",
                            upload.read() if upload else b"")
         return url_for("procurement.show", requisition_id=requisition.id) + "#attachments"
 
@@ -546,8 +553,8 @@ def receive(requisition_id):
     lines, stock_items = {}, {}
     for line in order.lines_list():
         choice = typed.get(f"stock-{line.id}", "")
-        if choice == procurement.NEW_ITEM or choice.isdigit():
-            stock_items[line.id] = choice if choice == procurement.NEW_ITEM else int(choice)
+        if choice == ledger.NEW_ITEM or choice.isdigit():
+            stock_items[line.id] = choice if choice == ledger.NEW_ITEM else int(choice)
         accepted = _whole(typed, f"accepted-{line.id}", errors)
         rejected = _whole(typed, f"rejected-{line.id}", errors)
         reason = typed.get(f"reason-{line.id}", "").strip()
@@ -578,7 +585,7 @@ def resolve_return(return_id):
     record = ReturnRecord.get_or_none(ReturnRecord.id == return_id)
     if record is None:
         abort(404)
-    procurement.resolve_return(record.id, current_user, request.form.get("resolution", "")[:500])
+    orders.resolve_return(record.id, current_user, request.form.get("resolution", "")[:500])
     toast(_("Return %(number)s is done.", number=record.number))
     requisition = record.delivery.order.requisition
     return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
@@ -624,7 +631,7 @@ def requisition_pdf(requisition_id):
     requisition = _requisition_or_404(requisition_id)
     return render_pdf("print/requisition.html", f"物资采购申请表-{requisition.number}.pdf",
                       requisition=requisition, lines=requisition.lines_list(),
-                      progress=procurement.chain_progress(requisition), number=requisition.number,
+                      progress=requisitions.chain_progress(requisition), number=requisition.number,
                       history=requisition.approval_history(), states=STATES, methods=PURCHASE_METHODS,
                       qr=qr_data_uri(record_url("procurement.show", requisition_id=requisition.id)))
 
@@ -700,7 +707,7 @@ def suppliers():
         return render("procurement/suppliers.html", "form", status=status, form=form, rows=rows)
 
     def create():
-        procurement.save_supplier(current_user, **form.values())
+        register.save_supplier(current_user, **form.values())
         return url_for("procurement.suppliers")
 
     try:
@@ -725,7 +732,7 @@ def supplier(supplier_id):
         status = 422 if request.method == "POST" else 200
         orders = PurchaseOrder.select().where(PurchaseOrder.supplier == row).order_by(PurchaseOrder.created_at.desc())
         return render("procurement/supplier.html", "form", status=status, form=form, supplier=row, orders=orders)
-    procurement.save_supplier(current_user, row.id, **form.values())
+    register.save_supplier(current_user, row.id, **form.values())
     toast(_("Supplier saved."))
     return redirect_to(url_for("procurement.suppliers"))
 
@@ -752,7 +759,7 @@ class IssueForm(PortalForm):
 
 def _stock_page(form, status=200):
     return render("procurement/stock.html", "issue", status=status, form=form,
-                  items=list(procurement.stock_items()), issues=list(procurement.recent_issues()),
+                  items=list(ledger.stock_items()), issues=list(ledger.recent_issues()),
                   may_issue=current_user.can("stock.issue"))
 
 
@@ -775,7 +782,7 @@ def issue():
         return _stock_page(form, 422)
 
     def create():
-        procurement.issue(current_user, item_id=form.item.data, quantity=form.quantity.data,
+        ledger.issue(current_user, item_id=form.item.data, quantity=form.quantity.data,
                           taken_by=form.taken_by.data, department_id=form.department.data or None,
                           note=form.note.data or "")
         return url_for("procurement.stock")
@@ -824,7 +831,7 @@ class StepForm(PortalForm):
     def validate_label(self, field):
         step = ApprovalStep.get_or_none(ApprovalStep.id == int(self.step_id.data)) if (
             self.step_id.data or "").isdigit() else None
-        if not field.data and not (step and step.key in procurement.DEFAULT_STEP_LABELS):
+        if not field.data and not (step and step.key in approval_chain.DEFAULT_STEP_LABELS):
             raise ValidationError(_l("Name the step."))
 
 
@@ -836,17 +843,17 @@ class ApproverForm(PortalForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.department.choices = [SelectChoice(d.id, d.name) for d in Department.active_ones()]
-        self.step.choices = [SelectChoice(s.id, procurement.step_label(s)) for s in procurement.chain()]
+        self.step.choices = [SelectChoice(s.id, procurement.step_label(s)) for s in approval_chain.chain()]
         self.user.choices = [SelectChoice(u.id, u.display_name) for u in
                              User.select().where(User.is_active == True).order_by(User.display_name)]  # noqa: E712
 
 
 def _chain_page(step_form=None, approver_form=None, status=200, block=None):
-    return render("procurement/chain.html", block, status=status, steps=procurement.chain(include_inactive=True),
-                  named=list(procurement.department_approvers()), step_form=step_form or StepForm(),
+    return render("procurement/chain.html", block, status=status, steps=approval_chain.chain(include_inactive=True),
+                  named=list(approval_chain.department_approvers()), step_form=step_form or StepForm(),
                   approver_form=approver_form or ApproverForm(),
-                  threshold=procurement.settings.get(procurement.LEADERSHIP_THRESHOLD),
-                  escalate_hours=procurement.settings.get(procurement.ESCALATE_HOURS))
+                  threshold=settings.get(approval_chain.LEADERSHIP_THRESHOLD),
+                  escalate_hours=settings.get(approval_chain.ESCALATE_HOURS))
 
 
 @bp.route("/procurement/chain", methods=["GET"])
@@ -866,7 +873,7 @@ def save_step():
     if not form.validate_on_submit():
         return _chain_page(step_form=form, status=422, block="step_form")
     step_id = int(form.step_id.data) if (form.step_id.data or "").isdigit() else None
-    procurement.save_step(current_user, step_id, label=form.label.data or "", role=form.role.data,
+    approval_chain.save_step(current_user, step_id, label=form.label.data or "", role=form.role.data,
                           position=form.position.data, own_department=form.own_department.data,
                           review=form.review.data, min_amount=form.min_amount.data,
                           threshold_setting=form.threshold_setting.data, active=form.active.data,
@@ -882,7 +889,7 @@ def add_approver():
     form = ApproverForm()
     if not form.validate_on_submit():
         return _chain_page(approver_form=form, status=422, block="approver_form")
-    procurement.name_department_approver(current_user, form.department.data, form.step.data, form.user.data)
+    approval_chain.name_department_approver(current_user, form.department.data, form.step.data, form.user.data)
     toast(_("Approver named."))
     return redirect_to(url_for("procurement.chain"))
 
@@ -893,6 +900,6 @@ def remove_approver(approver_id):
     """Stop a department's named approver (the step's role approves again)."""
     if not DepartmentApprover.get_or_none(DepartmentApprover.id == approver_id):
         abort(404)
-    procurement.remove_department_approver(current_user, approver_id)
+    approval_chain.remove_department_approver(current_user, approver_id)
     toast(_("Approver removed."))
     return redirect_to(url_for("procurement.chain"))

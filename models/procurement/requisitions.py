@@ -1,61 +1,41 @@
-"""Procurement (物资采购): requisition → approvals → purchase order → receiving inspection →
-goods receipt note and stock ledger → reimbursement; and the supplier register.
-
-The approval chain is data (ApprovalStep rows an administrator edits, DepartmentApprover
-rows naming a department's own approvers), never code. decide() is the one function
-that moves a requisition through it; refusal() decides who may act, in one place."""
+"""Purchase requisitions (物资采购申请): the requisition with its lines, files and timeline, and
+its workflow: the states and every allowed transition in TRANSITIONS, refusal() saying why
+not, apply() the one function that moves a requisition. The approvals' effects are here;
+ordering, receiving and reimbursing are the effects in orders.py. Also the sweeps that remind
+and escalate, who sees which requisitions, and the figures for the board and the reports."""
 import datetime as dt
 import os
-import unicodedata
-import uuid
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from peewee import (
-    JOIN, BooleanField, CharField, DateField, DateTimeField, DecimalField, ForeignKeyField, IntegerField,
-    TextField, fn,
-)
+from peewee import JOIN, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from models import audit, settings
-from models.base import (
-    BaseModel, DomainError, VersionedModel, VoidableModel, is_postgres, utcnow, write_transaction,
-)
+from models.base import BaseModel, VersionedModel, VoidableModel, utcnow, write_transaction
 from models.notifications import N_, notify
 from models.numbering import next_number
+from models.procurement.chain import (
+    ESCALATE_HOURS, PROCUREMENT, ApprovalStep, DepartmentApprover, MoneyField, ProcurementError, Roster, chain,
+    money, step_label,
+)
 from models.timezone import local_now
 from models.uploads import UploadError, check_document, store_document
-from models.users import Department, User, UserRole
+from models.users import Department, User
 
-CENT = Decimal("0.01")
-
-
-def money(value):
-    """A Decimal with 2 places (CNY), rounded half up as on an invoice."""
-    return Decimal(value if value is not None else 0).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def MoneyField(**kwargs):  # noqa: N802  (a field factory, read like a class)
-    return DecimalField(max_digits=12, decimal_places=2, auto_round=True, **kwargs)
-
-
-PROCUREMENT = _l("Procurement")
-LEADERSHIP_THRESHOLD = settings.define(
-    "procurement_leadership_threshold", Decimal, Decimal("5000"),
-    _l("Leadership approves requisitions from this confirmed amount (CNY)"), PROCUREMENT,
-    minimum=Decimal("0"), maximum=Decimal("100000000"))
 ATTACHMENT_MAX_MB = settings.define(
     "procurement_attachment_max_mb", int, 10, _l("Largest file attached to a requisition (MB)"), PROCUREMENT,
     minimum=1, maximum=50)
+
+
 #: Quotations and specifications, not an archive: a requisition holds this many files at most.
 MAX_ATTACHMENTS = 10
+
+
 REMIND_DAYS = settings.define(
     "procurement_remind_days", int, 2, _l("Remind an approver after a requisition waited this many days"),
     PROCUREMENT, minimum=1, maximum=60)
-ESCALATE_HOURS = settings.define(
-    "procurement_escalate_hours", int, 72,
-    _l("Escalate a requisition to the step's next level up after it waited this many hours"),
-    PROCUREMENT, minimum=1, maximum=2000)
+
 
 STATES = {
     "draft": _l("Draft (not submitted)"),
@@ -67,13 +47,17 @@ STATES = {
     "reimbursed": _l("Reimbursed"),
     "voided": _l("Withdrawn"),
 }
+
+
 EDITABLE_STATES = ("draft", "rejected")
+
 
 PURCHASE_METHODS = {
     "direct": _l("Direct purchase"),
     "quotation": _l("Quotation comparison"),
     "tender": _l("Tender"),
 }
+
 
 #: Events on a requisition's timeline.
 EVENT_LABELS = {
@@ -90,214 +74,31 @@ EVENT_LABELS = {
     "over_order": _l("Order above the approved amount: sent back for approval"),
     "over_invoice": _l("Invoice above the approved amount: sent back for approval"),
 }
+
+
 #: A commitment of money above what the chain approved: the order, or the invoice reimbursed.
 SENT_BACK = ("over_order", "over_invoice")
+
+
 DECISIONS = {"approve": _l("Approved"), "reject": _l("Returned")}
 
-#: The default chain, created the first time a chain is needed; labels of these keys are translated.
-DEFAULT_STEP_LABELS = {
-    "head": _l("Department head"),
-    "logistics": _l("Logistics review"),
-    "leadership": _l("Leadership approval"),
-}
+
 MANAGERS = frozenset({"logistics", "leadership", "admin"})
 
-RETURN_KINDS = {"exchange": _l("Exchange (replacement expected)"), "return": _l("Return (no replacement)")}
-
-for _type, _label in (("requisition", _l("Requisition")), ("approval_step", _l("Approval step")),
-                      ("department_approver", _l("Department approver")), ("supplier", _l("Supplier")),
-                      ("purchase_order", _l("Purchase order")), ("delivery", _l("Delivery inspection")),
-                      ("return_record", _l("Return or exchange")), ("stock_item", _l("Stock item")),
-                      ("stock_move", _l("Stock movement")), ("requisition_attachment", _l("Requisition file"))):
+for _type, _label in (("requisition", _l("Requisition")), ("requisition_attachment", _l("Requisition file"))):
     audit.name_record_type(_type, _label)
 audit.ACTION_LABELS.update({
     "submit": _l("Submitted"), "approve": _l("Approved"), "reject": _l("Returned for amendment"),
     "amend": _l("Amended"), "order": _l("Ordered"), "receive": _l("Goods received"), "reimburse": _l("Reimbursed"),
-    "issue": _l("Issued from stock"), "remind": _l("Reminder sent"), "resolve": _l("Resolved"),
-    "escalate": _l("Escalated"),
+    "remind": _l("Reminder sent"), "escalate": _l("Escalated"),
     "over_order": EVENT_LABELS["over_order"], "over_invoice": EVENT_LABELS["over_invoice"],
 })
-
-
-class ProcurementError(DomainError):
-    """A refused procurement action; the message is for the user. `field` names the form field."""
 
 
 class SentBackForApproval(ProcurementError):
     """The commitment was refused and the requisition went back for approval of the higher
     amount: unlike other refusals, something was done (and committed)."""
 
-
-# ---------------------------------------------------------------- the approval chain (data)
-
-class ApprovalStep(BaseModel):
-    key = CharField(max_length=40, unique=True)  # "head", "logistics", "leadership", or generated
-    position = IntegerField()
-    label = CharField(max_length=80)  # as the administrator typed it; default steps are translated
-    role = CharField(max_length=32)  # who approves (unless the department names its own)
-    own_department = BooleanField(default=False)  # the approver belongs to the requisition's department
-    review = BooleanField(default=False)  # logistics review: purchase method, budget, confirmed amount
-    min_amount = MoneyField(null=True)  # applies from this amount; empty: always
-    threshold_setting = BooleanField(default=False)  # applies from the leadership-threshold setting
-    # The next level up: approves when the requester is the step's only approver (a department's
-    # sole head), and is told and may approve once the step waited past the escalation setting.
-    fallback_role = CharField(max_length=32, default="leadership")
-    active = BooleanField(default=True)
-
-    def threshold(self):
-        """The amount from which this step applies, or None when it always does."""
-        amounts = [a for a in (self.min_amount,
-                               settings.get(LEADERSHIP_THRESHOLD) if self.threshold_setting else None)
-                   if a is not None]
-        return max(amounts) if amounts else None
-
-    def applies_to(self, amount):
-        limit = self.threshold()
-        return self.active and (limit is None or money(amount) >= money(limit))
-
-
-class DepartmentApprover(BaseModel):
-    """A department's own approver for a step: when a department names any for a step,
-    only they act on that step for its requisitions."""
-    department = ForeignKeyField(Department, on_delete="CASCADE")
-    step = ForeignKeyField(ApprovalStep, on_delete="CASCADE")
-    user = ForeignKeyField(User, on_delete="CASCADE")
-
-    class Meta:
-        indexes = ((("department", "step", "user"), True),)
-
-
-DEFAULT_CHAIN = [
-    dict(key="head", position=10, label="", role="dept_head", own_department=True),
-    dict(key="logistics", position=20, label="", role="logistics", review=True),
-    dict(key="leadership", position=30, label="", role="leadership", threshold_setting=True),
-]
-
-
-def ensure_default_chain():
-    """The default chain, the first time one is needed (racing callers insert it once)."""
-    if not ApprovalStep.select().exists():
-        with write_transaction():
-            ApprovalStep.insert_many(DEFAULT_CHAIN).on_conflict_ignore().execute()
-
-
-def chain(include_inactive=False):
-    ensure_default_chain()
-    query = ApprovalStep.select().order_by(ApprovalStep.position, ApprovalStep.id)
-    if not include_inactive:
-        query = query.where(ApprovalStep.active == True)  # noqa: E712
-    return list(query)
-
-
-def step_label(step):
-    """What people call a step: the administrator's label, else the default step's translated name."""
-    if step is None:
-        return ""
-    if step.label:
-        return step.label
-    return DEFAULT_STEP_LABELS.get(step.key, step.key)
-
-
-def save_step(actor, step_id=None, *, label, role, position, own_department=False, review=False,
-              min_amount=None, threshold_setting=False, active=True, fallback_role="leadership"):
-    """Add a step to the chain or change one; audited."""
-    with write_transaction():
-        if step_id:
-            step = ApprovalStep.get_by_id(step_id)
-            before = step.snapshot()
-        else:
-            step, before = ApprovalStep(key=f"s-{uuid.uuid4().hex[:12]}"), None
-        step.label, step.role, step.position = label, role, position
-        step.own_department, step.review, step.threshold_setting = own_department, review, threshold_setting
-        step.min_amount = money(min_amount) if min_amount is not None else None
-        step.active, step.fallback_role = active, fallback_role or ""
-        step.save()
-        if before is None:
-            audit.record_create(actor, step)
-        else:
-            audit.record_change(actor, step, before)
-    return step
-
-
-def name_department_approver(actor, department_id, step_id, user_id):
-    with write_transaction():
-        row, created = DepartmentApprover.get_or_create(department=department_id, step=step_id, user=user_id)
-        if created:
-            audit.record_create(actor, row)
-    return row
-
-
-def remove_department_approver(actor, approver_id):
-    with write_transaction():
-        row = DepartmentApprover.get_or_none(DepartmentApprover.id == approver_id)
-        if row is not None:
-            audit.record_event(actor, "void", row, changes={"user": [row.user_id, None]})
-            row.delete_instance()  # a configuration row, not a business record; the audit keeps it
-
-
-def department_approvers():
-    return (DepartmentApprover.select(DepartmentApprover, Department, ApprovalStep, User)
-            .join(Department).switch(DepartmentApprover).join(ApprovalStep)
-            .switch(DepartmentApprover).join(User)
-            .order_by(Department.name, ApprovalStep.position, User.display_name))
-
-
-# ---------------------------------------------------------------- suppliers
-
-USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100-2015: no I, O, S, V, Z
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-
-
-def check_tax_id(text):
-    """The unified social credit code (统一社会信用代码) in capitals; ValueError with a user message.
-
-    18 characters: registration authority, organisation type, 6-digit region code,
-    9-character organisation code and a check character (GB 32100-2015, mod 31)."""
-    code = (text or "").strip().upper().replace(" ", "")
-    if len(code) != 18:
-        raise ValueError(_l("A unified social credit code has 18 characters (this one has %(n)s).", n=len(code)))
-    if any(c not in USCC_CHARS for c in code) or not code[2:8].isdigit():
-        raise ValueError(_l("This is not a unified social credit code: only digits and capital letters "
-                            "(no I, O, S, V, Z), the 3rd to 8th are digits."))
-    total = sum(USCC_CHARS.index(c) * w for c, w in zip(code[:17], USCC_WEIGHTS))
-    check = (31 - total % 31) % 31
-    if USCC_CHARS[check] != code[17]:
-        raise ValueError(_l("The last character (check digit) does not match: check the code for a typo."))
-    return code
-
-
-class Supplier(VoidableModel):
-    name = CharField(max_length=120, unique=True)
-    contact = CharField(max_length=80, default="")
-    phone = CharField(max_length=30, default="")
-    tax_id = CharField(max_length=18, unique=True)
-    address = CharField(max_length=200, default="")
-    note = TextField(default="")
-
-    def __str__(self):
-        return self.name
-
-    @classmethod
-    def active_ones(cls):
-        return cls.select().where(cls.voided_at.is_null()).order_by(cls.name)
-
-
-def save_supplier(actor, supplier_id=None, **fields):
-    with write_transaction():
-        if supplier_id:
-            supplier = Supplier.get_by_id(supplier_id)
-            before = supplier.snapshot()
-            for name, value in fields.items():
-                setattr(supplier, name, value)
-            supplier.save()
-            audit.record_change(actor, supplier, before)
-        else:
-            supplier = Supplier.create(**fields)
-            audit.record_create(actor, supplier)
-    return supplier
-
-
-# ---------------------------------------------------------------- requisitions
 
 class Requisition(VoidableModel, VersionedModel):
     number = CharField(max_length=20, unique=True)
@@ -360,7 +161,8 @@ class Requisition(VoidableModel, VersionedModel):
         return [e for e in self.events() if e.action in DECISIONS or e.action in SENT_BACK or e.action == "submit"]
 
     def order(self):
-        return PurchaseOrder.get_or_none(PurchaseOrder.requisition == self)
+        """The purchase order, once placed (orders.PurchaseOrder's backref)."""
+        return self.orders.first()
 
     def actions_for(self, user):
         """The transitions this user may apply now, in table order."""
@@ -495,49 +297,6 @@ def shortfall_text(amount, approved, steps):
               steps="、".join(str(step_label(s)) for s in steps))
 
 
-class Roster:
-    """The active people of each role and the departments' named approvers, read once (two
-    queries) and asked for any number of requisitions: the one place that decides who approves."""
-
-    def __init__(self):
-        self.named = {}
-        for department_id, step_id, user_id, active in (
-                DepartmentApprover.select(DepartmentApprover.department, DepartmentApprover.step,
-                                          DepartmentApprover.user, User.is_active).join(User).tuples()):
-            self.named.setdefault((department_id, step_id), []).append(user_id if active else None)
-        self.by_role = {}
-        for user_id, role, department_id in (UserRole.select(UserRole.user, UserRole.role, User.department)
-                                             .join(User).where(User.is_active == True).tuples()):  # noqa: E712
-            self.by_role.setdefault(role, []).append((user_id, department_id))
-
-    def primary(self, requisition, step):
-        """The step's own approvers, the requester left out: the department's named ones
-        when it named any, else the step's role (of the requisition's department if so set)."""
-        named = self.named.get((requisition.department_id, step.id))
-        if named is not None:
-            people = [u for u in named if u is not None]
-        else:
-            people = [u for u, department_id in self.by_role.get(step.role, [])
-                      if not step.own_department or department_id == requisition.department_id]
-        return [u for u in dict.fromkeys(people) if u != requisition.requester_id]
-
-    def fallback(self, requisition, step):
-        """The next level up (the step's fallback role), the requester left out."""
-        return [u for u in dict.fromkeys(u for u, _ in self.by_role.get(step.fallback_role, []))
-                if u != requisition.requester_id]
-
-    def approver_ids(self, requisition, step=None):
-        """Who may act now: the step's own approvers; the next level up as well when that
-        leaves nobody (the requester is the only one) or the step was escalated."""
-        step = step or requisition.step
-        if step is None:
-            return []
-        primary = self.primary(requisition, step)
-        if primary and requisition.step_escalated_at is None:
-            return primary
-        return primary + [u for u in self.fallback(requisition, step) if u not in primary]
-
-
 def approvers(requisition, step=None):
     """Who may act on the step the requisition waits at (the requester never)."""
     ids = Roster().approver_ids(requisition, step)
@@ -629,12 +388,15 @@ TRANSITIONS = {
     "reimburse": Transition(_l("Mark reimbursed"), ("received",), "reimbursed", PURCHASING,
                             _l("Reimbursement follows the receipt of the goods."), "reimburse"),
 }
+
+
 NOT_YOURS = {
     "amend": _l("Only the requester amends a requisition."),
     "submit": _l("Only the requester submits a requisition."),
     "withdraw": _l("Only the requester withdraws a requisition."),
     PURCHASING: _l("Only logistics orders, receives and reimburses."),
 }
+
 
 #: The effect of each transition, effect(requisition, actor, **changes) -> Outcome, run by
 #: apply() inside its transaction: the approvals here, ordering, receiving and reimbursing
@@ -901,418 +663,45 @@ def inbox_count(user):
     return len(inbox(user)) if approves else 0
 
 
-# ---------------------------------------------------------------- purchase orders
-
-class StockItem(BaseModel):
-    """A line of the stock ledger (物资台账): the balance is kept with every movement."""
-    name = CharField(max_length=80)
-    spec = CharField(max_length=120, default="")
-    unit = CharField(max_length=12)
-    balance = IntegerField(default=0)
-
-    class Meta:
-        indexes = ((("name", "spec", "unit"), True),)
-
-    def __str__(self):
-        return f"{self.name} {self.spec}".strip()
-
-    def moves(self):
-        return (StockMove.select(StockMove, User).join(User, on=(StockMove.actor == User.id))
-                .where(StockMove.item == self).order_by(StockMove.at.desc(), StockMove.id.desc()))
+def listing(user, state=None, q=None):
+    query = visible_to(user)
+    if state == "open":
+        query = query.where(Requisition.state.not_in(("reimbursed", "voided")))
+    elif state in STATES:
+        query = query.where(Requisition.state == state)
+    if q:
+        query = query.where(Requisition.number ** f"%{q}%")
+    return query
 
 
-def _item_key(text):
-    """Names compared as people read them: without spaces, case or full-width differences."""
-    return "".join(unicodedata.normalize("NFKC", text or "").split()).casefold()
+def may_attach(requisition, user):
+    """The requester adds quotations and specifications; logistics adds its own at any step."""
+    if requisition.voided_at is not None:
+        return False
+    return requisition.requester_id == user.id or "logistics" in user.roles
 
 
-class PurchaseOrder(BaseModel):
-    number = CharField(max_length=20, unique=True)
-    requisition = ForeignKeyField(Requisition, unique=True, backref="orders", on_delete="RESTRICT")
-    supplier = ForeignKeyField(Supplier, on_delete="RESTRICT")
-    delivery_date = DateField()
-    quality_standard = TextField(default="")
-    total = MoneyField(default=Decimal("0"))  # computed from the lines
-    created_by = ForeignKeyField(User, on_delete="RESTRICT")
-    created_at = DateTimeField(default=utcnow)
-    # Reimbursement (报销): the three papers checked off, the invoice, then reimbursed.
-    invoice_number = CharField(max_length=40, default="")
-    invoice_amount = MoneyField(null=True)
-    contract_checked = BooleanField(default=False)
-    invoice_checked = BooleanField(default=False)
-    receipt_checked = BooleanField(default=False)
-    reimburse_note = TextField(default="")
-    reimbursed_at = DateTimeField(null=True)
-    reimbursed_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
-
-    def lines_list(self):
-        if not hasattr(self, "_lines"):
-            self._lines = list(OrderLine.select().where(OrderLine.order == self).order_by(OrderLine.id))
-        return self._lines
-
-    def deliveries(self):
-        return (Delivery.select(Delivery, User).join(User, on=(Delivery.inspected_by == User.id))
-                .where(Delivery.order == self).order_by(Delivery.received_on, Delivery.id))
-
-    def is_late(self, today=None):
-        """Not completely delivered and past the agreed delivery date."""
-        today = today or local_now().date()
-        return self.requisition.state == "ordered" and today > self.delivery_date
-
-    def received_value(self):
-        return money(sum((line.accepted() * line.unit_price for line in self.lines_list()), Decimal("0")))
-
-    @property
-    def invoice_mismatch(self):
-        return self.invoice_amount is not None and money(self.invoice_amount) != self.received_value()
-
-
-class OrderLine(BaseModel):
-    order = ForeignKeyField(PurchaseOrder, backref="lines", on_delete="CASCADE")
-    requisition_line = ForeignKeyField(RequisitionLine, null=True, on_delete="SET NULL")
-    item_name = CharField(max_length=80)
-    spec = CharField(max_length=120, default="")  # the agreed specification
-    quantity = IntegerField()
-    unit = CharField(max_length=12)
-    unit_price = MoneyField()
-    # The stock ledger's item these goods go to, chosen by logistics at the first receipt.
-    stock_item = ForeignKeyField(StockItem, null=True, on_delete="RESTRICT")
-
-    @property
-    def amount(self):
-        return money(self.unit_price * self.quantity)
-
-    def stock_choices(self):
-        """The ledger's items these goods may go to: those counted in the same unit."""
-        return [item for item in StockItem.select().where(StockItem.unit == self.unit)
-                .order_by(StockItem.name, StockItem.spec)]
-
-    def default_stock_item(self, choices=None):
-        """What the receipt offers first: the item chosen before; else the one with the same
-        name and specification; else the oldest with the same name (the agreed wording of a
-        specification varies, the goods do not); None: a new item."""
-        if self.stock_item_id:
-            return self.stock_item
-        choices = self.stock_choices() if choices is None else choices
-        same_name = [i for i in choices if _item_key(i.name) == _item_key(self.item_name)]
-        exact = [i for i in same_name if _item_key(i.spec) == _item_key(self.spec)]
-        return (exact or sorted(same_name, key=lambda i: i.id) or [None])[0]
-
-    def accepted(self):
-        return sum((row.accepted for row in DeliveryLine.select(DeliveryLine.accepted)
-                    .where(DeliveryLine.order_line == self)), 0)
-
-    def cancelled(self):
-        """Rejected and returned without replacement: no longer expected from the supplier."""
-        return sum((r.quantity for r in ReturnRecord.select().where(ReturnRecord.order_line == self,
-                                                                       ReturnRecord.kind == "return")), 0)
-
-    def outstanding(self):
-        return max(self.quantity - self.accepted() - self.cancelled(), 0)
-
-
-def late_orders(today=None):
-    """Orders past their agreed delivery date with goods still expected, the latest first."""
-    today = today or local_now().date()
-    return (PurchaseOrder.select(PurchaseOrder, Requisition, Supplier).join(Requisition)
-            .switch(PurchaseOrder).join(Supplier)
-            .where(Requisition.state == "ordered", PurchaseOrder.delivery_date < today)
-            .order_by(PurchaseOrder.delivery_date))
-
-
-@effect("order")
-def _ordered(requisition, actor, *, supplier_id, delivery_date, quality_standard="", lines=None):
-    """The purchase order (contract) for an approved requisition. `lines`: {requisition line id:
-    (agreed spec, quantity, unit price)}, the requisition's own for a line not given.
-
-    A contract is not signed for more than was approved: an order total above it is not
-    placed, and the requisition goes back to the steps that total needs."""
-    lines = lines or {}
-    supplier = Supplier.get_or_none(Supplier.id == supplier_id, Supplier.voided_at.is_null())
-    if supplier is None:
-        raise ProcurementError(_l("Choose a supplier from the register."), "supplier")
-    if delivery_date < local_now().date():
-        raise ProcurementError(_l("The delivery date cannot be in the past."), "delivery_date")
-    agreed = []
-    for line in requisition.lines_list():
-        spec, quantity, unit_price = lines.get(line.id, (line.spec, line.quantity, line.unit_price))
-        if not isinstance(quantity, int) or quantity <= 0:
-            raise ProcurementError(_l("Quantities must be whole numbers greater than 0."), f"qty-{line.id}")
-        if money(unit_price) < 0:
-            raise ProcurementError(_l("A price cannot be negative."), f"price-{line.id}")
-        agreed.append((line, spec or "", quantity, money(unit_price)))
-    total = money(sum((price * quantity for _, _, quantity, price in agreed), Decimal("0")))
-    missing = missing_approvals(requisition, total)
-    if missing:
-        terms = "; ".join(f"{line.item_name} {spec} ×{quantity}{line.unit} @{price}"
-                          for line, spec, quantity, price in agreed)
-        why = shortfall_text(total, requisition.amount_for_approval, missing)
-        return sent_back(requisition, "over_order", total, missing, f"{supplier.name} · {terms} · {total}",
-                         _l("The order was not placed: %(why)s It went back for approval; place the order "
-                            "once it is approved.", why=why), "order")
-    order = PurchaseOrder.create(number=next_number("HT"), requisition=requisition, supplier=supplier,
-                                 delivery_date=delivery_date, quality_standard=quality_standard or "",
-                                 created_by=actor, total=total)
-    for line, spec, quantity, price in agreed:
-        OrderLine.create(order=order, requisition_line=line, item_name=line.item_name, spec=spec,
-                         quantity=quantity, unit=line.unit, unit_price=price)
-    audit.record_create(actor, order)
-
-    def tell(stored):
-        notify(stored.requester, N_("Requisition %(number)s was ordered from %(supplier)s"), _link(stored),
-               number=stored.number, supplier=supplier.name)
-    return Outcome(event={"note": f"{order.number} · {supplier.name} · {order.total}"}, tell=tell, result=order)
-
-
-# ---------------------------------------------------------------- receiving, returns, stock
-
-class Delivery(BaseModel):
-    """One delivery's acceptance inspection; accepted goods give it a goods receipt note number (入库单)."""
-    order = ForeignKeyField(PurchaseOrder, backref="delivery_rows", on_delete="RESTRICT")
-    receipt_number = CharField(max_length=20, null=True, unique=True)
-    received_on = DateField()
-    late = BooleanField(default=False)  # delivered after the agreed date
-    inspected_by = ForeignKeyField(User, on_delete="RESTRICT")
-    note = TextField(default="")
-    created_at = DateTimeField(default=utcnow)
-
-    def lines_list(self):
-        return list(DeliveryLine.select(DeliveryLine, OrderLine).join(OrderLine)
-                    .where(DeliveryLine.delivery == self).order_by(DeliveryLine.id))
-
-    def accepted_value(self):
-        return money(sum((d.accepted * d.order_line.unit_price for d in self.lines_list()), Decimal("0")))
-
-
-class DeliveryLine(BaseModel):
-    delivery = ForeignKeyField(Delivery, backref="lines", on_delete="CASCADE")
-    order_line = ForeignKeyField(OrderLine, on_delete="RESTRICT")
-    accepted = IntegerField(default=0)
-    rejected = IntegerField(default=0)
-    reject_reason = TextField(default="")
-
-
-class ReturnRecord(BaseModel):
-    """Rejected goods returned to or exchanged with the supplier (退换货)."""
-    number = CharField(max_length=20, unique=True)
-    delivery = ForeignKeyField(Delivery, on_delete="RESTRICT")
-    order_line = ForeignKeyField(OrderLine, on_delete="RESTRICT")
-    supplier = ForeignKeyField(Supplier, on_delete="RESTRICT")
-    kind = CharField(max_length=10, default="exchange")
-    quantity = IntegerField()
-    reason = TextField()
-    state = CharField(max_length=10, default="open")  # open → done (the supplier took the goods back)
-    created_at = DateTimeField(default=utcnow)
-    resolved_at = DateTimeField(null=True)
-    resolved_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
-    resolution = TextField(default="")
-
-
-class StockMove(BaseModel):
-    item = ForeignKeyField(StockItem, backref="move_rows", on_delete="RESTRICT")
-    at = DateTimeField(default=utcnow, index=True)
-    qty_in = IntegerField(default=0)
-    qty_out = IntegerField(default=0)
-    balance_after = IntegerField()
-    delivery = ForeignKeyField(Delivery, null=True, on_delete="RESTRICT")  # in: from this receipt note
-    taken_by = CharField(max_length=80, default="")  # out: who took it
-    department = ForeignKeyField(Department, null=True, on_delete="SET NULL")
-    actor = ForeignKeyField(User, on_delete="RESTRICT")  # who recorded it
-    note = CharField(max_length=200, default="")
-
-
-def _locked(query):
-    """Row lock on PostgreSQL; SQLite's IMMEDIATE write transaction already serialises writers."""
-    return query.for_update() if is_postgres() else query
-
-
-#: The receipt's choice of a stock item that is not in the ledger yet.
-NEW_ITEM = "new"
-
-
-def _stock_item_for(line, choice, actor):
-    """The ledger item a received order line goes to: the one logistics chose (in the line's
-    unit), or a new one, created once from the line."""
-    if choice is None:
-        choice = line.default_stock_item() or NEW_ITEM
-        choice = choice if choice == NEW_ITEM else choice.id
-    if choice == NEW_ITEM:
-        item, created = StockItem.get_or_create(name=line.item_name, spec=line.spec, unit=line.unit)
-        if created:
-            audit.record_create(actor, item)
-        return item
-    item = StockItem.get_or_none(StockItem.id == choice)
-    if item is None:
-        raise ProcurementError(_l("Choose an item from the stock list."), f"stock-{line.id}")
-    if item.unit != line.unit:
-        raise ProcurementError(_l("%(item)s is counted in %(unit)s, these goods in %(line_unit)s: choose another "
-                                  "item or a new one.", item=str(item), unit=item.unit, line_unit=line.unit),
-                               f"stock-{line.id}")
-    return item
-
-
-def _stock_in(item, quantity, delivery, actor, note):
-    item = _locked(StockItem.select().where(StockItem.id == item.id)).get()
-    balance = item.balance + quantity
-    StockItem.update(balance=balance).where(StockItem.id == item.id).execute()
-    return StockMove.create(item=item, qty_in=quantity, balance_after=balance, delivery=delivery, actor=actor,
-                            note=note[:200])
-
-
-@effect("receive")
-def _received(requisition, actor, *, received_on, lines, note="", stock_items=None):
-    """Inspect one delivery. `lines`: {order line id: (accepted, rejected, reason, kind)};
-    `stock_items`: {order line id: the stock item id the goods go to, or NEW_ITEM}, each
-    line's default_stock_item() when not given.
-
-    Accepted goods get a goods receipt note and go into the stock ledger; rejected ones
-    open a return/exchange record. When nothing is outstanding the requisition is received."""
-    stock_items = stock_items or {}
-    order = requisition.order()
-    if received_on > local_now().date():
-        raise ProcurementError(_l("A delivery cannot be received in the future."), "received_on")
-    order_lines = {line.id: line for line in order.lines_list()}
-    checked = {}
-    for line_id, (accepted, rejected, reason, kind) in lines.items():
-        line = order_lines.get(line_id)
-        if line is None:
-            continue
-        if accepted < 0 or rejected < 0:
-            raise ProcurementError(_l("Quantities cannot be negative."), f"accepted-{line_id}")
-        if accepted + rejected > line.outstanding():
-            raise ProcurementError(_l("%(item)s: more than the %(n)s still expected.", item=line.item_name,
-                                      n=line.outstanding()), f"accepted-{line_id}")
-        if rejected and not (reason or "").strip():
-            raise ProcurementError(_l("%(item)s: say why goods were rejected.", item=line.item_name),
-                                   f"reason-{line_id}")
-        if rejected and kind not in RETURN_KINDS:
-            raise ProcurementError(_l("%(item)s: return or exchange?", item=line.item_name), f"kind-{line_id}")
-        if accepted or rejected:
-            checked[line_id] = (accepted, rejected, (reason or "").strip(), kind)
-    if not checked:
-        raise ProcurementError(_l("Enter what was accepted or rejected."))
-    accepted_any = any(a for a, _, _, _ in checked.values())
-    delivery = Delivery.create(order=order, received_on=received_on, inspected_by=actor, note=note or "",
-                               late=received_on > order.delivery_date,
-                               receipt_number=next_number("RK") if accepted_any else None)
-    for line_id, (accepted, rejected, reason, kind) in checked.items():
-        line = order_lines[line_id]
-        DeliveryLine.create(delivery=delivery, order_line=line, accepted=accepted, rejected=rejected,
-                            reject_reason=reason)
-        if accepted:
-            item = _stock_item_for(line, stock_items.get(line_id), actor)
-            if line.stock_item_id != item.id:
-                OrderLine.update(stock_item=item).where(OrderLine.id == line.id).execute()
-            _stock_in(item, accepted, delivery, actor, f"{delivery.receipt_number} · {order.supplier.name}")
-        if rejected:
-            record = ReturnRecord.create(number=next_number("TH"), delivery=delivery, order_line=line,
-                                         supplier=order.supplier, kind=kind, quantity=rejected, reason=reason)
-            audit.record_create(actor, record)
-    audit.record_create(actor, delivery)
-    if not all(line.outstanding() == 0 for line in order_lines.values()):
-        return Outcome({Requisition.state: "ordered"}, {"note": delivery.receipt_number or ""}, result=delivery)
-
-    def tell(stored):
-        notify(stored.requester, N_("The goods of requisition %(number)s have arrived"), _link(stored),
-               number=stored.number)
-    return Outcome(event={"note": delivery.receipt_number or ""}, tell=tell, result=delivery)
-
-
-def resolve_return(return_id, actor, resolution):
-    """The supplier took the rejected goods back (and, for an exchange, a replacement is on its way)."""
+def attach(actor, requisition, filename, data):
+    """Store a file with the requisition; ProcurementError (field "file") when refused."""
+    if not may_attach(requisition, actor):
+        raise ProcurementError(_l("Only the requester or logistics attaches files to a requisition."), "file")
+    if requisition.attachments.count() >= MAX_ATTACHMENTS:
+        raise ProcurementError(_l("A requisition holds at most %(n)s files.", n=MAX_ATTACHMENTS), "file")
+    try:
+        extension = check_document(data, settings.get(ATTACHMENT_MAX_MB) * 1024 * 1024)
+    except UploadError as refused:
+        raise ProcurementError(str(refused), "file") from None
+    name = (os.path.basename((filename or "").replace("\\", "/")).strip() or f"file.{extension}")[:200]
+    stored = store_document("requisitions", data, extension)
     with write_transaction():
-        record = ReturnRecord.get_or_none(ReturnRecord.id == return_id)
-        if record is None:
-            raise ProcurementError(_l("No such return record."))
-        changed = (ReturnRecord.update(state="done", resolved_at=utcnow(), resolved_by=actor,
-                                       resolution=(resolution or "").strip())
-                   .where(ReturnRecord.id == return_id, ReturnRecord.state == "open").execute())
-        if changed:
-            audit.record_event(actor, "resolve", record, reason=resolution or None)
-    return ReturnRecord.get_by_id(return_id)
+        attachment = RequisitionAttachment.create(requisition=requisition, filename=name, stored_name=stored,
+                                                  extension=extension, size=len(data), uploaded_by=actor)
+        _event(requisition, actor, "attach", note=name)
+        audit.record_create(actor, attachment)
+    return attachment
 
 
-def returns():
-    return (ReturnRecord.select(ReturnRecord, Supplier).join(Supplier)
-            .order_by(ReturnRecord.state != "open", ReturnRecord.created_at.desc()))
-
-
-def issue(actor, *, item_id, quantity, taken_by, department_id=None, note=""):
-    """Office supplies handed out at the front desk, from the same ledger; never below zero."""
-    if not isinstance(quantity, int) or quantity <= 0:
-        raise ProcurementError(_l("Enter a whole number greater than 0."), "quantity")
-    with write_transaction():
-        item = _locked(StockItem.select().where(StockItem.id == item_id)).first()
-        if item is None:
-            raise ProcurementError(_l("Choose an item from the stock list."), "item")
-        if quantity > item.balance:
-            raise ProcurementError(_l("Only %(n)s %(unit)s in stock.", n=item.balance, unit=item.unit), "quantity")
-        balance = item.balance - quantity
-        changed = (StockItem.update(balance=balance)
-                   .where(StockItem.id == item.id, StockItem.balance == item.balance).execute())
-        if not changed:
-            raise ProcurementError(_l("The stock changed meanwhile; look at the balance again."), "quantity")
-        move = StockMove.create(item=item, qty_out=quantity, balance_after=balance, taken_by=taken_by,
-                                department=department_id or None, actor=actor, note=(note or "")[:200])
-        audit.record_event(actor, "issue", item, changes={"balance": [item.balance, balance]},
-                           reason=f"{taken_by} ×{quantity}")
-    return move
-
-
-def stock_items():
-    return StockItem.select().order_by(StockItem.name, StockItem.spec)
-
-
-def recent_issues(limit=30):
-    return (StockMove.select(StockMove, StockItem).join(StockItem)
-            .where(StockMove.qty_out > 0).order_by(StockMove.at.desc(), StockMove.id.desc()).limit(limit))
-
-
-# ---------------------------------------------------------------- reimbursement
-
-@effect("reimburse")
-def _reimbursed(requisition, actor, *, invoice_number, invoice_amount, contract_checked, invoice_checked,
-                receipt_checked, note="", reimbursed=False):
-    """Check off contract, invoice and receipt note (saved as they are, the requisition stays
-    received); `reimbursed` marks it reimbursed. An invoice that differs from the received
-    value needs an explanation first; one above what was approved is not reimbursed: it is
-    kept, and the requisition goes back to the steps that amount needs."""
-    order = requisition.order()
-    before = order.snapshot()
-    order.invoice_number = (invoice_number or "").strip()
-    order.invoice_amount = money(invoice_amount) if invoice_amount is not None else None
-    order.contract_checked, order.invoice_checked = bool(contract_checked), bool(invoice_checked)
-    order.receipt_checked = bool(receipt_checked)
-    order.reimburse_note = (note or "").strip()
-    missing = []
-    if reimbursed:
-        if not order.invoice_number:
-            raise ProcurementError(_l("Enter the invoice number."), "invoice_number")
-        if order.invoice_amount is None:
-            raise ProcurementError(_l("Enter the invoice amount."), "invoice_amount")
-        if not (order.contract_checked and order.invoice_checked and order.receipt_checked):
-            raise ProcurementError(_l("Check off the contract, the invoice and the receipt note first."),
-                                   "receipt_checked")
-        if order.invoice_mismatch and not order.reimburse_note:
-            raise ProcurementError(_l("The invoice differs from the received value: explain the difference."),
-                                   "note")
-        missing = missing_approvals(requisition, order.invoice_amount)
-        if not missing:
-            order.reimbursed_at, order.reimbursed_by = utcnow(), actor
-    order.save()
-    audit.record_change(actor, order, before)
-    if missing:
-        why = shortfall_text(order.invoice_amount, requisition.amount_for_approval, missing)
-        return sent_back(requisition, "over_invoice", order.invoice_amount, missing,
-                         f"{order.invoice_number} · {order.reimburse_note}".strip(" ·"),
-                         _l("Not reimbursed: %(why)s It went back for approval; reimburse it once it is approved.",
-                            why=why), "invoice_amount")
-    if not reimbursed:
-        return Outcome({Requisition.state: "received"}, None, result=order)
-    return Outcome(event={"note": f"{order.invoice_number} · {order.invoice_amount}"}, result=order)
-
-
-# ---------------------------------------------------------------- reminders (the sweep)
+# ---------------------------------------------------------------- reminders and escalation (the sweeps)
 
 def remind_waiting(now=None):
     """Remind the approvers of requisitions that waited at a step longer than the setting.
@@ -1388,7 +777,7 @@ def escalate_waiting(now=None):
     return escalated
 
 
-# ---------------------------------------------------------------- for the wall board and reports
+# ---------------------------------------------------------------- for the wall board, the reports and the printed form
 
 def waiting_by_step():
     """[(step label, count)] of requisitions waiting at each approval step, in chain order.
@@ -1438,42 +827,3 @@ def chain_progress(requisition):
                  for step in missing_approvals(requisition, requisition.amount_for_approval)
                  if step.id != requisition.step_id]
     return rows
-
-
-def listing(user, state=None, q=None):
-    query = visible_to(user)
-    if state == "open":
-        query = query.where(Requisition.state.not_in(("reimbursed", "voided")))
-    elif state in STATES:
-        query = query.where(Requisition.state == state)
-    if q:
-        query = query.where(Requisition.number ** f"%{q}%")
-    return query
-
-
-
-def may_attach(requisition, user):
-    """The requester adds quotations and specifications; logistics adds its own at any step."""
-    if requisition.voided_at is not None:
-        return False
-    return requisition.requester_id == user.id or "logistics" in user.roles
-
-
-def attach(actor, requisition, filename, data):
-    """Store a file with the requisition; ProcurementError (field "file") when refused."""
-    if not may_attach(requisition, actor):
-        raise ProcurementError(_l("Only the requester or logistics attaches files to a requisition."), "file")
-    if requisition.attachments.count() >= MAX_ATTACHMENTS:
-        raise ProcurementError(_l("A requisition holds at most %(n)s files.", n=MAX_ATTACHMENTS), "file")
-    try:
-        extension = check_document(data, settings.get(ATTACHMENT_MAX_MB) * 1024 * 1024)
-    except UploadError as refused:
-        raise ProcurementError(str(refused), "file") from None
-    name = (os.path.basename((filename or "").replace("\\", "/")).strip() or f"file.{extension}")[:200]
-    stored = store_document("requisitions", data, extension)
-    with write_transaction():
-        attachment = RequisitionAttachment.create(requisition=requisition, filename=name, stored_name=stored,
-                                                  extension=extension, size=len(data), uploaded_by=actor)
-        _event(requisition, actor, "attach", note=name)
-        audit.record_create(actor, attachment)
-    return attachment
