@@ -162,14 +162,15 @@ def test_the_whole_chain_from_requisition_to_reimbursement(app, client, auth, pe
     line = requisition.lines_list()[0]
     response = _post_as(client, auth, "log", f"{url}/order", {
         "version": "5", "supplier": str(supplier.id), "delivery_date": "2026-03-09", "quality_standard": "原厂正品，保修三年",
-        f"spec-{line.id}": "HP LaserJet Pro M404dn", f"qty-{line.id}": "3", f"price-{line.id}": "2050"})
+        "lines-0-line_id": str(line.id), "lines-0-spec": "HP LaserJet Pro M404dn", "lines-0-quantity": "3", "lines-0-unit_price": "2050"})
     assert response.status_code == 303
     order = PurchaseOrder.get()
     assert order.number == "HT-2026-000001" and order.total == Decimal("6150.00") and _fresh(requisition).state == "ordered"
 
     order_line = order.lines_list()[0]
     response = client.post(f"{url}/receive", data={"version": "6", "received_on": "2026-03-02",
-                                                   f"accepted-{order_line.id}": "3", f"rejected-{order_line.id}": "0"})
+                                                   "lines-0-line_id": str(order_line.id), "lines-0-accepted": "3",
+                                                   "lines-0-rejected": "0"})
     assert response.status_code == 303
     delivery = Delivery.get()
     assert delivery.receipt_number == "RK-2026-000001" and _fresh(requisition).state == "received"
@@ -553,10 +554,10 @@ def test_order_input_is_checked(app, client, auth, people):
     line = requisition.lines_list()[0]
     response = client.post(f"/procurement/{requisition.id}/order", data={
         "version": str(requisition.version), "supplier": "", "delivery_date": "2026-02-01",
-        f"qty-{line.id}": "-1", f"price-{line.id}": "abc", "quality_standard": "合格证齐全"})
+        "lines-0-line_id": str(line.id), "lines-0-quantity": "-1", "lines-0-unit_price": "abc", "quality_standard": "合格证齐全"})
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    for error in ("supplier-error", "delivery_date-error", f"qty-{line.id}-error", f"price-{line.id}-error"):
+    for error in ("supplier-error", "delivery_date-error", "lines-0-quantity-error", "lines-0-unit_price-error"):
         assert f'id="{error}"' in page
     assert "合格证齐全" in page and PurchaseOrder.select().count() == 0
 
@@ -865,7 +866,7 @@ def test_the_order_page_says_the_order_went_back_for_approval(app, client, auth,
     assert 'id="approved-amount"' in page and "4,900.00" in page
     response = client.post(f"/procurement/{requisition.id}/order", data={
         "version": str(requisition.version), "supplier": str(supplier.id), "delivery_date": "2026-03-09",
-        f"spec-{line.id}": "70g", f"qty-{line.id}": "12", f"price-{line.id}": "770"})
+        "lines-0-line_id": str(line.id), "lines-0-spec": "70g", "lines-0-quantity": "12", "lines-0-unit_price": "770"})
     assert response.status_code == 303 and PurchaseOrder.select().count() == 0
     page = client.get(f"/procurement/{requisition.id}").get_data(as_text=True)
     assert "The order was not placed: ¥9,240.00 is more than the approved ¥4,900.00" in page
@@ -1089,10 +1090,10 @@ def test_goods_go_only_to_an_item_counted_in_the_same_unit(app, client, auth, pe
     assert StockItem.get_by_id(packs.id).balance == 10 and Delivery.select().count() == 1
     auth.login("log")
     response = client.post(f"/procurement/{second.id}/receive?lang=zh", data={
-        "version": str(_fresh(second).version), "received_on": "2026-03-02", f"accepted-{line.id}": "9",
-        f"rejected-{line.id}": "1", f"reason-{line.id}": "破损一箱", f"stock-{line.id}": str(packs.id)})
+        "version": str(_fresh(second).version), "received_on": "2026-03-02", "lines-0-line_id": str(line.id), "lines-0-accepted": "9",
+        "lines-0-rejected": "1", "lines-0-reason": "破损一箱", "lines-0-stock_item": str(packs.id)})
     page = response.get_data(as_text=True)
-    assert response.status_code == 422 and f'id="stock-{line.id}-error"' in page and "以“包”计" in page
+    assert response.status_code == 422 and 'id="lines-0-stock_item-error"' in page and "以“包”计" in page
     assert 'value="9"' in page and "破损一箱" in page and Delivery.select().count() == 1
 
 
@@ -1106,12 +1107,12 @@ def test_logistics_picks_the_stock_item_on_the_receiving_form(app, client, auth,
     item = StockItem.get(StockItem.spec == "70g 500张/包")
     auth.login("log")
     page = client.get(f"/procurement/{second.id}?lang=zh").get_data(as_text=True)
-    select = re.search(rf'<select id="stock-{line.id}" name="stock-{line.id}"[^>]*>(.*?)</select>', page, re.S).group(1)
-    assert f'<option value="{item.id}" selected>' in select and "复印纸 A3" in select
-    assert "新建库存物资：A4打印纸 70克/500张" in select and '<label for="stock-%d">入库物资' % line.id in page
+    select = re.search(r'<select id="lines-0-stock_item" name="lines-0-stock_item"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert f'<option selected value="{item.id}">' in select and "复印纸 A3" in select
+    assert "新建库存物资：A4打印纸 70克/500张" in select and '<label for="lines-0-stock_item">入库物资' in page
     response = client.post(f"/procurement/{second.id}/receive", data={
-        "version": str(_fresh(second).version), "received_on": "2026-03-02", f"accepted-{line.id}": "10",
-        f"rejected-{line.id}": "0", f"stock-{line.id}": "new"})
+        "version": str(_fresh(second).version), "received_on": "2026-03-02", "lines-0-line_id": str(line.id), "lines-0-accepted": "10",
+        "lines-0-rejected": "0", "lines-0-stock_item": "new"})
     assert response.status_code == 303
     assert [i.spec for i in StockItem.select().where(StockItem.name == "A4打印纸").order_by(StockItem.id)] == [
         "70g 500张/包", "70克/500张"]

@@ -4,6 +4,7 @@ import datetime as dt
 from flask_babel import gettext as _
 from wtforms import IntegerField, SelectMultipleField, ValidationError, widgets
 
+from models.base import DomainError
 from models.phones import normalise_phone
 
 
@@ -21,6 +22,18 @@ def phone(form, field):
             field.data = normalise_phone(field.data)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+
+
+def rule(check):
+    """A model's rule as a form validator: the model says it once (raising DomainError), the
+    form shows its message beside the field with everything else that is wrong."""
+    def validate(form, field):
+        if field.data is not None and not field.errors:
+            try:
+                check(field.data)
+            except DomainError as refused:
+                raise ValidationError(refused.message) from None
+    return validate
 
 
 def strip(value):

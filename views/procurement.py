@@ -1,7 +1,6 @@
 """Procurement: requisitions and the approval inbox, the requisition page with its steps
 (approval, order, receiving, reimbursement), the supplier register, the stock ledger,
 the approval chain, and the two printed forms."""
-import datetime as dt
 import os
 from decimal import Decimal, InvalidOperation
 
@@ -9,6 +8,7 @@ from flask import Blueprint, abort, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from peewee import IntegrityError
 from wtforms import (
     BooleanField, DateField, DecimalField, FieldList, FileField, FormField, HiddenField, IntegerField,
@@ -23,7 +23,7 @@ from models.procurement import chain as approval_chain
 from models.procurement import orders, requisitions
 from models.procurement import stock as ledger
 from models.procurement import suppliers as register
-from models.procurement.chain import ApprovalStep, DepartmentApprover, ProcurementError
+from models.procurement.chain import ApprovalStep, DepartmentApprover
 from models.procurement.orders import RETURN_KINDS, Delivery, PurchaseOrder, ReturnRecord
 from models.procurement.requisitions import (
     PURCHASE_METHODS, STATES, Requisition, RequisitionAttachment, SentBackForApproval
@@ -38,7 +38,7 @@ from models.timezone import local_now
 from models.users import Department, User
 from printing import qr_data_uri
 from views.access import allow
-from views.fields import ChosenIdField, phone, strip
+from views.fields import ChosenIdField, phone, rule, strip
 from views.printing import record_url, render_pdf
 from views.templating import NAV_COUNTS
 from views.ui import PortalForm, SubForm, redirect_to, render, toast
@@ -111,11 +111,6 @@ def not_negative(form, field):
         raise ValidationError(_l("Cannot be negative."))
 
 
-def not_past(form, field):
-    if field.data and field.data < local_now().date():
-        raise ValidationError(_l("This date is in the past."))
-
-
 def required(message):
     def check(form, field):
         if field.data is None or field.data == "":
@@ -136,11 +131,13 @@ def tax_id(form, field):
 class LineForm(SubForm):
     item_name = StringField(_l("Item name"), filters=[strip], validators=[Length(max=80)])
     spec = StringField(_l("Specification / model"), filters=[strip], validators=[Length(max=120)])
-    quantity = WholeNumberField(_l("Quantity"), render_kw={"inputmode": "numeric"})
+    quantity = WholeNumberField(_l("Quantity"), validators=[rule(requisitions.check_quantity)],
+                                render_kw={"inputmode": "numeric"})
     unit = StringField(_l("Unit"), filters=[strip], validators=[Length(max=12)],
                        render_kw={"placeholder": _l("e.g. box")})
-    unit_price = AmountField(_l("Estimated unit price (CNY)"), render_kw={"inputmode": "decimal"})
-    needed_on = DayField(_l("Date needed"))
+    unit_price = AmountField(_l("Estimated unit price (CNY)"), validators=[rule(requisitions.check_price)],
+                             render_kw={"inputmode": "decimal"})
+    needed_on = DayField(_l("Date needed"), validators=[rule(requisitions.check_needed_on)])
     purpose = StringField(_l("Used for"), filters=[strip], validators=[Length(max=200)])
 
     def is_blank(self):
@@ -155,17 +152,11 @@ class LineForm(SubForm):
         checks = [(self.item_name, not self.item_name.data, _l("Name the item.")),
                   (self.quantity, self.quantity.data is None and not self.quantity.errors,
                    _l("Enter the quantity.")),
-                  (self.quantity, self.quantity.data is not None and self.quantity.data <= 0,
-                   _l("The quantity must be greater than 0.")),
                   (self.unit, not self.unit.data, _l("Enter the unit.")),
                   (self.unit_price, self.unit_price.data is None and not self.unit_price.errors,
                    _l("Enter the estimated unit price.")),
-                  (self.unit_price, self.unit_price.data is not None and self.unit_price.data < 0,
-                   _l("A price cannot be negative.")),
                   (self.needed_on, self.needed_on.data is None and not self.needed_on.errors,
-                   _l("Enter the date needed.")),
-                  (self.needed_on, self.needed_on.data is not None and self.needed_on.data < local_now().date(),
-                   _l("The date needed cannot be in the past."))]
+                   _l("Enter the date needed."))]
         for field, failed, message in checks:
             if failed:
                 field.errors = list(field.errors) + [message]
@@ -322,40 +313,212 @@ class AttachmentForm(PortalForm):
         description=_l("PDF, JPEG or PNG photo, Excel (.xlsx) or Word (.docx)."))
 
 
-def _show(requisition, status=200, errors=None, typed=None, open_form=None, attachment_form=None):
+class ActionForm(FlaskForm):
+    """A step on the requisition page: it names the version the person saw (a second tap, or
+    someone acting meanwhile, is told by the model). A refusal that names a field of the
+    model is placed beside this form's field (field_for)."""
+    version = HiddenField()
+    #: The model's names of fields this form calls otherwise.
+    model_fields = {}
+    #: A line's fields, as the model names them ("qty-<line id>"): {model's prefix: field of the line}.
+    line_fields = {}
+
+    def prepare(self, requisition):
+        """Labels and choices that depend on the requisition (also for a form posted back)."""
+
+    def field_for(self, name):
+        name = self.model_fields.get(name, name)
+        if name and "-" in name and self.line_fields:
+            prefix, line_id = name.rsplit("-", 1)
+            for entry in self.lines:
+                if str(entry.form.line_id.data) == line_id:
+                    return getattr(entry.form, self.line_fields.get(prefix, ""), None)
+            return None
+        return self._fields.get(name) if name else None
+
+    def place(self, refused):
+        """The refusal beside the field it names; False when it names none of this form's."""
+        field = self.field_for(refused.field)
+        if field is None:
+            return False
+        field.errors = list(field.errors) + [refused.message]
+        return True
+
+
+class WithdrawForm(ActionForm):
+    withdraw_reason = TextAreaField(_l("Why is it withdrawn?"), filters=[strip], validators=[Length(max=2000)])
+    model_fields = {"reason": "withdraw_reason"}
+
+
+class DecideForm(ActionForm):
+    purchase_method = SelectField(_l("Purchase method"), validate_choice=False,
+                                  choices=[SelectChoice("", _l("Choose…"))] + [
+                                      SelectChoice(k, v) for k, v in PURCHASE_METHODS.items()])
+    budget_checked = BooleanField(_l("Checked against the budget: it fits"))
+    confirmed_amount = AmountField(_l("Confirmed amount (CNY)"), render_kw={"inputmode": "decimal"})
+    reason = TextAreaField(_l("Remarks; the reason when returning it"), filters=[strip],
+                           validators=[Length(max=2000)])
+
+    def prepare(self, requisition):
+        threshold = settings.get(approval_chain.LEADERSHIP_THRESHOLD)
+        self.confirmed_amount.description = _("Leadership approves from ¥%(n)s.", n=f"{threshold:,.2f}")
+
+    def review(self):
+        return {"purchase_method": self.purchase_method.data or "", "budget_checked": self.budget_checked.data,
+                "confirmed_amount": self.confirmed_amount.data}
+
+
+class OrderLineForm(SubForm):
+    line_id = HiddenField()
+    spec = StringField(_l("Agreed specification"), filters=[strip], validators=[Length(max=120)])
+    quantity = WholeNumberField(_l("Quantity"), validators=[required(_l("Enter the quantity.")),
+                                                            rule(requisitions.check_quantity)],
+                                render_kw={"inputmode": "numeric"})
+    unit_price = AmountField(_l("Unit price (CNY)"), validators=[required(_l("Enter the unit price.")),
+                                                                 rule(requisitions.check_price)],
+                             render_kw={"inputmode": "decimal"})
+
+
+def _supplier_id(value):
+    return int(value) if str(value or "").isdigit() else 0
+
+
+class OrderForm(ActionForm):
+    supplier = SelectField(_l("Supplier"), coerce=_supplier_id, validate_choice=False,
+                           validators=[rule(orders.supplier_of)])
+    lines = FieldList(FormField(OrderLineForm), max_entries=30)
+    delivery_date = DayField(_l("Delivery date"), validators=[required(_l("Enter a date like 2026-11-23.")),
+                                                              rule(orders.check_delivery_date)])
+    quality_standard = TextAreaField(_l("Quality standard"), filters=[strip], validators=[Length(max=2000)])
+    line_fields = {"qty": "quantity", "price": "unit_price"}
+
+    def prepare(self, requisition):
+        self.supplier.choices = [SelectChoice(0, _l("Choose…"))] + [
+            SelectChoice(s.id, s.name) for s in Supplier.active_ones()]
+        by_id = {line.id: line for line in requisition.lines_list()}
+        for entry in self.lines:
+            entry.form.line = by_id.get(_supplier_id(entry.form.line_id.data))
+            if entry.form.line is not None:
+                entry.form.quantity.label.text = f"{_('Quantity')} ({entry.form.line.unit})"
+
+    def terms(self):
+        return {_supplier_id(e.form.line_id.data): (e.form.spec.data or "", e.form.quantity.data, e.form.unit_price.data)
+                for e in self.lines}
+
+
+class ReceiveLineForm(SubForm):
+    line_id = HiddenField()
+    accepted = WholeNumberField(_l("Accepted"), default=0, render_kw={"inputmode": "numeric"})
+    rejected = WholeNumberField(_l("Rejected"), default=0, render_kw={"inputmode": "numeric"})
+    kind = SelectField(_l("Rejected goods"), validate_choice=False,
+                       choices=[SelectChoice(k, v) for k, v in RETURN_KINDS.items()])
+    reason = StringField(_l("Reason for rejecting"), filters=[strip], validators=[Length(max=2000)])
+    stock_item = SelectField(_l("Into the stock item"), validate_choice=False)
+
+
+class ReceiveForm(ActionForm):
+    received_on = DayField(_l("Delivered on"), validators=[required(_l("Enter a date like 2026-11-23.")),
+                                                           rule(orders.check_received_on)])
+    lines = FieldList(FormField(ReceiveLineForm), max_entries=30)
+    receive_note = StringField(_l("Note"), filters=[strip], validators=[Length(max=2000)])
+    line_fields = {"accepted": "accepted", "reason": "reason", "kind": "kind", "stock": "stock_item"}
+
+    def prepare(self, requisition):
+        by_id = {line.id: line for line in requisition.order().lines_list()}
+        for entry in self.lines:
+            line = entry.form.line = by_id.get(_supplier_id(entry.form.line_id.data))
+            if line is None:
+                continue
+            items = line.stock_choices()
+            choices = [SelectChoice(str(i.id), _("%(item)s · in stock %(n)s %(unit)s", item=str(i), n=i.balance,
+                                                 unit=i.unit)) for i in items]
+            # A new item is offered unless the ledger has this very item already.
+            if not any(i.name == line.item_name and i.spec == line.spec for i in items):
+                choices.append(SelectChoice(ledger.NEW_ITEM, _("New stock item: %(item)s",
+                                                               item=f"{line.item_name} {line.spec}".strip())))
+            entry.form.stock_item.choices = choices
+
+    def inspection(self):
+        lines, stock_items = {}, {}
+        for entry in self.lines:
+            line_id, form = _supplier_id(entry.form.line_id.data), entry.form
+            lines[line_id] = (form.accepted.data or 0, form.rejected.data or 0, form.reason.data or "",
+                              form.kind.data or "exchange")
+            choice = form.stock_item.data or ""
+            if choice == ledger.NEW_ITEM or choice.isdigit():
+                stock_items[line_id] = choice if choice == ledger.NEW_ITEM else int(choice)
+        return lines, stock_items
+
+
+class ReimburseForm(ActionForm):
+    invoice_number = StringField(_l("Invoice number"), filters=[strip], validators=[Length(max=40)])
+    invoice_amount = AmountField(_l("Invoice amount (CNY)"), render_kw={"inputmode": "decimal"})
+    contract_checked = BooleanField(_l("Contract checked"))
+    invoice_checked = BooleanField(_l("Invoice checked"))
+    receipt_checked = BooleanField(_l("Goods receipt note checked"))
+    reimburse_note = TextAreaField(_l("Note (explain a difference)"), filters=[strip], validators=[Length(max=2000)])
+    model_fields = {"note": "reimburse_note"}
+
+    def prepare(self, requisition):
+        self.contract_checked.label.text = _("Contract %(number)s checked", number=requisition.order().number)
+
+    def papers(self):
+        return {"invoice_number": self.invoice_number.data or "", "invoice_amount": self.invoice_amount.data,
+                "contract_checked": self.contract_checked.data, "invoice_checked": self.invoice_checked.data,
+                "receipt_checked": self.receipt_checked.data, "note": self.reimburse_note.data or ""}
+
+
+#: The form of each of the page's steps (TRANSITIONS[action].form); "amend" is a link to the edit page.
+ACTION_FORMS = {"submit": ActionForm, "withdraw": WithdrawForm, "decide": DecideForm, "order": OrderForm,
+                "receive": ReceiveForm, "reimburse": ReimburseForm}
+
+
+def _blank_form(name, requisition):
+    """The step's form as the page first offers it."""
+    data = {"version": requisition.version}
+    if name == "decide" and requisition.step.review:
+        data["confirmed_amount"] = requisition.amount_for_approval
+    elif name == "order":
+        data["lines"] = [{"line_id": l.id, "spec": l.spec, "quantity": l.quantity, "unit_price": l.unit_price}
+                         for l in requisition.lines_list()]
+    elif name == "receive":
+        data.update(received_on=local_now().date(), lines=[
+            {"line_id": l.id, "accepted": l.outstanding(), "rejected": 0, "kind": "exchange",
+             "stock_item": str(default.id) if (default := l.default_stock_item()) else ledger.NEW_ITEM}
+            for l in requisition.order().lines_list() if l.outstanding()])
+    elif name == "reimburse":
+        order = requisition.order()
+        data.update(invoice_number=order.invoice_number, invoice_amount=order.invoice_amount,
+                    contract_checked=order.contract_checked, invoice_checked=order.invoice_checked,
+                    receipt_checked=order.receipt_checked, reimburse_note=order.reimburse_note)
+    form = ACTION_FORMS[name](formdata=None, data=data)
+    form.prepare(requisition)
+    return form
+
+
+def _show(requisition, status=200, posted=None, error=None, attachment_form=None):
+    """The page; `posted`: (form name, the form as posted back with its errors), `error`: a
+    refusal that names no field, shown above the steps."""
     requisition = Requisition.get_by_id(requisition.id)
     order = requisition.order()
-    manager = current_user.can("procurement.manage")
     actions = dict(requisition.actions_for(current_user))
+    forms = {t.form: _blank_form(t.form, requisition) for t in actions.values() if t.form in ACTION_FORMS}
+    if posted and posted[0] in forms:
+        forms[posted[0]] = posted[1]
     context = dict(requisition=requisition, lines=requisition.lines_list(), events=list(requisition.events()),
-                   progress=requisitions.chain_progress(requisition), order=order, actions=actions,
-                   manager=manager, errors=errors or {}, typed=typed or {}, open_form=open_form,
-                   today=local_now().date(), attachments=list(requisition.attachments.order_by(RequisitionAttachment.id)),
+                   progress=requisitions.chain_progress(requisition), order=order, actions=actions, forms=forms,
+                   open_form=posted[0] if posted else None, action_error=error,
+                   manager=current_user.can("procurement.manage"), today=local_now().date(),
+                   attachments=list(requisition.attachments.order_by(RequisitionAttachment.id)),
                    attachment_form=attachment_form or AttachmentForm(formdata=None),
                    may_attach=requisitions.may_attach(requisition, current_user))
     context["approvers"], context["approvers_why"] = requisitions.waiting_for(requisition)
-    if "approve" in actions and requisition.step.review:
-        context["suggested_amount"] = requisition.amount_for_approval
-        context["threshold_hint"] = settings.get(approval_chain.LEADERSHIP_THRESHOLD)
-    if "order" in actions:
-        context["suppliers"] = list(Supplier.active_ones())
     if order is not None:
         context["order_lines"] = order.lines_list()
-        if "receive" in actions:
-            context["stock"] = {line.id: _stock_options(line) for line in context["order_lines"] if line.outstanding()}
         context["deliveries"] = list(order.deliveries())
         context["returns"] = list(ReturnRecord.select().join(Delivery).where(Delivery.order == order)
                                   .order_by(ReturnRecord.id))
     return render("procurement/show.html", status=status, **context)
-
-
-def _stock_options(line):
-    """The receipt's select of stock items for one order line: (items, the default's value,
-    whether "new item" is offered: not when the ledger has this very item already)."""
-    items = line.stock_choices()
-    default = line.default_stock_item(items)
-    exact = any(i.name == line.item_name and i.spec == line.spec for i in items)
-    return items, str(default.id) if default else ledger.NEW_ITEM, not exact
 
 
 @bp.route("/procurement/<int:requisition_id>")
@@ -365,51 +528,121 @@ def show(requisition_id):
     return _show(_requisition_or_404(requisition_id))
 
 
-def _version():
+def _take_step(requisition, name, action, changes, done):
+    """Apply `action` with what the step's form parsed, `changes(form)`; the page again with
+    the form as typed and the message beside its field when refused. `done(result)` says
+    what happened (a toast) before the redirect back to the requisition."""
+    form = ACTION_FORMS[name]()
+    form.prepare(requisition)
+    url = url_for("procurement.show", requisition_id=requisition.id)
+    if not form.validate_on_submit():
+        return _show(requisition, 422, (name, form))
     try:
-        return int(request.form.get("version", ""))
+        version = int(form.version.data or "")
     except ValueError:
-        raise ProcurementError(_l("Reload the page and try again.")) from None
-
-
-def _amount(typed, name, errors, required_message=None):
+        return _show(requisition, 422, (name, form), _("Reload the page and try again."))
     try:
-        value = parse_amount(typed.get(name, ""))
-    except ValueError as exc:
-        errors[name] = str(exc)
-        return None
-    if value is None and required_message:
-        errors[name] = str(required_message)
-    elif value is not None and value < 0:
-        errors[name] = _("A price cannot be negative.")
-    return value
+        result = procurement.apply(current_user, requisition.id, version, action, **changes(form))
+    except SentBackForApproval as sent_back:
+        toast(sent_back.message, "warning")
+        return redirect_to(url)
+    except DomainError as refused:
+        return _show(requisition, 422, (name, form), None if form.place(refused) else refused.message)
+    done(result)
+    return redirect_to(url)
 
 
-def _whole(typed, name, errors, minimum=0):
-    text = typed.get(name, "").strip()
-    if not text:
-        return 0 if minimum == 0 else None
-    try:
-        value = int(text)
-    except ValueError:
-        errors[name] = _("Enter a whole number, like 3.")
-        return None
-    if value < minimum:
-        errors[name] = _("Cannot be negative.") if minimum == 0 else _("Must be greater than 0.")
-        return None
-    return value
+@bp.route("/procurement/<int:requisition_id>/submit", methods=["POST"])
+@allow("procurement.request")
+def submit(requisition_id):
+    """Send a draft or an amended requisition into the approval chain."""
+    return _take_step(_requisition_or_404(requisition_id), "submit", "submit", lambda form: {},
+                      lambda _r: toast(_("Requisition submitted for approval.")))
 
 
-def _day(typed, name, errors):
-    try:
-        return dt.date.fromisoformat(typed.get(name, "").strip())
-    except ValueError:
-        errors[name] = _("Enter a date like 2026-11-23.")
-        return None
+@bp.route("/procurement/<int:requisition_id>/withdraw", methods=["POST"])
+@allow("procurement.request")
+def withdraw(requisition_id):
+    """Withdraw a draft or a returned requisition, with a reason (it is kept, voided)."""
+    return _take_step(_requisition_or_404(requisition_id), "withdraw", "withdraw",
+                      lambda form: {"reason": form.withdraw_reason.data},
+                      lambda _r: toast(_("Requisition withdrawn.")))
 
 
-def _typed():
-    return {k: v[:2000] for k, v in request.form.items() if k != "csrf_token"}
+@bp.route("/procurement/<int:requisition_id>/decide", methods=["POST"])
+@allow("procurement.request")
+def decide(requisition_id):
+    """Approve or return the step the requisition waits at (the chain decides who may)."""
+    requisition = _requisition_or_404(requisition_id)
+    decision = request.form.get("decision", "")
+    if decision not in ("approve", "reject"):
+        return _show(requisition, 422, ("decide", DecideForm()), _("Unknown action."))
+    return _take_step(requisition, "decide", decision,
+                      lambda form: dict(reason=form.reason.data, **(form.review() if decision == "approve" else {})),
+                      lambda _r: toast(_("Approved.") if decision == "approve" else _("Returned to the requester.")))
+
+
+@bp.route("/procurement/<int:requisition_id>/order", methods=["POST"])
+@allow("procurement.manage")
+def order(requisition_id):
+    """Place the purchase order (contract) with a supplier from the register."""
+    return _take_step(_requisition_or_404(requisition_id), "order", "order",
+                      lambda form: dict(supplier_id=form.supplier.data, delivery_date=form.delivery_date.data,
+                                        quality_standard=form.quality_standard.data or "", lines=form.terms()),
+                      lambda _r: toast(_("Purchase order placed.")))
+
+
+def _received(delivery):
+    if delivery.receipt_number:
+        toast(_("Goods receipt note %(number)s made; the goods are in the stock ledger.",
+                number=delivery.receipt_number))
+    else:
+        toast(_("Inspection recorded; nothing was accepted."))
+
+
+@bp.route("/procurement/<int:requisition_id>/receive", methods=["POST"])
+@allow("procurement.manage")
+def receive(requisition_id):
+    """Record one delivery's acceptance inspection, line by line."""
+    requisition = _requisition_or_404(requisition_id)
+    if requisition.order() is None:
+        abort(404)
+
+    def changes(form):
+        lines, stock_items = form.inspection()
+        return dict(received_on=form.received_on.data, lines=lines, stock_items=stock_items,
+                    note=form.receive_note.data or "")
+    return _take_step(requisition, "receive", "receive", changes, _received)
+
+
+@bp.route("/procurement/returns/<int:return_id>/resolve", methods=["POST"])
+@allow("procurement.manage")
+def resolve_return(return_id):
+    """The supplier took rejected goods back."""
+    record = ReturnRecord.get_or_none(ReturnRecord.id == return_id)
+    if record is None:
+        abort(404)
+    orders.resolve_return(record.id, current_user, request.form.get("resolution", "")[:500])
+    toast(_("Return %(number)s is done.", number=record.number))
+    requisition = record.delivery.order.requisition
+    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
+
+
+@bp.route("/procurement/<int:requisition_id>/reimburse", methods=["POST"])
+@allow("procurement.manage")
+def reimburse(requisition_id):
+    """Check off contract, invoice and receipt note; mark reimbursed."""
+    done = request.form.get("action") == "reimburse"
+
+    def said(order):
+        if done:
+            toast(_("Marked reimbursed."))
+        elif order.invoice_mismatch:
+            toast(_("Saved. The invoice amount differs from the received value."), "warning")
+        else:
+            toast(_("Saved."))
+    return _take_step(_requisition_or_404(requisition_id), "reimburse", "reimburse",
+                      lambda form: dict(form.papers(), reimbursed=done), said)
 
 
 @bp.route("/procurement/<int:requisition_id>/attachments", methods=["POST"])
@@ -447,179 +680,6 @@ def attachment(attachment_id):
         abort(404)
     return send_file(path, mimetype=DOCUMENT_TYPES[item.extension], as_attachment=True,
                      download_name=item.filename, max_age=0)
-
-
-@bp.route("/procurement/<int:requisition_id>/submit", methods=["POST"])
-@allow("procurement.request")
-def submit(requisition_id):
-    """Send a draft or an amended requisition into the approval chain."""
-    requisition = _requisition_or_404(requisition_id)
-    try:
-        procurement.apply(current_user, requisition.id, _version(), "submit")
-    except DomainError as refused:
-        return _show(requisition, 422, {"submit": str(refused)})
-    toast(_("Requisition submitted for approval."))
-    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
-
-
-@bp.route("/procurement/<int:requisition_id>/withdraw", methods=["POST"])
-@allow("procurement.request")
-def withdraw(requisition_id):
-    """Withdraw a draft or a returned requisition, with a reason (it is kept, voided)."""
-    requisition = _requisition_or_404(requisition_id)
-    typed = _typed()
-    try:
-        procurement.apply(current_user, requisition.id, _version(), "withdraw",
-                          reason=typed.get("withdraw_reason", ""))
-    except DomainError as refused:
-        return _show(requisition, 422, {"withdraw_reason": str(refused)}, typed, "withdraw")
-    toast(_("Requisition withdrawn."))
-    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
-
-
-@bp.route("/procurement/<int:requisition_id>/decide", methods=["POST"])
-@allow("procurement.request")
-def decide(requisition_id):
-    """Approve or return the step the requisition waits at (the chain decides who may)."""
-    requisition = _requisition_or_404(requisition_id)
-    typed = _typed()
-    decision = typed.get("decision", "")
-    if decision not in ("approve", "reject"):
-        return _show(requisition, 422, {"decide": _("Unknown action.")}, typed, "decide")
-    errors = {}
-    amount = None
-    if decision == "approve" and typed.get("confirmed_amount", "").strip():
-        amount = _amount(typed, "confirmed_amount", errors)
-    if errors and procurement.refusal(requisition, "approve", current_user) is None \
-            and typed.get("version") == str(requisition.version):
-        return _show(requisition, 422, errors, typed, "decide")
-    try:
-        review = dict(purchase_method=typed.get("purchase_method", ""),
-                      budget_checked=bool(typed.get("budget_checked")), confirmed_amount=amount)
-        procurement.apply(current_user, requisition.id, _version(), decision, reason=typed.get("reason", ""),
-                          **(review if decision == "approve" else {}))
-    except DomainError as refused:
-        return _show(requisition, 422, {refused.field or "decide": str(refused)}, typed, "decide")
-    toast(_("Approved.") if decision == "approve" else _("Returned to the requester."))
-    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
-
-
-@bp.route("/procurement/<int:requisition_id>/order", methods=["POST"])
-@allow("procurement.manage")
-def order(requisition_id):
-    """Place the purchase order (contract) with a supplier from the register."""
-    requisition = _requisition_or_404(requisition_id)
-    typed = _typed()
-    errors = {}
-    supplier_id = int(typed["supplier"]) if typed.get("supplier", "").isdigit() else None
-    if not supplier_id:
-        errors["supplier"] = _("Choose a supplier from the register.")
-    delivery_date = _day(typed, "delivery_date", errors)
-    if delivery_date and delivery_date < local_now().date():
-        errors["delivery_date"] = _("The delivery date cannot be in the past.")
-    lines = {}
-    for line in requisition.lines_list():
-        quantity = _whole(typed, f"qty-{line.id}", errors, minimum=1)
-        if quantity is None and f"qty-{line.id}" not in errors:
-            errors[f"qty-{line.id}"] = _("Enter the quantity.")
-        price = _amount(typed, f"price-{line.id}", errors, _l("Enter the unit price."))
-        lines[line.id] = (typed.get(f"spec-{line.id}", "").strip()[:120], quantity, price)
-    if errors:
-        return _show(requisition, 422, errors, typed, "order")
-    try:
-        procurement.apply(current_user, requisition.id, _version(), "order", supplier_id=supplier_id,
-                          delivery_date=delivery_date, quality_standard=typed.get("quality_standard", ""),
-                          lines=lines)
-    except SentBackForApproval as sent_back:
-        toast(str(sent_back), "warning")
-        return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
-    except DomainError as refused:
-        return _show(requisition, 422, {refused.field or "order": str(refused)}, typed, "order")
-    toast(_("Purchase order placed."))
-    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
-
-
-@bp.route("/procurement/<int:requisition_id>/receive", methods=["POST"])
-@allow("procurement.manage")
-def receive(requisition_id):
-    """Record one delivery's acceptance inspection, line by line."""
-    requisition = _requisition_or_404(requisition_id)
-    order = requisition.order()
-    if order is None:
-        abort(404)
-    typed = _typed()
-    errors = {}
-    received_on = _day(typed, "received_on", errors)
-    lines, stock_items = {}, {}
-    for line in order.lines_list():
-        choice = typed.get(f"stock-{line.id}", "")
-        if choice == ledger.NEW_ITEM or choice.isdigit():
-            stock_items[line.id] = choice if choice == ledger.NEW_ITEM else int(choice)
-        accepted = _whole(typed, f"accepted-{line.id}", errors)
-        rejected = _whole(typed, f"rejected-{line.id}", errors)
-        reason = typed.get(f"reason-{line.id}", "").strip()
-        if rejected and not reason:
-            errors[f"reason-{line.id}"] = _("Say why goods were rejected.")
-        if accepted is not None and rejected is not None and accepted + rejected > line.outstanding():
-            errors[f"accepted-{line.id}"] = _("More than the %(n)s still expected.", n=line.outstanding())
-        lines[line.id] = (accepted or 0, rejected or 0, reason, typed.get(f"kind-{line.id}", "exchange"))
-    if errors:
-        return _show(requisition, 422, errors, typed, "receive")
-    try:
-        delivery = procurement.apply(current_user, requisition.id, _version(), "receive", received_on=received_on,
-                                     lines=lines, note=typed.get("receive_note", ""), stock_items=stock_items)
-    except DomainError as refused:
-        return _show(requisition, 422, {refused.field or "receive": str(refused)}, typed, "receive")
-    if delivery.receipt_number:
-        toast(_("Goods receipt note %(number)s made; the goods are in the stock ledger.",
-                number=delivery.receipt_number))
-    else:
-        toast(_("Inspection recorded; nothing was accepted."))
-    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
-
-
-@bp.route("/procurement/returns/<int:return_id>/resolve", methods=["POST"])
-@allow("procurement.manage")
-def resolve_return(return_id):
-    """The supplier took rejected goods back."""
-    record = ReturnRecord.get_or_none(ReturnRecord.id == return_id)
-    if record is None:
-        abort(404)
-    orders.resolve_return(record.id, current_user, request.form.get("resolution", "")[:500])
-    toast(_("Return %(number)s is done.", number=record.number))
-    requisition = record.delivery.order.requisition
-    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
-
-
-@bp.route("/procurement/<int:requisition_id>/reimburse", methods=["POST"])
-@allow("procurement.manage")
-def reimburse(requisition_id):
-    """Check off contract, invoice and receipt note; mark reimbursed."""
-    requisition = _requisition_or_404(requisition_id)
-    typed = _typed()
-    errors = {}
-    amount = _amount(typed, "invoice_amount", errors)
-    if errors:
-        return _show(requisition, 422, errors, typed, "reimburse")
-    done = typed.get("action") == "reimburse"
-    try:
-        order = procurement.apply(
-            current_user, requisition.id, _version(), "reimburse", invoice_number=typed.get("invoice_number", "")[:40],
-            invoice_amount=amount, contract_checked=bool(typed.get("contract_checked")),
-            invoice_checked=bool(typed.get("invoice_checked")), receipt_checked=bool(typed.get("receipt_checked")),
-            note=typed.get("reimburse_note", ""), reimbursed=done)
-    except SentBackForApproval as sent_back:
-        toast(str(sent_back), "warning")
-        return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
-    except DomainError as refused:
-        return _show(requisition, 422, {refused.field or "reimburse": str(refused)}, typed, "reimburse")
-    if done:
-        toast(_("Marked reimbursed."))
-    elif order.invoice_mismatch:
-        toast(_("Saved. The invoice amount differs from the received value."), "warning")
-    else:
-        toast(_("Saved."))
-    return redirect_to(url_for("procurement.show", requisition_id=requisition.id))
 
 
 # ---------------------------------------------------------------- printed forms

@@ -12,7 +12,8 @@ from models.notifications import N_, notify
 from models.numbering import next_number
 from models.procurement.chain import MoneyField, ProcurementError, money
 from models.procurement.requisitions import (
-    Outcome, Requisition, RequisitionLine, _link, effect, missing_approvals, sent_back, shortfall_text,
+    Outcome, Requisition, RequisitionLine, _link, check_price, check_quantity, effect, missing_approvals, sent_back,
+    shortfall_text,
 )
 from models.procurement.stock import StockItem, StockMove, _item_key, _stock_in, _stock_item_for
 from models.procurement.suppliers import Supplier
@@ -121,6 +122,33 @@ def late_orders(today=None):
             .order_by(PurchaseOrder.delivery_date))
 
 
+def check_delivery_date(day):
+    """Rules the forms show beside the field too (views.fields.rule); each raises ProcurementError."""
+    if day < local_now().date():
+        raise ProcurementError(_l("The delivery date cannot be in the past."))
+
+
+def supplier_of(supplier_id):
+    """The supplier an order goes to: one in the register, not voided."""
+    supplier = Supplier.get_or_none(Supplier.id == supplier_id, Supplier.voided_at.is_null())
+    if supplier is None:
+        raise ProcurementError(_l("Choose a supplier from the register."), "supplier")
+    return supplier
+
+
+def check_received_on(day):
+    if day > local_now().date():
+        raise ProcurementError(_l("A delivery cannot be received in the future."))
+
+
+def _as_field(check, value, field_name):
+    """A rule's refusal, naming the field of the form it concerns."""
+    try:
+        check(value)
+    except ProcurementError as refused:
+        raise ProcurementError(refused.message, field_name) from None
+
+
 @effect("order")
 def _ordered(requisition, actor, *, supplier_id, delivery_date, quality_standard="", lines=None):
     """The purchase order (contract) for an approved requisition. `lines`: {requisition line id:
@@ -129,18 +157,13 @@ def _ordered(requisition, actor, *, supplier_id, delivery_date, quality_standard
     A contract is not signed for more than was approved: an order total above it is not
     placed, and the requisition goes back to the steps that total needs."""
     lines = lines or {}
-    supplier = Supplier.get_or_none(Supplier.id == supplier_id, Supplier.voided_at.is_null())
-    if supplier is None:
-        raise ProcurementError(_l("Choose a supplier from the register."), "supplier")
-    if delivery_date < local_now().date():
-        raise ProcurementError(_l("The delivery date cannot be in the past."), "delivery_date")
+    supplier = supplier_of(supplier_id)
+    _as_field(check_delivery_date, delivery_date, "delivery_date")
     agreed = []
     for line in requisition.lines_list():
         spec, quantity, unit_price = lines.get(line.id, (line.spec, line.quantity, line.unit_price))
-        if not isinstance(quantity, int) or quantity <= 0:
-            raise ProcurementError(_l("Quantities must be whole numbers greater than 0."), f"qty-{line.id}")
-        if money(unit_price) < 0:
-            raise ProcurementError(_l("A price cannot be negative."), f"price-{line.id}")
+        _as_field(check_quantity, quantity, f"qty-{line.id}")
+        _as_field(check_price, unit_price, f"price-{line.id}")
         agreed.append((line, spec or "", quantity, money(unit_price)))
     total = money(sum((price * quantity for _, _, quantity, price in agreed), Decimal("0")))
     missing = missing_approvals(requisition, total)
@@ -224,8 +247,7 @@ def _received(requisition, actor, *, received_on, lines, note="", stock_items=No
     open a return/exchange record. When nothing is outstanding the requisition is received."""
     stock_items = stock_items or {}
     order = requisition.order()
-    if received_on > local_now().date():
-        raise ProcurementError(_l("A delivery cannot be received in the future."), "received_on")
+    _as_field(check_received_on, received_on, "received_on")
     order_lines = {line.id: line for line in order.lines_list()}
     checked = {}
     for line_id, (accepted, rejected, reason, kind) in lines.items():

@@ -237,20 +237,32 @@ def _lines_snapshot(lines):
                      for l in lines)
 
 
+def check_quantity(quantity):
+    """The rules of a line, said once: the forms show them beside the field (views.fields.rule),
+    the workflow applies them as the last word. Each raises ProcurementError."""
+    if not isinstance(quantity, int) or quantity <= 0:
+        raise ProcurementError(_l("Quantities must be whole numbers greater than 0."))
+
+
+def check_price(price):
+    if money(price) < 0:
+        raise ProcurementError(_l("A price cannot be negative."))
+
+
+def check_needed_on(day):
+    if day < local_now().date():
+        raise ProcurementError(_l("The date needed cannot be in the past."))
+
+
 def _check_lines(lines):
-    """Lines as the domain requires them; the form checks the same, this is the last word."""
     if not lines:
         raise ProcurementError(_l("Add at least one item."))
-    today = local_now().date()
     for line in lines:
         if not line.get("item_name"):
             raise ProcurementError(_l("Every line needs an item name."))
-        if not isinstance(line.get("quantity"), int) or line["quantity"] <= 0:
-            raise ProcurementError(_l("Quantities must be whole numbers greater than 0."))
-        if money(line["unit_price"]) < 0:
-            raise ProcurementError(_l("A price cannot be negative."))
-        if line["needed_on"] < today:
-            raise ProcurementError(_l("The date needed cannot be in the past."))
+        check_quantity(line.get("quantity"))
+        check_price(line["unit_price"])
+        check_needed_on(line["needed_on"])
 
 
 def _write_lines(requisition, lines):
