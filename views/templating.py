@@ -32,9 +32,9 @@ NAVIGATION = [
     (_l("Board screens"), "board.tokens", "board.tokens"),
     (_l("Working hours"), "worktime.index", "settings.edit"),
     (_l("Procurement"), "procurement.index", "procurement.request"),
-    (_l("Suppliers"), "procurement.suppliers", "procurement.manage"),
-    (_l("Stock"), "procurement.stock", "stock.view"),
-    (_l("Approval chain"), "procurement.chain", "procurement.chain"),
+    (_l("Suppliers"), "suppliers.index", "procurement.manage"),
+    (_l("Stock"), "stock.index", "stock.view"),
+    (_l("Approval chain"), "approval_chain.index", "procurement.chain"),
 ]
 
 #: endpoint -> function(user) giving the count shown beside its navigation entry (an inbox).
