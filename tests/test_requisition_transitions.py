@@ -126,3 +126,28 @@ def test_the_page_offers_exactly_the_transitions_the_table_allows(app, client, a
     assert 'id="decide-form"' not in page and "Waiting for: Logistics review." in page
     with app.test_request_context():
         assert Requisition.get_by_id(requisition.id).actions_for(people["requester"]) == []
+
+
+def test_a_refused_step_comes_back_with_the_message_beside_its_field_and_what_was_typed(app, client, auth, people):
+    requisition = _pending(app, people)
+    auth.login("log")
+    url = f"/procurement/{requisition.id}"
+    response = client.post(f"{url}/decide", data={"version": str(requisition.version), "decision": "approve",
+                                                  "confirmed_amount": "480", "reason": "比价三家"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="purchase_method-error"' in page
+    assert "Choose the purchase method." in page and "比价三家" in page and 'value="480"' in page
+    response = client.post(f"{url}/decide", data={"version": "1", "decision": "approve"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="action-error"' in page and "acted on this requisition meanwhile" in page
+    assert _fresh(requisition).state == "pending"
+
+    received = _ordered(app, people)
+    _receive(app, people, received, accepted=10)
+    current = _fresh(received)
+    response = client.post(f"/procurement/{current.id}/reimburse", data={
+        "version": str(current.version), "action": "reimburse", "invoice_number": "FP-9", "invoice_amount": "5,999",
+        "contract_checked": "y", "invoice_checked": "y", "receipt_checked": "y"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="reimburse_note-error"' in page and "FP-9" in page
+    assert _fresh(received).state == "received"
