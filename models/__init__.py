@@ -17,10 +17,11 @@ def all_models():
     from models.submissions import SubmissionKey
     from models.users import Department, LoginAttempt, User, UserRole
     from models.visitors import Appointment, Visit, WatchlistEntry
-    from models.procurement import (
-        ApprovalStep, Delivery, DeliveryLine, DepartmentApprover, OrderLine, PurchaseOrder, Requisition,
-        RequisitionAttachment, RequisitionEvent, RequisitionLine, ReturnRecord, StockItem, StockMove, Supplier,
-    )
+    from models.procurement.chain import ApprovalStep, DepartmentApprover
+    from models.procurement.orders import Delivery, DeliveryLine, OrderLine, PurchaseOrder, ReturnRecord
+    from models.procurement.requisitions import Requisition, RequisitionAttachment, RequisitionEvent, RequisitionLine
+    from models.procurement.stock import StockItem, StockMove
+    from models.procurement.suppliers import Supplier
     from models.returns import GoodsReturn, ReturnEvent
     from models.weekly_archive import WeeklyArchive
     from models.worktime import CalendarDay, WorkWeekday

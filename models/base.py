@@ -125,7 +125,7 @@ class VersionedModel(BaseModel):
     #: What the loser of a race is told; a model may say it in its own words.
     stale_message = _l("Someone else changed this record meanwhile; look at it again.")
     missing_message = _l("No such record.")
-    #: The area's own DomainError subclass, so callers catch one type per area.
+    #: The error raised: an area's own DomainError subclass, so its callers catch one type.
     error = DomainError
 
     @classmethod

@@ -98,7 +98,7 @@ def _requisitions_waiting():
     """(Chinese label, English label, count) per approval step: the wall shows both languages."""
     from flask_babel import force_locale
 
-    from models.procurement import waiting_by_step
+    from models.procurement.requisitions import waiting_by_step
     steps = waiting_by_step()
     with force_locale("zh_Hans"):
         chinese = [str(label) for label, _count in steps]

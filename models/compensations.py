@@ -18,7 +18,7 @@ from models.base import BaseModel, DomainError, VersionedModel, VoidableModel, u
 from models.complaints import Complaint, Customer, find_or_create_customer
 from models.notifications import N_, notify
 from models.numbering import next_number
-from models.procurement import MoneyField, money
+from models.money import MoneyField, money
 from models.roles import ROLES
 from models.timezone import local_now, to_local
 from models.users import User

@@ -508,15 +508,17 @@ def seed_procurement_demo():
     from decimal import Decimal
 
     from models import procurement
-    from models.procurement import Supplier
+    from models.procurement.requisitions import create, remind_waiting
+    from models.procurement.stock import StockItem, issue
+    from models.procurement.suppliers import Supplier, save_supplier
     if Supplier.select().exists():
         return
     people = _staff()
     requester, head, logistics = (people[k] for k in ("specialist", "head", "logistics"))
     today = local_now().date()
     soon = today + dt.timedelta(days=10)
-    suppliers = [procurement.save_supplier(logistics, name=name, tax_id=tax_id, contact=contact, phone=phone,
-                                           address=address)
+    suppliers = [save_supplier(logistics, name=name, tax_id=tax_id, contact=contact, phone=phone,
+                               address=address)
                  for name, tax_id, contact, phone, address in (
                      ("上海晨光文具有限公司", "91310115MA1H7G2K56", "周经理", "021-58123456", "上海市浦东新区"),
                      ("北京联想科技服务有限公司", "91110105MA01R8XQ3K", "吴工", "13910012345", "北京市朝阳区"),
@@ -527,20 +529,19 @@ def seed_procurement_demo():
                 "unit_price": Decimal(price), "needed_on": soon, "purpose": purpose}
 
     def make(lines, submit=True, by=requester):
-        return procurement.create(by, department_id=by.department_id, lines=lines, submit=submit)
+        return create(by, department_id=by.department_id, lines=lines, submit=submit)
 
     def step(requisition, actor, decision="approve", **kwargs):
         current = procurement.Requisition.get_by_id(requisition.id)
-        return procurement.decide(current.id, actor, current.version, decision, **kwargs)
+        return procurement.apply(actor, current.id, current.version, decision, **kwargs)
 
     def review(requisition, amount, method="direct"):
         step(requisition, logistics, purchase_method=method, budget_checked=True, confirmed_amount=Decimal(amount))
 
     def order(requisition, supplier, delivery_date):
         current = procurement.Requisition.get_by_id(requisition.id)
-        return procurement.place_order(current.id, logistics, current.version, supplier_id=supplier.id,
-                                       delivery_date=delivery_date, quality_standard="合格证齐全，外包装完好",
-                                       lines={})
+        return procurement.apply(logistics, current.id, current.version, "order", supplier_id=supplier.id,
+                                 delivery_date=delivery_date, quality_standard="合格证齐全，外包装完好", lines={})
 
     def receive(requisition, rejected=None):
         """All accepted, or `rejected` = (item, n, reason) returned to the supplier."""
@@ -549,13 +550,13 @@ def seed_procurement_demo():
         for ol in current.order().lines_list():
             bad = rejected[1] if rejected and ol.item_name == rejected[0] else 0
             lines[ol.id] = (ol.quantity - bad, bad, rejected[2] if bad else "", "return")
-        procurement.receive(current.id, logistics, current.version, received_on=today, lines=lines)
+        procurement.apply(logistics, current.id, current.version, "receive", received_on=today, lines=lines)
 
     def reimburse(requisition, invoice):
         current = procurement.Requisition.get_by_id(requisition.id)
-        procurement.record_reimbursement(current.id, logistics, current.version, invoice_number=invoice,
-                                         invoice_amount=current.order().total, contract_checked=True,
-                                         invoice_checked=True, receipt_checked=True, reimbursed=True)
+        procurement.apply(logistics, current.id, current.version, "reimburse", invoice_number=invoice,
+                          invoice_amount=current.order().total, contract_checked=True,
+                          invoice_checked=True, receipt_checked=True, reimbursed=True)
 
     paper = line("A4复印纸", "70g 500张/包", 40, "包", "28.50", "日常打印")
     with _history():
@@ -608,16 +609,18 @@ def seed_procurement_demo():
         _retime_requisition(chairs, [(5, "10:00"), (5, "10:00"), (4, "17:00")])
 
     make([line("白板笔", "红蓝黑三色", 5, "盒", "22.00", "培训")], submit=False)  # a draft, just begun
-    paper_item = procurement.StockItem.get(procurement.StockItem.name == "A4复印纸")
-    procurement.issue(people["desk"], item_id=paper_item.id, quantity=5, taken_by="张伟",
+    paper_item = StockItem.get(StockItem.name == "A4复印纸")
+    issue(people["desk"], item_id=paper_item.id, quantity=5, taken_by="张伟",
                       department_id=requester.department_id)
-    procurement.remind_waiting()
+    remind_waiting()
 
 
 def _retime_requisition(requisition, times, delivery_days_ago=None):
     """Move a requisition's timeline (create, submit, each decision, order, receipt, reimbursement, in
     that order) to the given moments (see _moment), and the stamps that hang on those steps."""
-    from models.procurement import Delivery, PurchaseOrder, Requisition, RequisitionEvent, StockMove
+    from models.procurement.orders import Delivery, PurchaseOrder
+    from models.procurement.requisitions import Requisition, RequisitionEvent
+    from models.procurement.stock import StockMove
     requisition = Requisition.get_by_id(requisition.id)
     events = list(RequisitionEvent.select().where(RequisitionEvent.requisition == requisition)
                   .order_by(RequisitionEvent.id))

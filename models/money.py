@@ -3,6 +3,8 @@
 spreadsheets as numbers in the same look, so a sheet still adds them up."""
 from decimal import ROUND_HALF_UP, Decimal
 
+from peewee import DecimalField
+
 CENT = Decimal("0.01")
 #: The spreadsheet's number format for an amount: what format_money writes.
 XLSX_FORMAT = "#,##0.00"
@@ -27,3 +29,8 @@ class Money(Decimal):
 
     def __new__(cls, value):
         return super().__new__(cls, money(value))
+
+
+def MoneyField(**kwargs):  # noqa: N802  (a field factory, read like a class)
+    """A stored amount: yuan with two decimals, rounded as money() rounds."""
+    return DecimalField(max_digits=12, decimal_places=2, auto_round=True, **kwargs)

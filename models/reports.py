@@ -237,7 +237,7 @@ def callbacks_section(start, end, department_id):
 
 
 def procurement_section(start, end, department_id):
-    from models.procurement import procurement_stats
+    from models.procurement.requisitions import procurement_stats
     stats = procurement_stats(start, end, department_id)
     hours = stats["avg_hours_to_approve"]
     return {"count": stats["count"], "approved": stats["approved"], "total_confirmed": str(stats["total_confirmed"]),

@@ -25,7 +25,7 @@ from models.base import BaseModel, DomainError, VersionedModel, VoidableModel, d
 from models.callbacks import Sale
 from models.complaints import Complaint, Customer, find_or_create_customer
 from models.numbering import next_number
-from models.procurement import MoneyField, money
+from models.money import MoneyField, money
 from models.timezone import day_start_utc, local_now, to_local
 from models.users import User
 

@@ -9,7 +9,7 @@ from tasks import app_context, huey
 def remind_waiting_approvers():
     """Found by the data (waited past the setting, not reminded at this step), so a missed
     run is caught up and a repeated run reminds nobody twice."""
-    from models.procurement import remind_waiting
+    from models.procurement.requisitions import remind_waiting
     with app_context():
         return remind_waiting()
 
@@ -18,6 +18,6 @@ def remind_waiting_approvers():
 @huey.lock_task("procurement-escalate")
 def escalate_waiting_requisitions():
     """By the data, like the reminder: a step waited past the setting and not escalated yet."""
-    from models.procurement import escalate_waiting
+    from models.procurement.requisitions import escalate_waiting
     with app_context():
         return escalate_waiting()

@@ -8,7 +8,8 @@ import time_machine
 
 from models import complaints, procurement
 from models.complaints import TRANSITIONS, Complaint
-from models.procurement import Requisition
+from models.procurement import requisitions, suppliers
+from models.procurement.requisitions import Requisition
 from models.users import Department
 
 H = dt.timedelta(hours=1)
@@ -128,8 +129,8 @@ def requisition_line(**overrides):
 
 def make_requisition(app, people, lines=None, submit=True, who="requester"):
     with app.test_request_context():
-        return procurement.create(people[who], department_id=department_id(app, "客服部"),
-                                  lines=lines or [requisition_line()], submit=submit)
+        return requisitions.create(people[who], department_id=department_id(app, "客服部"),
+                                   lines=lines or [requisition_line()], submit=submit)
 
 
 def fresh(requisition):
@@ -139,7 +140,7 @@ def fresh(requisition):
 def decide(app, requisition, who, decision="approve", **kwargs):
     with app.test_request_context():
         current = fresh(requisition)
-        return procurement.decide(current.id, who, current.version, decision, **kwargs)
+        return procurement.apply(who, current.id, current.version, decision, **kwargs)
 
 
 def review(app, requisition, people, amount):
@@ -150,7 +151,7 @@ def review(app, requisition, people, amount):
 
 def make_supplier(app, name="办公用品公司", tax_id=VALID_TAX_ID):
     with app.test_request_context():
-        return procurement.save_supplier(None, name=name, tax_id=tax_id, contact="李经理", phone="13800138000")
+        return suppliers.save_supplier(None, name=name, tax_id=tax_id, contact="李经理", phone="13800138000")
 
 
 def approved(app, people, amount="6000.00", quantity=10, price="600.00"):
@@ -167,8 +168,8 @@ def ordered(app, people, **kwargs):
     requisition = approved(app, people, **kwargs)
     supplier = make_supplier(app)
     with app.test_request_context():
-        procurement.place_order(requisition.id, people["logistics"], requisition.version, supplier_id=supplier.id,
-                                delivery_date=dt.date(2026, 3, 6), quality_standard="国标 GB/T 24988", lines={})
+        procurement.apply(people["logistics"], requisition.id, requisition.version, "order", supplier_id=supplier.id,
+                          delivery_date=dt.date(2026, 3, 6), quality_standard="国标 GB/T 24988", lines={})
     return fresh(requisition)
 
 
@@ -177,5 +178,5 @@ def receive(app, people, requisition, accepted, rejected=0, reason="", kind="ret
     with app.test_request_context():
         current = fresh(requisition)
         line = current.order().lines_list()[0]
-        return procurement.receive(current.id, people["logistics"], current.version, received_on=on,
-                                   lines={line.id: (accepted, rejected, reason, kind)})
+        return procurement.apply(people["logistics"], current.id, current.version, "receive", received_on=on,
+                                 lines={line.id: (accepted, rejected, reason, kind)})

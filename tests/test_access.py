@@ -12,10 +12,15 @@ from flask import url_for
 from PIL import Image
 
 from models import (
-    board, calls, compensations, complaints, desk_items, duty, procurement, reports, returns, visitors, weekly_archive, worktime,
+    board, calls, compensations, complaints, desk_items, duty, home_visits, reports, returns, service_visits, visitors,
+    weekly_archive, worktime,
 )
 from models.notifications import Notification
-from models.procurement import Delivery, ReturnRecord, StockItem, Supplier
+from models.procurement import chain, requisitions
+from models.procurement.chain import ApprovalStep
+from models.procurement.orders import Delivery, ReturnRecord
+from models.procurement.stock import StockItem
+from models.procurement.suppliers import Supplier
 from models.roles import PERMISSIONS, ROLES, has_permission
 from tests.helpers import (
     PROCUREMENT_STAFF, apply_action, department_id, make_complaint, make_requisition, ordered, receive, staff,
@@ -56,6 +61,8 @@ SEEDED = {
     ("reports", "archive_id"): "weekly_archive",
     ("returns", "record_id"): "goods_return",
     ("compensations", "compensation_id"): "compensation",
+    ("home-visits", "visit_id"): "home_visit",
+    ("service-visits", "visit_id"): "service_visit",
     ("stock", "item_id"): "stock_item",
     ("suppliers", "supplier_id"): "supplier",
     ("visitors", "visit_id"): "visit",
@@ -63,6 +70,8 @@ SEEDED = {
 }
 #: Arguments that are not records.
 VALUES = {"fmt": "csv", "action": "check"}
+#: Arguments whose value depends on the route.
+ROUTE_VALUES = {("service_visits.ledger", "fmt"): "xlsx"}
 
 
 def _photo():
@@ -84,8 +93,8 @@ def seed_records(app, make_user, person):
         requisition = ordered(app, people)
         receive(app, people, requisition, 8, 2, reason="外包装破损", kind="return")
         draft = make_requisition(app, people, submit=False)
-        attachment = procurement.attach(person, requisition, "报价单.pdf", b"%PDF-1.4\n%%EOF\n")
-        approver = procurement.name_department_approver(None, own, procurement.ApprovalStep.select().first().id,
+        attachment = requisitions.attach(person, requisition, "报价单.pdf", b"%PDF-1.4\n%%EOF\n")
+        approver = chain.name_department_approver(None, own, ApprovalStep.select().first().id,
                                                         people["head"].id)
         visit = visitors.register_visit(desk, visitor_name="李明", phone="13800138000", organisation="华信",
                                         purpose="meeting", purpose_other="", host=person, companions=0, id_number="",
@@ -123,6 +132,11 @@ def seed_records(app, make_user, person):
     from tasks.callbacks import schedule_callbacks
     schedule_callbacks.call_local()
     complaint = complaints.Complaint.get_by_id(complaint.id)
+    with app.test_request_context():
+        home_visit = home_visits.plan(spec, phone=complaint.customer.phone, complaint_id=complaint.id,
+                                      planned_for=(UTC_NOW + dt.timedelta(days=1)).date())
+        service_visit = service_visits.create(spec, phone=complaint.customer.phone, kind="repair", product="洗衣机",
+                                              problem="不脱水")
     archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
                                           lambda *_: b"%PDF-1.4\n%%EOF\n")
     return {
@@ -136,7 +150,7 @@ def seed_records(app, make_user, person):
         "delivery": Delivery.get().id, "return_record": ReturnRecord.get().id, "report_run": run.id,
         "stock_item": StockItem.get().id, "supplier": Supplier.get().id, "visit": visit.id,
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
-        "compensation": compensation.id,
+        "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
     }
 
 
@@ -146,8 +160,8 @@ def record_url(app, rule, records):
     args = {}
     segment = rule.rule.strip("/").split("/")[0]
     for name in rule.arguments:
-        if name in VALUES:
-            args[name] = VALUES[name]
+        if (rule.endpoint, name) in ROUTE_VALUES or name in VALUES:
+            args[name] = ROUTE_VALUES.get((rule.endpoint, name), VALUES.get(name))
             continue
         key = SEEDED.get((rule.rule, name)) or SEEDED.get((segment, name))
         assert key is not None, (f"{rule.rule} ({rule.endpoint}) takes {name}: add the record it names to SEEDED "

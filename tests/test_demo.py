@@ -28,6 +28,7 @@ def _seed(app, moment):
 @pytest.mark.parametrize("moment", MOMENTS, ids=["morning", "month-start-evening", "before-day-shift"])
 def test_the_demo_shows_every_area_working(app, moment, quiet_password):
     from models import callbacks, procurement
+    from models.procurement import orders, requisitions
     from models.audit import AuditEntry
     from models.base import utcnow
     from models.board import figures
@@ -83,8 +84,8 @@ def test_the_demo_shows_every_area_working(app, moment, quiet_password):
 
         by_state = {r.state for r in procurement.Requisition.select()}
         assert {"draft", "pending", "rejected", "approved", "ordered", "received", "reimbursed"} <= by_state
-        assert all(count >= 1 for _label, count in procurement.waiting_by_step())
-        assert procurement.late_orders().count() == 1
+        assert all(count >= 1 for _label, count in requisitions.waiting_by_step())
+        assert orders.late_orders().count() == 1
 
         dates = {d.date for d in DutyDay.select()}
         assert len(dates) >= 7 and max(dates) >= today - dt.timedelta(days=1)

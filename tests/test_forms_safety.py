@@ -113,7 +113,7 @@ def test_an_over_long_requisition_item_is_refused_in_chinese_beside_the_field_an
     """A browser's maxlength cut a pasted 2,000-character name to 80 without a word: the page
     sets no maxlength, and the server's refusal is beside the field, in the user's language."""
     import datetime as dt
-    from models.procurement import Requisition
+    from models.procurement.requisitions import Requisition
     user = make_user("req", "specialist", department="客服部")
     auth.login("req")
     zh = {"Accept-Language": "zh-CN"}

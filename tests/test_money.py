@@ -34,7 +34,7 @@ def test_the_money_filter_is_format_money(app):
 
 
 def test_an_amount_reads_the_same_on_the_page_on_paper_and_in_the_sheet(client, auth, make_user, monkeypatch):
-    monkeypatch.setattr("models.procurement.procurement_stats", lambda *args: {
+    monkeypatch.setattr("models.procurement.requisitions.procurement_stats", lambda *args: {
         "count": 3, "approved": 2, "total_confirmed": Decimal("12345.5"), "avg_hours_to_approve": 20.0})
     make_user("manager", "service_manager")
     with time_machine.travel(dt.datetime(2026, 12, 2, 2, 0), tick=False):

@@ -8,12 +8,14 @@ import pytest
 import time_machine
 
 from models import procurement, settings
+from models.procurement import chain, requisitions, stock, suppliers
 from models.audit import AuditEntry
 from models.notifications import Notification
-from models.procurement import (
-    ApprovalStep, Delivery, ProcurementError, PurchaseOrder, Requisition, RequisitionAttachment, RequisitionEvent,
-    ReturnRecord, StockItem, StockMove, Supplier,
-)
+from models.procurement.chain import ApprovalStep, ProcurementError
+from models.procurement.orders import Delivery, PurchaseOrder, ReturnRecord
+from models.procurement.requisitions import Requisition, RequisitionAttachment, RequisitionEvent
+from models.procurement.stock import StockItem, StockMove
+from models.procurement.suppliers import Supplier
 from models.users import User
 from tests.helpers import PROCUREMENT_STAFF, VALID_TAX_ID, department_id, staff
 from tests.helpers import approved as _approved
@@ -102,14 +104,15 @@ def test_the_whole_chain_from_requisition_to_reimbursement(app, client, auth, pe
     line = requisition.lines_list()[0]
     response = _post_as(client, auth, "log", f"{url}/order", {
         "version": "5", "supplier": str(supplier.id), "delivery_date": "2026-03-09", "quality_standard": "原厂正品，保修三年",
-        f"spec-{line.id}": "HP LaserJet Pro M404dn", f"qty-{line.id}": "3", f"price-{line.id}": "2050"})
+        "lines-0-line_id": str(line.id), "lines-0-spec": "HP LaserJet Pro M404dn", "lines-0-quantity": "3", "lines-0-unit_price": "2050"})
     assert response.status_code == 303
     order = PurchaseOrder.get()
     assert order.number == "HT-2026-000001" and order.total == Decimal("6150.00") and _fresh(requisition).state == "ordered"
 
     order_line = order.lines_list()[0]
     response = client.post(f"{url}/receive", data={"version": "6", "received_on": "2026-03-02",
-                                                   f"accepted-{order_line.id}": "3", f"rejected-{order_line.id}": "0"})
+                                                   "lines-0-line_id": str(order_line.id), "lines-0-accepted": "3",
+                                                   "lines-0-rejected": "0"})
     assert response.status_code == 303
     delivery = Delivery.get()
     assert delivery.receipt_number == "RK-2026-000001" and _fresh(requisition).state == "received"
@@ -153,7 +156,7 @@ def test_leadership_approves_from_the_threshold(app, people, amount, leadership)
     requisition = _fresh(requisition)
     if leadership:
         assert requisition.state == "pending" and requisition.step.key == "leadership"
-        assert procurement.inbox(people["leader"]) == [requisition]
+        assert requisitions.inbox(people["leader"]) == [requisition]
         _decide(app, requisition, people["leader"])
     assert _fresh(requisition).state == "approved"
     decided_by = [e.actor.username for e in _fresh(requisition).decisions()]
@@ -163,7 +166,7 @@ def test_leadership_approves_from_the_threshold(app, people, amount, leadership)
 def test_the_threshold_is_a_setting(app, people, make_user):
     admin = make_user("boss", "admin")
     with app.test_request_context():
-        settings.save(admin, {procurement.LEADERSHIP_THRESHOLD: Decimal("10000")})
+        settings.save(admin, {chain.LEADERSHIP_THRESHOLD: Decimal("10000")})
     requisition = _make(app, people, [_line(unit_price=Decimal("600"))])
     _decide(app, requisition, people["head"])
     _review(app, requisition, people, "6000")
@@ -174,7 +177,7 @@ def test_nobody_approves_their_own_requisition(app, client, auth, people):
     requisition = _make(app, people, who="head")  # the department head asks for something himself
     with pytest.raises(ProcurementError, match="Nobody approves their own requisition"):
         _decide(app, requisition, people["head"])
-    assert procurement.inbox(people["head"]) == [] and procurement.inbox(people["head2"]) == [requisition]
+    assert requisitions.inbox(people["head"]) == [] and requisitions.inbox(people["head2"]) == [requisition]
     auth.login("head")
     response = client.post(f"/procurement/{requisition.id}/decide", data={"decision": "approve", "version": "2"})
     assert response.status_code == 422 and "Nobody approves their own requisition" in response.get_data(as_text=True)
@@ -256,7 +259,7 @@ def test_two_approvers_racing_in_threads_cannot_both_succeed(app, people):
         with app.test_request_context():
             barrier.wait()
             try:
-                procurement.decide(requisition.id, people[who], version, "approve")
+                procurement.apply(people[who], requisition.id, version, "approve")
                 results.append("ok")
             except ProcurementError:
                 results.append("refused")
@@ -388,7 +391,7 @@ def test_reimbursement_needs_all_three_papers(app, people):
     with app.test_request_context():
         current = _fresh(requisition)
         with pytest.raises(ProcurementError, match="Check off"):
-            procurement.record_reimbursement(current.id, people["logistics"], current.version, invoice_number="1",
+            procurement.apply(people["logistics"], current.id, current.version, "reimburse", invoice_number="1",
                                              invoice_amount=Decimal("6000"), contract_checked=True,
                                              invoice_checked=True, receipt_checked=False, reimbursed=True)
     assert _fresh(requisition).state == "received"
@@ -441,7 +444,7 @@ def test_a_draft_is_saved_then_submitted(app, client, auth, people):
     auth.login("req")
     client.post("/procurement/new", data=form_data(app, action="draft"))
     requisition = Requisition.get()
-    assert requisition.state == "draft" and procurement.inbox(people["head"]) == []
+    assert requisition.state == "draft" and requisitions.inbox(people["head"]) == []
     response = client.post(f"/procurement/{requisition.id}/submit", data={"version": str(requisition.version)})
     assert response.status_code == 303 and _fresh(requisition).state == "pending"
 
@@ -471,11 +474,11 @@ def test_a_bad_tax_id_is_refused_beside_the_field(app, client, auth, people, tax
 
 def test_the_tax_id_check_digit(app):
     with app.test_request_context():
-        assert procurement.check_tax_id(" 91350100m000100y43 ") == VALID_TAX_ID
-        assert procurement.check_tax_id("91440300708461136T") == "91440300708461136T"
+        assert suppliers.check_tax_id(" 91350100m000100y43 ") == VALID_TAX_ID
+        assert suppliers.check_tax_id("91440300708461136T") == "91440300708461136T"
         for wrong in ("91440300708461136A", "913501000000100Y43", ""):
             with pytest.raises(ValueError):
-                procurement.check_tax_id(wrong)
+                suppliers.check_tax_id(wrong)
 
 
 def test_suppliers_are_registered_once(app, client, auth, people):
@@ -493,10 +496,10 @@ def test_order_input_is_checked(app, client, auth, people):
     line = requisition.lines_list()[0]
     response = client.post(f"/procurement/{requisition.id}/order", data={
         "version": str(requisition.version), "supplier": "", "delivery_date": "2026-02-01",
-        f"qty-{line.id}": "-1", f"price-{line.id}": "abc", "quality_standard": "合格证齐全"})
+        "lines-0-line_id": str(line.id), "lines-0-quantity": "-1", "lines-0-unit_price": "abc", "quality_standard": "合格证齐全"})
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    for error in ("supplier-error", "delivery_date-error", f"qty-{line.id}-error", f"price-{line.id}-error"):
+    for error in ("supplier-error", "delivery_date-error", "lines-0-quantity-error", "lines-0-unit_price-error"):
         assert f'id="{error}"' in page
     assert "合格证齐全" in page and PurchaseOrder.select().count() == 0
 
@@ -529,7 +532,7 @@ def test_a_department_names_its_own_approver(app, client, auth, people, make_use
     head_step = ApprovalStep.get(ApprovalStep.key == "head") if ApprovalStep.select().exists() else None
     if head_step is None:
         with app.test_request_context():
-            procurement.ensure_default_chain()
+            chain.ensure_default_chain()
         head_step = ApprovalStep.get(ApprovalStep.key == "head")
     auth.login("boss")
     response = client.post("/procurement/chain/approvers", data={
@@ -538,7 +541,7 @@ def test_a_department_names_its_own_approver(app, client, auth, people, make_use
     requisition = _make(app, people)
     with pytest.raises(ProcurementError, match="named its own approvers"):
         _decide(app, requisition, people["head"])
-    assert procurement.inbox(deputy) == [_fresh(requisition)]
+    assert requisitions.inbox(deputy) == [_fresh(requisition)]
     _decide(app, requisition, deputy)
     assert _fresh(requisition).step.key == "logistics"
 
@@ -574,7 +577,7 @@ def test_waiting_by_step_and_stats(app, people, frozen):
     _decide(app, second, people["head"])
     _make(app, people, submit=False)
     with app.test_request_context():
-        assert [(str(label), n) for label, n in procurement.waiting_by_step()] == [
+        assert [(str(label), n) for label, n in requisitions.waiting_by_step()] == [
             ("Department head", 1), ("Logistics review", 1), ("Leadership approval", 0)]
     frozen.move_to(NOW + dt.timedelta(hours=5))
     _review(app, second, people, "4000")
@@ -583,10 +586,10 @@ def test_waiting_by_step_and_stats(app, people, frozen):
     _review(app, first, people, "6000")
     _decide(app, first, people["leader"])
     with app.test_request_context():
-        stats = procurement.procurement_stats(dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3))
+        stats = requisitions.procurement_stats(dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3))
         assert stats == {"count": 2, "approved": 2, "total_confirmed": Decimal("10000.00"),
                          "avg_hours_to_approve": 7.5}
-        other = procurement.procurement_stats(dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3),
+        other = requisitions.procurement_stats(dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3),
                                               department_id=_dept(app, "销售部"))
         assert other["count"] == 0 and other["avg_hours_to_approve"] is None
 
@@ -633,7 +636,7 @@ def test_only_the_requester_amends(app, client, auth, people):
     assert response.status_code == 303 and response.headers["Location"] == f"/procurement/{requisition.id}"
     with pytest.raises(ProcurementError, match="Only the requester submits"):
         with app.test_request_context():
-            procurement.submit(requisition.id, people["head"], requisition.version)
+            procurement.apply(people["head"], requisition.id, requisition.version, "submit")
 
 
 def test_the_pages_speak_chinese(app, client, auth, people):
@@ -716,25 +719,25 @@ def _place(app, people, requisition, lines=None):
     with app.test_request_context():
         current = _fresh(requisition)
         supplier = Supplier.get_or_none(Supplier.name == "办公用品公司") or _supplier(app)
-        return procurement.place_order(current.id, people["logistics"], current.version, supplier_id=supplier.id,
+        return procurement.apply(people["logistics"], current.id, current.version, "order", supplier_id=supplier.id,
                                        delivery_date=dt.date(2026, 3, 6), quality_standard="", lines=lines or {})
 
 
 def test_one_function_says_which_steps_an_amount_still_needs(app, people):
     requisition = _make(app, people, [_line(quantity=12, unit_price=Decimal("770"))])  # estimated 9,240
     with app.test_request_context():
-        assert [s.key for s in procurement.missing_approvals(_fresh(requisition), Decimal("9240"))] == [
+        assert [s.key for s in requisitions.missing_approvals(_fresh(requisition), Decimal("9240"))] == [
             "head", "logistics", "leadership"]
     _decide(app, requisition, people["head"])
     _review(app, requisition, people, "4900")
     with app.test_request_context():
         current = _fresh(requisition)
-        assert procurement.missing_approvals(current, Decimal("4900")) == []
-        assert procurement.missing_approvals(current, Decimal("4800")) == []
+        assert requisitions.missing_approvals(current, Decimal("4900")) == []
+        assert requisitions.missing_approvals(current, Decimal("4800")) == []
         # The head approved the 9,240 estimate; logistics only 4,900; leadership nothing.
-        assert [s.key for s in procurement.missing_approvals(current, Decimal("9240"))] == ["logistics",
+        assert [s.key for s in requisitions.missing_approvals(current, Decimal("9240"))] == ["logistics",
                                                                                            "leadership"]
-        assert [s.key for s in procurement.missing_approvals(current, Decimal("9300"))] == [
+        assert [s.key for s in requisitions.missing_approvals(current, Decimal("9300"))] == [
             "head", "logistics", "leadership"]
 
 
@@ -744,7 +747,7 @@ def test_a_confirmed_amount_above_what_the_head_approved_goes_back_to_the_head(a
     _review(app, requisition, people, "6000")
     requisition = _fresh(requisition)
     assert requisition.state == "pending" and requisition.step.key == "head"
-    assert procurement.inbox(people["head"]) == [requisition]
+    assert requisitions.inbox(people["head"]) == [requisition]
     _decide(app, requisition, people["head"])
     assert _fresh(requisition).step.key == "leadership"  # logistics confirmed the 6,000 already
     _decide(app, requisition, people["leader"])
@@ -805,7 +808,7 @@ def test_the_order_page_says_the_order_went_back_for_approval(app, client, auth,
     assert 'id="approved-amount"' in page and "4,900.00" in page
     response = client.post(f"/procurement/{requisition.id}/order", data={
         "version": str(requisition.version), "supplier": str(supplier.id), "delivery_date": "2026-03-09",
-        f"spec-{line.id}": "70g", f"qty-{line.id}": "12", f"price-{line.id}": "770"})
+        "lines-0-line_id": str(line.id), "lines-0-spec": "70g", "lines-0-quantity": "12", "lines-0-unit_price": "770"})
     assert response.status_code == 303 and PurchaseOrder.select().count() == 0
     page = client.get(f"/procurement/{requisition.id}").get_data(as_text=True)
     assert "The order was not placed: ¥9,240.00 is more than the approved ¥4,900.00" in page
@@ -848,7 +851,7 @@ def test_a_higher_invoice_refused_by_leadership_returns_to_the_reimbursement(app
     with app.test_request_context():
         current = _fresh(requisition)
         with pytest.raises(procurement.SentBackForApproval):
-            procurement.record_reimbursement(current.id, people["logistics"], current.version,
+            procurement.apply(people["logistics"], current.id, current.version, "reimburse",
                                              invoice_number="No.1", invoice_amount=Decimal("7000"),
                                              contract_checked=True, invoice_checked=True, receipt_checked=True,
                                              note="涨价", reimbursed=True)
@@ -866,12 +869,12 @@ def test_a_higher_invoice_refused_by_leadership_returns_to_the_reimbursement(app
 def test_a_departments_only_head_is_approved_by_the_next_level_up(app, client, auth, people, make_user):
     make_user("solehead", "dept_head", department="工程部", display_name="孙主任")
     with app.test_request_context():
-        requisition = procurement.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
+        requisition = requisitions.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
                                          lines=[_line()], submit=True)
     requisition = _fresh(requisition)
     assert requisition.step.key == "head"
-    assert procurement.inbox(people["leader"]) == [requisition]
-    assert procurement.inbox(people["head"]) == []  # another department's head does not
+    assert requisitions.inbox(people["leader"]) == [requisition]
+    assert requisitions.inbox(people["head"]) == []  # another department's head does not
     assert Notification.select().where(Notification.user == people["leader"].id).count() == 1
     auth.login("solehead")
     page = client.get(f"/procurement/{requisition.id}").get_data(as_text=True)
@@ -885,7 +888,7 @@ def test_the_next_level_up_is_set_on_the_chain_page(app, client, auth, people, m
     manager = make_user("mgr", "service_manager", display_name="吴经理")
     make_user("solehead", "dept_head", department="工程部")
     with app.test_request_context():
-        procurement.ensure_default_chain()
+        chain.ensure_default_chain()
     head_step = ApprovalStep.get(ApprovalStep.key == "head")
     auth.login("boss")
     page = client.get(f"/procurement/chain?step={head_step.id}").get_data(as_text=True)
@@ -895,19 +898,19 @@ def test_the_next_level_up_is_set_on_the_chain_page(app, client, auth, people, m
         "fallback_role": "service_manager", "active": "y"})
     assert response.status_code == 303 and ApprovalStep.get_by_id(head_step.id).fallback_role == "service_manager"
     with app.test_request_context():
-        requisition = procurement.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
+        requisition = requisitions.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
                                          lines=[_line()], submit=True)
-    assert procurement.inbox(manager) == [_fresh(requisition)] and procurement.inbox(people["leader"]) == []
+    assert requisitions.inbox(manager) == [_fresh(requisition)] and requisitions.inbox(people["leader"]) == []
 
 
 def test_a_step_nobody_may_approve_tells_the_administrator(app, client, auth, people, make_user):
     admin = make_user("boss", "admin")
     make_user("solehead", "dept_head", department="工程部")
     with app.test_request_context():
-        procurement.ensure_default_chain()
+        chain.ensure_default_chain()
     ApprovalStep.update(fallback_role="").where(ApprovalStep.key == "head").execute()
     with app.test_request_context():
-        requisition = procurement.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
+        requisition = requisitions.create(User.get(User.username == "solehead"), department_id=_dept(app, "工程部"),
                                          lines=[_line()], submit=True)
     assert Notification.get(Notification.user == admin.id).message.startswith("Requisition %(number)s waits at")
     auth.login("solehead")
@@ -922,7 +925,7 @@ def _escalations(user):
 def test_a_step_that_waits_too_long_is_escalated_once(app, people, frozen):
     from tasks.procurement import escalate_waiting_requisitions
     requisition = _make(app, people)
-    assert procurement.inbox(people["leader"]) == []
+    assert requisitions.inbox(people["leader"]) == []
     frozen.move_to(NOW + dt.timedelta(hours=71, minutes=59))
     escalate_waiting_requisitions.call_local()
     assert _escalations(people["leader"]) == 0 and _fresh(requisition).step_escalated_at is None
@@ -933,7 +936,7 @@ def test_a_step_that_waits_too_long_is_escalated_once(app, people, frozen):
     assert _escalations(people["leader"]) == 1 and _escalations(people["head"]) == 0
     assert requisition.step_escalated_at == dt.datetime(2026, 3, 5, 8, 0)
     assert AuditEntry.select().where(AuditEntry.action == "escalate", AuditEntry.record_id == requisition.id).count() == 1
-    assert procurement.inbox(people["leader"]) == [requisition]  # the next level up may act now
+    assert requisitions.inbox(people["leader"]) == [requisition]  # the next level up may act now
     _decide(app, requisition, people["leader"])
     requisition = _fresh(requisition)
     assert requisition.step.key == "logistics" and requisition.step_escalated_at is None
@@ -949,24 +952,24 @@ def test_the_escalation_is_marked_in_the_same_transaction_as_its_notification(ap
 
     def broken(*args, **kwargs):
         raise RuntimeError("the notification could not be written")
-    monkeypatch.setattr(procurement, "notify", broken)
+    monkeypatch.setattr(requisitions, "notify", broken)
     with app.app_context(), pytest.raises(RuntimeError):
-        procurement.escalate_waiting()
+        requisitions.escalate_waiting()
     assert _fresh(requisition).step_escalated_at is None  # not marked: the next sweep tries again
     monkeypatch.undo()
     with app.app_context():
-        assert procurement.escalate_waiting() == 1
+        assert requisitions.escalate_waiting() == 1
     assert _escalations(people["leader"]) == 1
 
 
 def test_the_escalation_hours_are_a_setting(app, people, frozen, make_user):
     admin = make_user("boss", "admin")
     with app.test_request_context():
-        settings.save(admin, {procurement.ESCALATE_HOURS: 8})
+        settings.save(admin, {chain.ESCALATE_HOURS: 8})
     _make(app, people)
     frozen.move_to(NOW + dt.timedelta(hours=8))
     with app.app_context():
-        assert procurement.escalate_waiting() == 1
+        assert requisitions.escalate_waiting() == 1
 
 
 # ---------------------------------------------------------------- the stock ledger's items
@@ -980,7 +983,7 @@ def _ordered_with(app, people, spec, name="A4打印纸", unit="箱"):
         line.item_name, line.unit = name, unit
         line.save()
         supplier = Supplier.get_or_none(Supplier.name == "办公用品公司") or _supplier(app)
-        procurement.place_order(current.id, people["logistics"], current.version, supplier_id=supplier.id,
+        procurement.apply(people["logistics"], current.id, current.version, "order", supplier_id=supplier.id,
                                 delivery_date=dt.date(2026, 3, 6), quality_standard="",
                                 lines={line.id: (spec, 10, Decimal("600"))})
     return _fresh(requisition)
@@ -1003,10 +1006,10 @@ def test_a_new_stock_item_is_created_once_and_deliberately(app, people):
     with app.test_request_context():
         current = _fresh(second)
         line = current.order().lines_list()[0]
-        procurement.receive(current.id, people["logistics"], current.version, received_on=dt.date(2026, 3, 2),
-                            lines={line.id: (3, 0, "", "return")}, stock_items={line.id: procurement.NEW_ITEM})
+        procurement.apply(people["logistics"], current.id, current.version, "receive", received_on=dt.date(2026, 3, 2),
+                            lines={line.id: (3, 0, "", "return")}, stock_items={line.id: stock.NEW_ITEM})
         current = _fresh(second)  # the rest arrives: it goes where the first part went, not to a third line
-        procurement.receive(current.id, people["logistics"], current.version, received_on=dt.date(2026, 3, 2),
+        procurement.apply(people["logistics"], current.id, current.version, "receive", received_on=dt.date(2026, 3, 2),
                             lines={line.id: (7, 0, "", "return")})
     items = [(i.spec, i.balance) for i in StockItem.select().order_by(StockItem.id)]
     assert items == [("70g 500张/包", 10), ("80g 500张/包", 10)]
@@ -1022,17 +1025,17 @@ def test_goods_go_only_to_an_item_counted_in_the_same_unit(app, client, auth, pe
         current = _fresh(second)
         line = current.order().lines_list()[0]
         with pytest.raises(ProcurementError, match="counted in 包, these goods in 箱") as refused:
-            procurement.receive(current.id, people["logistics"], current.version, received_on=dt.date(2026, 3, 2),
+            procurement.apply(people["logistics"], current.id, current.version, "receive", received_on=dt.date(2026, 3, 2),
                                 lines={line.id: (10, 0, "", "return")}, stock_items={line.id: packs.id})
         assert refused.value.field == f"stock-{line.id}"
         assert line.default_stock_item() is None  # nothing in boxes: a new item is offered
     assert StockItem.get_by_id(packs.id).balance == 10 and Delivery.select().count() == 1
     auth.login("log")
     response = client.post(f"/procurement/{second.id}/receive?lang=zh", data={
-        "version": str(_fresh(second).version), "received_on": "2026-03-02", f"accepted-{line.id}": "9",
-        f"rejected-{line.id}": "1", f"reason-{line.id}": "破损一箱", f"stock-{line.id}": str(packs.id)})
+        "version": str(_fresh(second).version), "received_on": "2026-03-02", "lines-0-line_id": str(line.id), "lines-0-accepted": "9",
+        "lines-0-rejected": "1", "lines-0-reason": "破损一箱", "lines-0-stock_item": str(packs.id)})
     page = response.get_data(as_text=True)
-    assert response.status_code == 422 and f'id="stock-{line.id}-error"' in page and "以“包”计" in page
+    assert response.status_code == 422 and 'id="lines-0-stock_item-error"' in page and "以“包”计" in page
     assert 'value="9"' in page and "破损一箱" in page and Delivery.select().count() == 1
 
 
@@ -1040,18 +1043,18 @@ def test_logistics_picks_the_stock_item_on_the_receiving_form(app, client, auth,
     first = _ordered_with(app, people, "70g 500张/包")
     _receive(app, people, first, accepted=10)
     with app.test_request_context():
-        procurement.StockItem.create(name="复印纸", spec="A3", unit="箱")
+        stock.StockItem.create(name="复印纸", spec="A3", unit="箱")
     second = _ordered_with(app, people, "70克/500张")
     line = _fresh(second).order().lines_list()[0]
     item = StockItem.get(StockItem.spec == "70g 500张/包")
     auth.login("log")
     page = client.get(f"/procurement/{second.id}?lang=zh").get_data(as_text=True)
-    select = re.search(rf'<select id="stock-{line.id}" name="stock-{line.id}"[^>]*>(.*?)</select>', page, re.S).group(1)
-    assert f'<option value="{item.id}" selected>' in select and "复印纸 A3" in select
-    assert "新建库存物资：A4打印纸 70克/500张" in select and '<label for="stock-%d">入库物资' % line.id in page
+    select = re.search(r'<select id="lines-0-stock_item" name="lines-0-stock_item"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert f'<option selected value="{item.id}">' in select and "复印纸 A3" in select
+    assert "新建库存物资：A4打印纸 70克/500张" in select and '<label for="lines-0-stock_item">入库物资' in page
     response = client.post(f"/procurement/{second.id}/receive", data={
-        "version": str(_fresh(second).version), "received_on": "2026-03-02", f"accepted-{line.id}": "10",
-        f"rejected-{line.id}": "0", f"stock-{line.id}": "new"})
+        "version": str(_fresh(second).version), "received_on": "2026-03-02", "lines-0-line_id": str(line.id), "lines-0-accepted": "10",
+        "lines-0-rejected": "0", "lines-0-stock_item": "new"})
     assert response.status_code == 303
     assert [i.spec for i in StockItem.select().where(StockItem.name == "A4打印纸").order_by(StockItem.id)] == [
         "70g 500张/包", "70克/500张"]
@@ -1064,10 +1067,10 @@ def test_the_printed_requisition_shows_every_round_with_its_reasons(app, client,
     _decide(app, requisition, people["head"], "reject", reason="数量太多，先买5箱")
     with app.test_request_context():
         current = _fresh(requisition)
-        procurement.amend(current.id, people["requester"], current.version, department_id=_dept(app),
+        procurement.apply(people["requester"], current.id, current.version, "amend", department_id=_dept(app),
                           lines=[_line(quantity=5)])
         current = _fresh(requisition)
-        procurement.submit(current.id, people["requester"], current.version)
+        procurement.apply(people["requester"], current.id, current.version, "submit")
     _decide(app, requisition, people["head"], reason="同意，按5箱")
     _review(app, requisition, people, "1250")
     auth.login("req")

@@ -61,7 +61,7 @@ def test_the_complaint_list(app, client, auth, make_user):
 def test_the_requisition_list(app, client, auth, make_user):
     from decimal import Decimal
 
-    from models import procurement
+    from models.procurement import requisitions
     from models.users import Department
     requester = make_user("req", "specialist", department="客服部")
     auth.login("req")
@@ -72,7 +72,7 @@ def test_the_requisition_list(app, client, auth, make_user):
     def add_requisitions(n):
         for _ in range(n):
             with app.test_request_context():
-                procurement.create(requester, department_id=department, lines=[line], submit=True)
+                requisitions.create(requester, department_id=department, lines=[line], submit=True)
     assert_query_count_does_not_grow(client, "/procurement?state=all", add_requisitions)
 
 

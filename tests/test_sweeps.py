@@ -7,7 +7,8 @@ import json
 import pytest
 import time_machine
 
-from models import calls, complaints, desk_items, procurement, visitors
+from models import calls, complaints, desk_items, visitors
+from models.procurement import requisitions
 from models.audit import AuditEntry
 from models.base import utcnow
 from models.notifications import Notification
@@ -185,8 +186,8 @@ def test_approver_reminders_killed_half_way_are_all_sent_once_by_the_rerun(app, 
     with time_machine.travel(PROCUREMENT_NOW, tick=False) as clock:
         requisition = _make(app, people)
         clock.move_to(PROCUREMENT_NOW + dt.timedelta(days=2, minutes=1))
-        killed_after_first_message(procurement)
-        run_killed_then_again(procurement.remind_waiting)
+        killed_after_first_message(requisitions)
+        run_killed_then_again(requisitions.remind_waiting)
     link = f"/procurement/{requisition.id}"
     assert sent("Reminder: requisition") == [("head", link, requisition.number), ("head2", link, requisition.number)]
     assert AuditEntry.select().where(AuditEntry.action == "remind").count() == 1

@@ -147,8 +147,10 @@ def init_app(app):
         notifications, procurement, reports, settings_page, visitors,
     )
     for module in (auth, home, admin, settings_page, audit_log, health, notifications, visitors, calls, duty,
-                   incidents, mail, lost_found, board, complaints, procurement, reports):
+                   incidents, mail, lost_found, board, complaints, reports):
         app.register_blueprint(module.bp)
+    for blueprint in procurement.blueprints:
+        app.register_blueprint(blueprint)
     from views import worktime
     app.register_blueprint(worktime.bp)
     from views import callbacks

@@ -21,9 +21,8 @@ from models.timezone import local_now, to_local
 from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
-from views.fields import int_arg, phone, strip
+from views.fields import AmountField, DayField, int_arg, phone, strip
 from views.printing import record_url, render_pdf
-from views.procurement import AmountField, DayField
 from views.templating import NAV_COUNTS
 from views.ui import PortalForm, redirect_to, render, toast
 

@@ -1,9 +1,13 @@
 """Form fields and validators shared by every area."""
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
-from wtforms import IntegerField, SelectMultipleField, ValidationError, widgets
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, DecimalField, IntegerField, SelectMultipleField, ValidationError, widgets
+from wtforms.widgets import TextInput
 
+from models.base import DomainError
 from models.phones import normalise_phone
 
 
@@ -21,6 +25,18 @@ def phone(form, field):
             field.data = normalise_phone(field.data)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+
+
+def rule(check):
+    """A model's rule as a form validator: the model says it once (raising DomainError), the
+    form shows its message beside the field with everything else that is wrong."""
+    def validate(form, field):
+        if field.data is not None and not field.errors:
+            try:
+                check(field.data)
+            except DomainError as refused:
+                raise ValidationError(refused.message) from None
+    return validate
 
 
 def strip(value):
@@ -72,3 +88,54 @@ def show_refusal(form, refusal):
         return str(refusal)
     field.errors = [*field.errors, str(refusal)]
     return None
+
+
+class WholeNumberField(IntegerField):
+    """A count of items: a whole number, with our own message when it is not one."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist and valuelist[0].strip():
+            try:
+                self.data = int(valuelist[0].strip())
+            except ValueError:
+                raise ValueError(_l("Enter a whole number, like 3.")) from None
+
+
+def parse_amount(text):
+    """An amount in CNY typed by a person ("1,200.50", "¥30" are read too): a Decimal or None
+    for empty; ValueError with a message for the user."""
+    text = (text or "").strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(_l("Enter an amount in yuan, like 12.50.")) from None
+    if not value.is_finite() or value.as_tuple().exponent < -2:
+        raise ValueError(_l("Enter an amount in yuan with at most 2 decimals, like 12.50."))
+    if abs(value) >= Decimal("10000000000"):
+        raise ValueError(_l("This amount is too large."))
+    return value
+
+
+class AmountField(DecimalField):
+    """An amount in CNY: a number with at most 2 decimal places. A text box (inputmode
+    decimal): a number box would silently drop "2,100" as typed from an invoice."""
+
+    widget = TextInput()
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        self.data = parse_amount(valuelist[0] if valuelist else "")
+
+
+class DayField(DateField):
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format="%Y-%m-%d", **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Enter a date like 2026-11-23.")) from None

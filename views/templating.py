@@ -37,9 +37,9 @@ NAVIGATION = [
     (_l("Board screens"), "board.tokens", "board.tokens"),
     (_l("Working hours"), "worktime.index", "settings.edit"),
     (_l("Procurement"), "procurement.index", "procurement.request"),
-    (_l("Suppliers"), "procurement.suppliers", "procurement.manage"),
-    (_l("Stock"), "procurement.stock", "stock.view"),
-    (_l("Approval chain"), "procurement.chain", "procurement.chain"),
+    (_l("Suppliers"), "suppliers.index", "procurement.manage"),
+    (_l("Stock"), "stock.index", "stock.view"),
+    (_l("Approval chain"), "approval_chain.index", "procurement.chain"),
     (_l("Advance compensation"), "compensations.index", "compensations.work"),
     (_l("Compensation tiers"), "compensations.tiers", "compensations.tiers"),
 ]

@@ -27,7 +27,7 @@ def _fill_line(page, n, name, quantity="2", unit="箱", price="30"):
 
 
 def _requisitions(app):
-    from models.procurement import Requisition
+    from models.procurement.requisitions import Requisition
     with app.app_context():
         return [(r.state, [line.item_name for line in r.lines_list()]) for r in Requisition.select().order_by(Requisition.id)]
 
@@ -51,15 +51,16 @@ def test_a_restored_requisition_draft_still_submits_for_approval(app, live_serve
 def test_a_returned_requisition_restored_after_a_new_login_is_resubmitted(app, live_server, new_context, make_user,
                                                                           screenshot):
     from models import procurement
-    from models.procurement import Requisition
+    from models.procurement import requisitions
+    from models.procurement.requisitions import Requisition
     from models.users import User
     _requester(make_user)
     with app.test_request_context():
         requester, head = User.get(User.username == "req"), User.get(User.username == "head")
         line = {"item_name": "A4打印纸", "spec": "", "quantity": 20, "unit": "箱", "unit_price": 30,
                 "needed_on": dt.date.fromisoformat(NEEDED), "purpose": ""}
-        requisition = procurement.create(requester, department_id=requester.department_id, lines=[line], submit=True)
-        procurement.decide(requisition.id, head, Requisition.get_by_id(requisition.id).version, "reject",
+        requisition = requisitions.create(requester, department_id=requester.department_id, lines=[line], submit=True)
+        procurement.apply(head, requisition.id, Requisition.get_by_id(requisition.id).version, "reject",
                            reason="数量太多，先买5箱")
 
     context = new_context()

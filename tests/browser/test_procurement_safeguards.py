@@ -17,9 +17,9 @@ def test_sole_head_amount_guard_and_receipt_choices(live_server, new_context, ma
     make_user("log", "logistics", department="行政后勤部", display_name="刘后勤")
     make_user("leader", "leadership", display_name="赵领导")
     with app.app_context():
-        from models import procurement
-        procurement.StockItem.create(name="A4打印纸", spec="70g 500张/包", unit="箱", balance=4)
-        procurement.save_supplier(None, name="办公用品公司", tax_id=VALID_TAX_ID, contact="李经理")
+        from models.procurement import stock, suppliers
+        stock.StockItem.create(name="A4打印纸", spec="70g 500张/包", unit="箱", balance=4)
+        suppliers.save_supplier(None, name="办公用品公司", tax_id=VALID_TAX_ID, contact="李经理")
     needed = (dt.date.today() + dt.timedelta(days=14)).isoformat()
     delivery = (dt.date.today() + dt.timedelta(days=7)).isoformat()
 
