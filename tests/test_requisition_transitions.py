@@ -5,13 +5,37 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from models import procurement
 from models.procurement.chain import ProcurementError
 from models.procurement.requisitions import STATES, TRANSITIONS, Requisition, RequisitionEvent
-from tests.test_procurement import (  # noqa: F401  (fixtures: people, the frozen clock)
-    _decide, _dept, _fresh, _line, _make, _ordered, _receive, _supplier, frozen, people,
-)
+from tests.helpers import PROCUREMENT_STAFF, department_id, staff
+from tests.helpers import decide as _decide
+from tests.helpers import fresh as _fresh
+from tests.helpers import make_requisition as _make
+from tests.helpers import make_supplier as _supplier
+from tests.helpers import ordered as _ordered
+from tests.helpers import receive as _receive
+from tests.helpers import requisition_line as _line
+
+# 2026-03-02 16:00 in Shanghai, as in tests/test_procurement.py: the lines' dates are relative to it.
+NOW = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False) as clock:
+        yield clock
+
+
+@pytest.fixture
+def people(make_user):
+    return staff(make_user, *PROCUREMENT_STAFF, table=PROCUREMENT_STAFF)
+
+
+def _dept(app):
+    return department_id(app, "客服部")
 
 
 def _pending(app, people):

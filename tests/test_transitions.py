@@ -4,7 +4,8 @@ succeeds for someone with it; every other action is refused with a message (a Do
 with text) and changes nothing — not the record, not the audit trail.
 
 A workflow plugs in with one Workflow(...): how to make a record in a given state, who may
-and who may not take each action, and how to apply it. (Requisitions: add theirs to WORKFLOWS.)"""
+and who may not take each action, and how to apply it. Requisitions are walked the same way in
+tests/test_requisition_transitions.py, reaching each state along the chain rather than by setting it."""
 import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
