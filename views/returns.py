@@ -45,7 +45,7 @@ class ReceiveForm(PortalForm):
     order_number = StringField(_l("Order number"), filters=[strip], validators=[DataRequired(), Length(max=40)])
     goods = StringField(_l("Goods"), filters=[strip], validators=[Length(max=120)])
     sale_date = DayField(_l("Sale date"), validators=[Optional()], render_kw={"type": "date"})
-    sale_amount = AmountField(_l("Amount paid (CNY)"), validators=[InputRequired()],
+    sale_amount = AmountField(_l("Price paid (CNY)"), validators=[InputRequired()],
                               render_kw={"inputmode": "decimal"})
     vendor = StringField(_l("Vendor"), filters=[strip], validators=[DataRequired(), Length(max=80)])
     category = SelectField(_l("Goods category"), validate_choice=False)
@@ -283,7 +283,7 @@ def _period(args, errors):
 
 def _register_table(rows):
     headers = [_("Number"), _("Received"), _("Customer"), _("Phone"), _("Order number"), _("Sale date"), _("Goods"),
-               _("Vendor"), _("Goods category"), _("Amount paid"), _("Day"), _("Goods intact"), _("Vendor agrees"),
+               _("Vendor"), _("Goods category"), _("Price paid"), _("Day"), _("Goods intact"), _("Vendor agrees"),
                _("Outcome"), _("Amount"), _("Reason told to the customer"), _("State"), _("Received by"),
                _("Decided by"), _("Complaint")]
     yes_no = {True: _("Yes"), False: _("No"), None: ""}

@@ -46,7 +46,7 @@ def test_from_a_call_to_a_closed_complaint_through_two_callbacks(live_server, ne
         # Customer service acknowledges and assigns it.
         spec = new_context().new_page()
         enter(spec, live_server, "spec")
-        spec.get_by_role("navigation").get_by_role("link", name="投诉").click()
+        spec.get_by_role("navigation").get_by_role("link", name="投诉", exact=True).click()
         spec.get_by_role("link", name=re.compile(r"TS-2026-\d+")).first.click()
         number = spec.locator("h1").inner_text().split()[-1]
         complaint_url = spec.url
