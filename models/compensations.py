@@ -19,7 +19,7 @@ from models.complaints import Complaint, Customer, find_or_create_customer
 from models.notifications import N_, notify
 from models.numbering import next_number
 from models.money import MoneyField, money
-from models.roles import ROLES
+from models.roles import ROLES, has_permission
 from models.timezone import local_now, to_local
 from models.users import User
 
@@ -151,7 +151,8 @@ def save_tier(actor, tier_id=None, *, label, role, position, min_amount=None, th
               active=True):
     """Add a tier or change one; audited. Some tier must approve every amount, or a small
     compensation would be paid with nobody's approval."""
-    if role not in ROLES:
+    if role not in ROLES or not has_permission({role}, "compensations.work"):
+        # Approvers of a tier must be able to open the compensation they are asked to approve.
         raise CompensationError(_l("Choose the role that approves."), "role")
     with write_transaction():
         if tier_id:
@@ -308,7 +309,17 @@ def approvers(compensation):
     """Who may approve the tier it waits at: the tier's role, the proposer never."""
     if compensation.state != "proposed" or compensation.tier_id is None:
         return []
-    return [u for u in User.active_with_role(compensation.tier.role) if u.id != compensation.proposer_id]
+    done = _approved_this_round(compensation)
+    return [u for u in User.active_with_role(compensation.tier.role)
+            if u.id != compensation.proposer_id and u.id not in done]
+
+
+def _approved_this_round(compensation):
+    """Who approved a tier of this round already: one person approves one tier, or a person holding
+    both roles would pass an amount above the leadership setting alone."""
+    return {actor for (actor,) in CompensationEvent.select(CompensationEvent.actor).where(
+        CompensationEvent.compensation == compensation.id, CompensationEvent.round == compensation.round,
+        CompensationEvent.action == "approve").tuples()}
 
 
 def refusal(compensation, action, user):
@@ -324,6 +335,8 @@ def refusal(compensation, action, user):
         if compensation.tier_id is None or compensation.tier.role not in user.roles:
             tier = compensation.tier.name if compensation.tier_id else ""
             return _l("This approval is for someone else: %(tier)s.", tier=tier)
+        if user.id in _approved_this_round(compensation):
+            return _l("You approved an earlier tier of this compensation: someone else approves this one.")
         return None
     if transition.roles == PROPOSER:
         if user.id != compensation.proposer_id:

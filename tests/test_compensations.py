@@ -82,12 +82,13 @@ def test_the_threshold_is_a_setting_and_the_tiers_are_data(app, people, admin):
         settings.save(admin, {compensations.LEADERSHIP_ABOVE: Decimal("500")})
     compensation = _act(app, _propose(app, people["specialist"], "800"), "approve", people["manager"])
     assert compensation.tier.role == "leadership"
-    # The administrator adds a tier: logistics reviews everything above ¥5,000 after the manager.
+    # The administrator adds a tier: the front desk's lead checks everything above ¥5,000 after the manager
+    # (a tier's role must be one that opens compensations: see the test below).
     with app.test_request_context():
-        compensations.save_tier(admin, label="后勤复核", role="logistics", position=15, min_amount=Decimal("5000"))
+        compensations.save_tier(admin, label="前台复核", role="front_desk", position=15, min_amount=Decimal("5000"))
     big = _act(app, _propose(app, people["specialist"], "6000"), "approve", people["manager"])
-    assert big.tier.name == "后勤复核"
-    big = _act(app, big, "approve", people["logistics"])
+    assert big.tier.name == "前台复核"
+    big = _act(app, big, "approve", people["desk"])
     assert big.tier.role == "leadership"
 
 
@@ -368,3 +369,22 @@ def test_who_reaches_the_pages(app, client, auth, people, admin):
     page = client.get("/compensations").get_data(as_text=True)
     assert 'id="propose-link"' not in page
     assert client.get("/compensations/new").status_code == 403
+
+
+def test_one_person_approves_one_tier_even_holding_both_roles(app, people, make_user):
+    both = make_user("both", "service_manager", "leadership", display_name="钱兼任")
+    compensation = _propose(app, people["specialist"], amount="2600")
+    compensation = _act(app, compensation, "approve", both)
+    assert compensation.state == "proposed" and compensation.tier.role == "leadership"
+    with pytest.raises(CompensationError) as refused:
+        _act(app, compensation, "approve", both)
+    assert "someone else approves this one" in str(refused.value)
+    with app.test_request_context():
+        assert both.id not in {u.id for u in compensations.approvers(Compensation.get_by_id(compensation.id))}
+    assert _act(app, compensation, "approve", people["leader"]).state == "approved"
+
+
+def test_a_tier_is_only_given_a_role_that_can_open_compensations(app, people):
+    with app.test_request_context(), pytest.raises(CompensationError) as refused:
+        compensations.save_tier(None, label="后勤审核", role="logistics", position=5)
+    assert refused.value.field == "role"

@@ -129,3 +129,12 @@ def test_an_over_long_requisition_item_is_refused_in_chinese_beside_the_field_an
     assert '<p class="error" id="lines-0-item_name-error">字段长度不能超过 80 个字符。</p>' in page
     assert f'value="{pasted}"' in page
     assert Requisition.select().count() == 0
+
+
+def test_digits_no_one_types_are_a_message_not_a_500(client, auth, make_user):
+    make_user("desk", "front_desk")
+    auth.login("desk")
+    for url in ("/reports/weekly?page=0", "/visitors?page=²", "/complaints?page=٣"):
+        assert client.get(url).status_code in (200, 403), url
+    response = client.post("/returns/new", data={"sale_id": "²", "name": "王女士", "phone": "13800000001"})
+    assert response.status_code in (200, 303, 422)

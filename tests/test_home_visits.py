@@ -191,3 +191,26 @@ def test_the_count_shows_on_the_callback_figures_and_the_board(app, client, auth
     auth.login("spec")
     page = client.get("/callbacks/stats?month=2026-11").get_data(as_text=True)
     assert "1 home visits made this month; at least 5 are asked for." in page.split('id="stats-home-visits"')[1]
+
+
+def test_the_page_closes_a_followed_up_visit_and_voids_one_and_a_bad_version_is_not_a_500(app, client, auth,
+                                                                                          people):
+    with app.app_context():
+        _complaint(people, "13800138001")
+        visit = home_visits.plan(people["spec"], phone="13800138001", planned_for=dt.date(2026, 11, 12))
+        visit = home_visits.apply(visit.id, "record", people["spec"], visit.version, visited_at=NOW,
+                                  visited_by_id=people["spec"].id, findings="门封老化", satisfaction="fair",
+                                  follow_up="更换门封")
+        planned = home_visits.plan(people["spec"], phone="13800138001", planned_for=dt.date(2026, 11, 13))
+    auth.login("spec")
+    response = client.post(f"/home-visits/{visit.id}", data={"action": "close", "close-version": "x",
+                                                             "close-note": "已更换"})
+    assert response.status_code == 422 and "已更换" in response.get_data(as_text=True)
+    response = client.post(f"/home-visits/{visit.id}", data={"action": "close", "close-version": str(visit.version),
+                                                             "close-note": "已更换门封"})
+    assert response.status_code == 303 and HomeVisit.get_by_id(visit.id).state == "closed"
+    auth.logout()
+    auth.login("manager")
+    response = client.post(f"/home-visits/{planned.id}", data={"action": "void", "void-version": str(planned.version),
+                                                               "void-note": "重复计划"})
+    assert response.status_code == 303 and HomeVisit.get_by_id(planned.id).state == "voided"

@@ -1122,3 +1122,9 @@ def test_a_return_note_is_printed_for_goods_going_back_to_the_supplier(app, clie
     auth.login("sales")
     assert client.get(f"/procurement/returns/{record.id}.pdf").status_code == 403
     assert client.get("/procurement/returns/999.pdf").status_code == 404
+
+
+def test_reimbursing_a_requisition_without_an_order_is_not_found_not_a_500(app, client, auth, people):
+    requisition = _make(app, people)
+    auth.login("log")
+    assert client.post(f"/procurement/{requisition.id}/reimburse", data={"version": "1"}).status_code == 404

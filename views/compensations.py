@@ -15,7 +15,7 @@ from models.compensations import (
     PAY_METHODS, STATES, TRANSITIONS, SentBackForApproval,
 )
 from models.complaints import Complaint
-from models.roles import ROLES
+from models.roles import ROLES, has_permission
 from models.submissions import submit_once
 from models.timezone import local_now, to_local
 from printing import qr_data_uri
@@ -325,7 +325,7 @@ class TierForm(PortalForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.role.choices = [SelectChoice(k, v) for k, v in ROLES.items()]
+        self.role.choices = [SelectChoice(k, v) for k, v in ROLES.items() if has_permission({k}, "compensations.work")]
 
 
 @bp.route("/compensations/tiers", methods=["GET", "POST"])

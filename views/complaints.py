@@ -20,7 +20,7 @@ from models.users import Department
 from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
-from views.fields import int_arg, phone, strip
+from views.fields import int_arg, phone, strip, whole_number
 from views.printing import record_url, render_pdf
 from views.templating import NAV_COUNTS, local_datetime
 from views.ui import PortalForm, redirect_to, render, render_fragment, toast
@@ -68,7 +68,7 @@ class ComplaintForm(PortalForm):
 
     def call_id_value(self):
         value = (self.call_id.data or "").strip()
-        return int(value) if value.isdigit() else None
+        return int(value) if whole_number(value) else None
 
 
 def duration(delta):
@@ -226,8 +226,8 @@ def act(complaint_id):
     typed["is_vip"] = bool(request.form.get("is_vip"))
     try:
         version = int(request.form.get("version", ""))
-        department_id = int(typed["department"]) if typed["department"].isdigit() else None
-        handler_id = int(typed["handler"]) if typed["handler"].isdigit() else None
+        department_id = int(typed["department"]) if whole_number(typed["department"]) else None
+        handler_id = int(typed["handler"]) if whole_number(typed["handler"]) else None
         complaints.apply(complaint.id, action, current_user, version, note=typed["note"],
                          department_id=department_id, root_cause=typed["root_cause"],
                          improvement=typed["improvement"], handler_id=handler_id,
@@ -319,7 +319,7 @@ def register():
         period = Period.containing("month", local_now().date())
         month = period.key
     start, end = period.utc_range()
-    department_id = int(args["department"]) if args.get("department", "").isdigit() else None
+    department_id = int(args["department"]) if whole_number(args.get("department")) else None
     department = Department.get_or_none(Department.id == department_id) if department_id else None
     if department_id and department is None:
         errors["department"] = _("Choose a department from the list.")

@@ -19,7 +19,7 @@ from models.timezone import local_now, to_local, to_utc
 from models.users import User
 from printing import qr_data_uri
 from views.access import allow
-from views.fields import int_arg, show_refusal, strip
+from views.fields import int_arg, show_refusal, strip, whole_number
 from views.printing import record_url, render_pdf
 from views.ui import PortalForm, redirect_to, render, toast
 
@@ -211,7 +211,7 @@ def handover(handover_id):
         note = request.form.get(f"note-{item.id}", "").strip()[:200]
         if raw == "":
             counts[item.id] = (None, note)
-        elif raw.isdigit() and int(raw) <= 9999:
+        elif whole_number(raw) and int(raw) <= 9999:
             counts[item.id] = (int(raw), note)
         else:
             errors[f"count-{item.id}"] = _("Enter a whole number (0 or more).")

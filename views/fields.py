@@ -53,7 +53,7 @@ class ChosenIdField(IntegerField):
 
     def process_formdata(self, valuelist):
         text = valuelist[0].strip() if valuelist else ""
-        self.data = int(text) if text.isdigit() and int(text) > 0 else None
+        self.data = int(text) if whole_number(text) and int(text) > 0 else None
 
 
 def day_arg(args, name, errors):
@@ -71,19 +71,27 @@ def day_arg(args, name, errors):
     return value
 
 
+def whole_number(text):
+    """Is `text` a whole number a person typed (ASCII digits)? str.isdigit() alone also admits
+    "²" or "٣", which int() then refuses: a 500 instead of a message."""
+    return bool(text) and text.isascii() and text.isdecimal()
+
+
 def int_arg(args, name, default=None):
     """A positive id or page number from the query string; anything else reads as the default."""
     text = args.get(name, "")
-    if text.isdigit() and 0 < len(text) <= 9:
+    if whole_number(text) and len(text) <= 9 and int(text) > 0:
         return int(text)
     return default
 
 
-def show_refusal(form, refusal):
+def show_refusal(form, refusal, fallback=None):
     """Put a model's refusal (a DomainError) where the user looks: beside the field it
-    names, or, when it names none the form has, return its text for the form's top.
+    names (or the `fallback` field of a form with no place at its top), or, when it names
+    none the form has, return its text for the form's top.
     So a view never repeats a model's rule just to place the message."""
-    field = form[refusal.field] if refusal.field and refusal.field in form else None
+    name = refusal.field if refusal.field and refusal.field in form else fallback
+    field = form[name] if name else None
     if field is None:
         return str(refusal)
     field.errors = [*field.errors, str(refusal)]

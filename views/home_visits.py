@@ -17,7 +17,7 @@ from models.timezone import local_now, to_utc
 from models.users import User
 from printing import qr_data_uri
 from views.access import allow
-from views.fields import phone, strip
+from views.fields import phone, show_refusal, strip, whole_number
 from views.printing import record_url, render_pdf
 from views.ui import PortalForm, redirect_to, render, toast
 
@@ -40,7 +40,8 @@ class StepForm(PortalForm):
     visited_by = SelectField(_l("Who went"), coerce=int, validate_choice=False)
     companions = StringField(_l("Went with"), filters=[strip], validators=[Length(max=120)])
     findings = TextAreaField(_l("What was found"), filters=[strip], validators=[Length(max=5000)])
-    satisfaction = SelectField(_l("Satisfaction"), choices=[SelectChoice("", "—")] + [
+    # The model says which satisfaction is allowed: the close and void steps post none at all.
+    satisfaction = SelectField(_l("Satisfaction"), default="", validate_choice=False, choices=[SelectChoice("", "—")] + [
         SelectChoice(k, v) for k, v in SATISFACTION.items()])
     follow_up = TextAreaField(_l("Follow-up needed"), filters=[strip], validators=[Length(max=5000)],
                               description=_l("Empty when nothing is to follow: the visit is then complete."))
@@ -88,7 +89,7 @@ def new():
         try:
             url, created = submit_once(form.submission_key.data, current_user, plan)
         except DomainError as refused:
-            getattr(form, refused.field or "phone").errors = [str(refused)]
+            show_refusal(form, refused, fallback="phone")
         else:
             if created:
                 toast(_("Home visit planned."))
@@ -97,7 +98,7 @@ def new():
 
 
 def _id(text):
-    return int(text) if (text or "").isdigit() else None
+    return int(text) if whole_number(text) else None
 
 
 def _visit(visit_id):
@@ -139,16 +140,17 @@ def show(visit_id):
     if not form.validate_on_submit():
         return _show(visit, form, 422)
     try:
-        home_visits.apply(visit.id, action, current_user, int(form.version.data or 0),
+        version = int(form.version.data or "")
+    except ValueError:
+        return _show(visit, form, 422, _("Reload the page and try again."))
+    try:
+        home_visits.apply(visit.id, action, current_user, version,
                           visited_at=to_utc(form.visited_at.data) if form.visited_at.data else None,
                           visited_by_id=form.visited_by.data or None, companions=form.companions.data,
                           findings=form.findings.data, satisfaction=form.satisfaction.data,
                           follow_up=form.follow_up.data, note=form.note.data)
     except DomainError as refused:
-        if refused.field and refused.field in form:
-            form[refused.field].errors = [str(refused)]
-            return _show(_visit(visit_id), form, 422)
-        return _show(_visit(visit_id), form, 422, str(refused))
+        return _show(_visit(visit_id), form, 422, show_refusal(form, refused))
     toast(_("%(action)s: done.", action=TRANSITIONS[action].label))
     return redirect_to(url_for("home_visits.show", visit_id=visit.id))
 

@@ -20,6 +20,7 @@ from models.visitors import PURPOSES
 from printing import report_pdf
 from views.access import allow
 from views.exports import table_download
+from views.fields import whole_number
 from views.printing import pdf_response
 from views.ui import render, render_fragment, render_invalid
 
@@ -78,7 +79,7 @@ class ReportForm(FlaskForm):
         value = self.department.data or ""
         if not value:
             return None
-        if value.isdigit() and Department.get_or_none(Department.id == int(value)) is not None:
+        if whole_number(value) and Department.get_or_none(Department.id == int(value)) is not None:
             return int(value)
         self.department.errors = [_("Choose a department from the list.")]
         return None

@@ -20,7 +20,7 @@ from models.timezone import local_now
 from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
-from views.fields import AmountField, DayField, int_arg, phone, strip
+from views.fields import AmountField, DayField, int_arg, phone, show_refusal, strip, whole_number
 from views.printing import record_url, render_pdf
 from views.templating import local_date, local_datetime
 from views.ui import PortalForm, redirect_to, render, render_fragment, toast
@@ -66,7 +66,7 @@ class ReceiveForm(PortalForm):
 
     def chosen_sale(self):
         value = (self.sale_id.data or "").strip()
-        return int(value) if value.isdigit() else None
+        return int(value) if whole_number(value) else None
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
@@ -192,7 +192,7 @@ def new():
     try:
         url, created = submit_once(form.submission_key.data, current_user, create)
     except DomainError as refused:
-        getattr(form, refused.field or "order_number").errors = [str(refused)]
+        show_refusal(form, refused, fallback="order_number")
         return render("returns/new.html", "form", status=422, form=form, **_lookup_context(form))
     if created:
         record = made["record"]

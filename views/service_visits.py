@@ -17,7 +17,7 @@ from models.timezone import local_now, to_utc
 from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
-from views.fields import phone, strip
+from views.fields import phone, show_refusal, strip
 from views.printing import record_url, render_pdf
 from views.templating import local_datetime
 from views.ui import PortalForm, redirect_to, render, toast
@@ -83,7 +83,7 @@ def new():
                     current_user, phone=form.phone.data, kind=form.kind.data, product=form.product.data,
                     problem=form.problem.data, complaint_number=form.complaint.data).id))
         except DomainError as refused:
-            getattr(form, refused.field or "phone").errors = [str(refused)]
+            show_refusal(form, refused, fallback="phone")
         else:
             if created:
                 toast(_("Visit request recorded."))
@@ -119,16 +119,17 @@ def show(visit_id):
     form = StepForm(prefix=action)
     if not form.validate_on_submit():
         return _show(visit, form, 422)
+    try:
+        version = int(form.version.data or "")
+    except ValueError:
+        return _show(visit, form, 422, _("Reload the page and try again."))
     appointment = to_utc(form.appointment_at.data) if form.appointment_at.data else None
     try:
-        service_visits.apply(visit.id, action, current_user, int(form.version.data or 0),
+        service_visits.apply(visit.id, action, current_user, version,
                              note=form.note.data, appointment_at=appointment, technician=form.technician.data,
                              parts=form.parts.data, result=form.result.data)
     except DomainError as refused:
-        if refused.field and refused.field in form:
-            form[refused.field].errors = [str(refused)]
-            return _show(_visit(visit_id), form, 422)
-        return _show(_visit(visit_id), form, 422, str(refused))
+        return _show(_visit(visit_id), form, 422, show_refusal(form, refused))
     toast(_("%(action)s: done.", action=TRANSITIONS[action].label))
     return redirect_to(url_for("service_visits.show", visit_id=visit.id))
 

@@ -21,7 +21,7 @@ from models.visitors import (
 )
 from printing import qr_data_uri
 from views.access import allow
-from views.fields import ChosenIdField, day_arg, int_arg, phone, show_refusal, strip
+from views.fields import ChosenIdField, day_arg, int_arg, phone, show_refusal, strip, whole_number
 from views.exports import table_download
 from views.printing import record_url, render_pdf
 from views.templating import local_datetime
@@ -308,7 +308,7 @@ def visitor_pass(visit_id):
 def visitor_passes():
     """Print several passes on A4 sheets: the visits named by ?visit=…, else everyone
     who came in today and has not left."""
-    ids = [int(v) for v in request.args.getlist("visit") if v.isdigit()][:200]
+    ids = [int(v) for v in request.args.getlist("visit") if whole_number(v)][:200]
     if ids:
         query = Visit.with_host().where(Visit.id.in_(ids))
     else:

@@ -14,7 +14,7 @@ from models.base import utcnow
 from models.submissions import submit_once
 from models.worktime import DAY_KINDS, HOLIDAY, MAX_RANGE_DAYS, WEEKDAYS, CalendarDay
 from views.access import allow
-from views.fields import strip
+from views.fields import strip, whole_number
 from views.ui import PortalForm, redirect_to, render, toast
 
 bp = Blueprint("worktime", __name__, url_prefix="/admin")
@@ -129,7 +129,7 @@ def _page(status=200, week_form=None, day_form=None, block=None):
     except worktime.NoWorkingTime:
         sample = None
     year = request.args.get("year", "")
-    rows = worktime.days(int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None)
+    rows = worktime.days(int(year) if whole_number(year) and 2000 <= int(year) <= 2100 else None)
     return render("admin/working_hours.html", block, status=status, week_form=week_form, day_form=day_form,
                   rows=list(rows), sample=sample, now=today, counts=bool(settings.get(complaints.WORKING_TIME)),
                   weekdays=WEEKDAYS)

@@ -13,7 +13,7 @@ from models.procurement.chain import ApprovalStep, DepartmentApprover
 from models.roles import ROLES
 from models.users import Department, User
 from views.access import allow
-from views.fields import AmountField, WholeNumberField, strip
+from views.fields import AmountField, WholeNumberField, strip, whole_number
 from views.ui import PortalForm, redirect_to, render, toast
 from views.procurement.fields import not_negative, required
 
@@ -45,8 +45,8 @@ class StepForm(PortalForm):
     active = BooleanField(_l("In use"), default=True)
 
     def validate_label(self, field):
-        step = ApprovalStep.get_or_none(ApprovalStep.id == int(self.step_id.data)) if (
-            self.step_id.data or "").isdigit() else None
+        step = (ApprovalStep.get_or_none(ApprovalStep.id == int(self.step_id.data))
+                if whole_number(self.step_id.data) else None)
         if not field.data and not (step and step.key in approval_chain.DEFAULT_STEP_LABELS):
             raise ValidationError(_l("Name the step."))
 
@@ -88,7 +88,7 @@ def save_step():
     form = StepForm()
     if not form.validate_on_submit():
         return _chain_page(step_form=form, status=422, block="step_form")
-    step_id = int(form.step_id.data) if (form.step_id.data or "").isdigit() else None
+    step_id = int(form.step_id.data) if whole_number(form.step_id.data) else None
     approval_chain.save_step(current_user, step_id, label=form.label.data or "", role=form.role.data,
                           position=form.position.data, own_department=form.own_department.data,
                           review=form.review.data, min_amount=form.min_amount.data,

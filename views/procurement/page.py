@@ -26,7 +26,7 @@ from models.uploads import DOCUMENT_TYPES, stored_path
 from models.submissions import submit_once
 from models.timezone import local_now
 from views.access import allow
-from views.fields import AmountField, DayField, WholeNumberField, rule, strip
+from views.fields import AmountField, DayField, WholeNumberField, rule, strip, whole_number
 from views.ui import PortalForm, SubForm, redirect_to, render, toast
 from views.procurement.fields import required
 from views.procurement.requisitions import requisition_or_404, bp
@@ -104,7 +104,7 @@ class OrderLineForm(SubForm):
 
 
 def _supplier_id(value):
-    return int(value) if str(value or "").isdigit() else 0
+    return int(value) if whole_number(str(value or "")) else 0
 
 
 class OrderForm(ActionForm):
@@ -169,7 +169,7 @@ class ReceiveForm(ActionForm):
             lines[line_id] = (form.accepted.data or 0, form.rejected.data or 0, form.reason.data or "",
                               form.kind.data or "exchange")
             choice = form.stock_item.data or ""
-            if choice == ledger.NEW_ITEM or choice.isdigit():
+            if choice == ledger.NEW_ITEM or whole_number(choice):
                 stock_items[line_id] = choice if choice == ledger.NEW_ITEM else int(choice)
         return lines, stock_items
 
@@ -356,6 +356,9 @@ def resolve_return(return_id):
 @allow("procurement.manage")
 def reimburse(requisition_id):
     """Check off contract, invoice and receipt note; mark reimbursed."""
+    requisition = requisition_or_404(requisition_id)
+    if requisition.order() is None:
+        abort(404)
     done = request.form.get("action") == "reimburse"
 
     def said(order):
@@ -365,7 +368,7 @@ def reimburse(requisition_id):
             toast(_("Saved. The invoice amount differs from the received value."), "warning")
         else:
             toast(_("Saved."))
-    return _take_step(requisition_or_404(requisition_id), "reimburse", "reimburse",
+    return _take_step(requisition, "reimburse", "reimburse",
                       lambda form: dict(form.papers(), reimbursed=done), said)
 
 
