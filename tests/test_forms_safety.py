@@ -1,6 +1,8 @@
 """CSRF, one-time submission keys, oversized input, caching headers."""
 import threading
 
+import pytest
+
 from models.audit import AuditEntry
 from models.submissions import SubmissionKey
 from models.users import User
@@ -138,3 +140,12 @@ def test_digits_no_one_types_are_a_message_not_a_500(client, auth, make_user):
         assert client.get(url).status_code in (200, 403), url
     response = client.post("/returns/new", data={"sale_id": "²", "name": "王女士", "phone": "13800000001"})
     assert response.status_code in (200, 303, 422)
+
+
+def test_an_amount_is_read_as_people_write_it():
+    from decimal import Decimal
+
+    from views.fields import parse_amount
+    assert parse_amount("1500元") == parse_amount("¥1,500") == parse_amount("1，500") == Decimal("1500")
+    with pytest.raises(ValueError):
+        parse_amount("1,2OO")

@@ -114,6 +114,7 @@ def parse_amount(text):
     """An amount in CNY typed by a person ("1,200.50", "¥30" are read too): a Decimal or None
     for empty; ValueError with a message for the user."""
     text = (text or "").strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
+    text = text.removesuffix("元").strip()  # "1500元", as people write it
     if not text:
         return None
     try:

@@ -28,7 +28,7 @@ class PlanForm(PortalForm):
     phone = StringField(_l("Customer's phone"), filters=[strip], validators=[DataRequired(), Length(max=30), phone],
                         render_kw={"inputmode": "tel"})
     planned_for = DateField(_l("Day of the visit"), validators=[DataRequired(message=_l("Enter the day of the visit."))])
-    purpose = TextAreaField(_l("Purpose"), filters=[strip], validators=[Length(max=2000)])
+    purpose = TextAreaField(_l("Purpose of the visit"), filters=[strip], validators=[Length(max=2000)])
     complaint = HiddenField()
     sale = HiddenField()
 
