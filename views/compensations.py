@@ -21,7 +21,7 @@ from models.timezone import local_now, to_local
 from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
-from views.fields import AmountField, DayField, int_arg, phone, strip
+from views.fields import AmountField, DayField, int_arg, phone, show_refusal, strip
 from views.printing import record_url, render_pdf
 from views.templating import NAV_COUNTS
 from views.ui import PortalForm, redirect_to, render, toast
@@ -176,7 +176,7 @@ def new():
     try:
         url, created = submit_once(form.submission_key.data, current_user, create)
     except DomainError as refused:
-        getattr(form, refused.field or "case", form.case).errors = [str(refused)]
+        show_refusal(form, refused, fallback="case")
         return render("compensations/new.html", "form", status=422, form=form, needs=_needs(form.amount.data))
     if created:
         toast(_("Advance compensation proposed: it waits for approval."))
@@ -250,11 +250,7 @@ def act(compensation_id):
         toast(str(sent_back), "warning")
         return redirect_to(url_for("compensations.show", compensation_id=compensation.id))
     except DomainError as refused:
-        field = getattr(form, refused.field, None) if refused.field else None
-        if field is not None:
-            field.errors = list(field.errors) + [str(refused)]
-            return _show(compensation, 422, action, form)
-        return _show(compensation, 422, action, form, str(refused))
+        return _show(compensation, 422, action, form, show_refusal(form, refused))
     toast({"approve": _("Approved."), "return": _("Returned to the proposer."),
            "resubmit": _("Resubmitted for approval."), "pay": _("Payment recorded."),
            "recover": _("Recovery recorded."), "void": _("Voided.")}[action])
@@ -348,7 +344,7 @@ def tiers():
                                 min_amount=form.min_amount.data, threshold_setting=form.threshold_setting.data,
                                 active=form.active.data)
     except DomainError as refused:
-        getattr(form, refused.field or "label", form.label).errors = [str(refused)]
+        show_refusal(form, refused, fallback="label")
         return _tiers_page(rows, form, 422)
     toast(_("Approval tier saved."))
     return redirect_to(url_for("compensations.tiers"))

@@ -250,11 +250,7 @@ def act(record_id, action):
     try:
         returns.apply(record.id, action, current_user, version, **data)
     except DomainError as refused:
-        target = getattr(form, refused.field, None) if refused.field else None
-        if target is not None:
-            target.errors = [str(refused)]
-            return _show(_record(record_id), {action: form}, 422, opened=action)
-        return _show(_record(record_id), {action: form}, 422, error=str(refused), opened=action)
+        return _show(_record(record_id), {action: form}, 422, error=show_refusal(form, refused), opened=action)
     toast(_("%(action)s: done.", action=TRANSITIONS[action].label))
     return redirect_to(url_for("returns.show", record_id=record.id))
 
