@@ -156,3 +156,33 @@ def test_the_visit_pages(app, client, auth, make_user):
                 service_visits.create(spec, phone=phone, kind="repair", product="洗衣机", problem="漏水")
     assert_query_count_does_not_grow(client, "/home-visits", add_visits)
     assert_query_count_does_not_grow(client, "/service-visits", add_visits)
+
+
+def test_a_customer_page_shows_their_complaints_fifty_at_a_time_and_the_form_the_newest(app, client, auth,
+                                                                                         make_user):
+    from models.complaints import Customer
+    from tests.pdf import pdf_text
+    from views.complaints import CUSTOMER_FORM_ROWS
+    from views.ui import PAGE_ROWS
+    clerk = make_user("spec", "specialist", department="客服部")
+    auth.login("spec")
+
+    def add_complaints(n):
+        return [complaints.create(clerk, name="常客", phone="13900130000", content="漏水", channel="phone",
+                                  category=complaints.categories()[0], severity="general") for _ in range(n)]
+    first = add_complaints(1)[0]
+    customer = Customer.get(Customer.phone == "13900130000")
+    url = f"/customers/{customer.id}"
+    assert_query_count_does_not_grow(client, url, add_complaints)
+    newest = add_complaints(PAGE_ROWS)[-1]
+    page = client.get(url).get_data(as_text=True)
+    rows = page.split('id="customer-complaints"')[1].split("</table>")[0]
+    assert rows.count("/complaints/") == PAGE_ROWS and newest.number in rows and first.number not in rows
+    assert f'hx-get="{url}?page=2"' in rows
+    total = complaints.Complaint.select().count()
+    more = client.get(f"{url}?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert more.count("/complaints/") == total - PAGE_ROWS and first.number in more and "<table" not in more
+
+    text = " ".join(pdf_text(client.get(f"{url}.pdf").data).split())
+    assert newest.number in text and first.number not in text
+    assert f"共 {total} 条记录，此处列出最近 {CUSTOMER_FORM_ROWS} 条" in text

@@ -23,7 +23,7 @@ from views.exports import table_download
 from views.fields import int_arg, phone, strip
 from views.printing import record_url, render_pdf
 from views.templating import NAV_COUNTS, local_datetime
-from views.ui import PortalForm, redirect_to, render, render_fragment, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("complaints", __name__)
 NAV_COUNTS["complaints.inbox"] = complaints.awaiting_department_count
@@ -110,6 +110,7 @@ def _complaint(complaint_id):
 
 #: Rows per page of the complaint list; "show more" fetches the next ones.
 LIST_PAGE = 50
+CUSTOMER_FORM_ROWS = 30  # the printed customer form lists the newest 30
 
 
 @bp.route("/complaints")
@@ -274,7 +275,7 @@ def _customer(customer_id):
 def _complaints_of(customer):
     """The customer's complaints this user may see, newest first."""
     return complaints.visible_to(current_user, complaints.listing(state="all").where(Complaint.customer == customer)
-                                 .order_by(Complaint.created_at.desc()))
+                                 .order_by(Complaint.created_at.desc(), Complaint.id.desc()))
 
 
 def customer_number(customer):
@@ -284,10 +285,13 @@ def customer_number(customer):
 @bp.route("/customers/<int:customer_id>")
 @allow("complaints.work")
 def customer(customer_id):
-    """A customer: details and every complaint of theirs, newest first."""
+    """A customer: details and their complaints, newest first, 50 at a time."""
     customer = _customer(customer_id)
-    rows = _complaints_of(customer)
-    return render("complaints/customer.html", customer=customer, rows=rows, number=customer_number(customer))
+    rows, more_url, page = one_page(_complaints_of(customer), "complaints.customer", customer_id=customer.id)
+    if page > 1:
+        return render_fragment("complaints/customer.html", "more_rows", rows=rows, more_url=more_url)
+    return render("complaints/customer.html", customer=customer, rows=rows, more_url=more_url,
+                  number=customer_number(customer))
 
 
 @bp.route("/customers/<int:customer_id>.pdf")
@@ -295,10 +299,12 @@ def customer(customer_id):
 def customer_form(customer_id):
     """The customer information form (客户信息登记表)."""
     customer = _customer(customer_id)
-    rows = list(_complaints_of(customer))
+    # One or two pages on paper: the newest ones, and how many there are in all.
+    rows = list(_complaints_of(customer).limit(CUSTOMER_FORM_ROWS))
+    total = len(rows) if len(rows) < CUSTOMER_FORM_ROWS else _complaints_of(customer).count()
     number = customer_number(customer)
     return render_pdf("print/customer_info.html", f"客户信息登记表-{customer.name}.pdf", customer=customer, rows=rows,
-                      number=number, printed_at=local_now(),
+                      total=total, number=number, printed_at=local_now(),
                       qr=qr_data_uri(record_url("complaints.customer", customer_id=customer.id)))
 
 
