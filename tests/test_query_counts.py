@@ -186,3 +186,28 @@ def test_a_customer_page_shows_their_complaints_fifty_at_a_time_and_the_form_the
     text = " ".join(pdf_text(client.get(f"{url}.pdf").data).split())
     assert newest.number in text and first.number not in text
     assert f"共 {total} 条记录，此处列出最近 {CUSTOMER_FORM_ROWS} 条" in text
+
+
+def test_a_supplier_page_shows_its_orders_fifty_at_a_time(app, client, auth, make_user):
+    from models.procurement.orders import PurchaseOrder
+    from tests.helpers import PROCUREMENT_STAFF, make_requisition, make_supplier, requisition_line, staff
+    from views.ui import PAGE_ROWS
+    people = staff(make_user, *PROCUREMENT_STAFF, table=PROCUREMENT_STAFF)
+    supplier = make_supplier(app)
+    auth.login(people["logistics"].username)
+    counter = iter(range(1000))
+
+    def add_orders(n):  # drafts stand in for ordered requisitions: the page lists only the orders
+        for _ in range(n):
+            requisition = make_requisition(app, people, [requisition_line(needed_on=NOW.date())], submit=False)
+            PurchaseOrder.create(number=f"CG-Q{next(counter):04d}", requisition=requisition.id, supplier=supplier.id,
+                                 delivery_date=NOW.date(), created_by=people["logistics"].id)
+    url = f"/suppliers/{supplier.id}"
+    assert_query_count_does_not_grow(client, url, add_orders)
+    add_orders(PAGE_ROWS)
+    page = client.get(url).get_data(as_text=True)
+    rows = page.split('id="supplier-orders"')[1].split("</ul>")[0]
+    assert rows.count("CG-Q") == PAGE_ROWS and f"CG-Q{PAGE_ROWS + 12:04d}" in rows and "CG-Q0000" not in rows
+    assert f'hx-get="{url}?page=2"' in rows
+    more = client.get(f"{url}?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert more.count("CG-Q") == PurchaseOrder.select().count() - PAGE_ROWS and "CG-Q0000" in more
