@@ -211,3 +211,25 @@ def test_a_supplier_page_shows_its_orders_fifty_at_a_time(app, client, auth, mak
     assert f'hx-get="{url}?page=2"' in rows
     more = client.get(f"{url}?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert more.count("CG-Q") == PurchaseOrder.select().count() - PAGE_ROWS and "CG-Q0000" in more
+
+
+def test_a_stock_item_shows_its_moves_fifty_at_a_time(app, client, auth, make_user):
+    from models.procurement.stock import StockItem, StockMove
+    from views.ui import PAGE_ROWS
+    keeper = make_user("log", "logistics", department="行政后勤部")
+    auth.login("log")
+    item = StockItem.create(name="A4打印纸", spec="70g", unit="箱", balance=0)
+    counter = iter(range(1, 1000))
+
+    def add_moves(n):
+        StockMove.insert_many([{"item": item.id, "at": NOW, "qty_in": 1, "balance_after": i, "actor": keeper.id,
+                                "note": f"入库{i:04d}"} for i in (next(counter) for _ in range(n))]).execute()
+    url = f"/stock/{item.id}"
+    assert_query_count_does_not_grow(client, url, add_moves)
+    add_moves(PAGE_ROWS)
+    total = StockMove.select().count()
+    rows = client.get(url).get_data(as_text=True).split('id="move-rows"')[1].split("</table>")[0]
+    assert rows.count("入库") == PAGE_ROWS and f"入库{total:04d}" in rows and "入库0001" not in rows
+    assert f'hx-get="{url}?page=2"' in rows
+    more = client.get(f"{url}?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert more.count("入库") == total - PAGE_ROWS and "入库0001" in more and "<table" not in more
