@@ -233,3 +233,27 @@ def test_a_stock_item_shows_its_moves_fifty_at_a_time(app, client, auth, make_us
     assert f'hx-get="{url}?page=2"' in rows
     more = client.get(f"{url}?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert more.count("入库") == total - PAGE_ROWS and "入库0001" in more and "<table" not in more
+
+
+def test_the_duty_days_fifty_at_a_time_and_the_newest_unsigned(app, client, auth, make_user):
+    from models.duty import DutyDay
+    from views.ui import PAGE_ROWS
+    make_user("manager", "service_manager", department="客服部")
+    auth.login("manager")
+    counter = iter(range(1000))
+
+    def add_days(n):
+        DutyDay.insert_many([{"date": dt.date(2026, 11, 22) - dt.timedelta(days=next(counter)), "shift": "day",
+                              "on_duty": "值班员"} for _ in range(n)]).execute()
+    assert_query_count_does_not_grow(client, "/duty/days", add_days)
+    add_days(PAGE_ROWS + 10)
+    total = DutyDay.select().count()
+    page = client.get("/duty/days?lang=en").get_data(as_text=True)
+    unsigned, recent = page.split("Waiting for your signature")[1].split('id="duty-days"')
+    assert unsigned.split("</ul>")[0].count("Day shift") == PAGE_ROWS
+    assert f"The newest {PAGE_ROWS} of {total} unsigned days are shown" in unsigned
+    recent = recent.split("</ul>")[0]
+    assert recent.count("2026-") == PAGE_ROWS and "2026-11-22" in recent
+    assert 'hx-get="/duty/days?lang=en&amp;page=2"' in recent
+    more = client.get("/duty/days?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert more.count("<li") == total - PAGE_ROWS
