@@ -257,3 +257,31 @@ def test_the_duty_days_fifty_at_a_time_and_the_newest_unsigned(app, client, auth
     assert 'hx-get="/duty/days?lang=en&amp;page=2"' in recent
     more = client.get("/duty/days?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert more.count("<li") == total - PAGE_ROWS
+
+
+def test_the_callback_queue_fifty_at_a_time_and_the_next_ones_capped(app, client, auth, make_user):
+    from models.callbacks import UPCOMING_SHOWN, Callback
+    from views.ui import PAGE_ROWS
+    clerk = make_user("spec", "specialist", department="客服部")
+    auth.login("spec")
+    complaint = complaints.create(clerk, name="客户", phone="13900130000", content="漏水", channel="phone",
+                                  category=complaints.categories()[0], severity="general")
+    counter = iter(range(1000))
+
+    def add_callbacks(n, when=NOW - dt.timedelta(hours=1)):
+        Callback.insert_many([{"number": f"HF-Q{next(counter):04d}", "customer": complaint.customer_id,
+                               "reason": "complaint", "complaint": complaint.id, "due_at": when, "next_at": when,
+                               "deadline_at": when + dt.timedelta(days=3)} for _ in range(n)]).execute()
+    assert_query_count_does_not_grow(client, "/callbacks", add_callbacks)
+    add_callbacks(PAGE_ROWS)
+    add_callbacks(UPCOMING_SHOWN + 5, when=NOW + dt.timedelta(days=2))
+    page = client.get("/callbacks?lang=en").get_data(as_text=True)
+    queue = page.split('id="callback-queue"')[1].split("</table>")[0]
+    assert queue.count('id="callback-') == PAGE_ROWS
+    assert 'hx-get="/callbacks?lang=en&amp;page=2"' in queue
+    upcoming = page.split('id="callback-upcoming"')[1]
+    assert upcoming.split("</table>")[0].count('id="callback-') == UPCOMING_SHOWN
+    assert f"The next {UPCOMING_SHOWN} are shown." in upcoming
+    due = Callback.select().where(Callback.next_at < NOW).count()
+    more = client.get("/callbacks?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert more.count('id="callback-') == due - PAGE_ROWS and "<table" not in more
