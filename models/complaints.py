@@ -253,7 +253,12 @@ class Complaint(VoidableModel, VersionedModel):
         return self.severity == "major"
 
     def events(self):
-        return (ComplaintEvent.select(ComplaintEvent, User).join(User, on=ComplaintEvent.actor == User.id)
+        """The timeline with who acted and who was named to handle it, in one query."""
+        handler = User.alias()
+        return (ComplaintEvent.select(ComplaintEvent, User, handler)
+                .join(User, on=ComplaintEvent.actor == User.id)
+                .switch(ComplaintEvent).join(handler, JOIN.LEFT_OUTER, on=(ComplaintEvent.handler == handler.id),
+                                             attr="handler")
                 .where(ComplaintEvent.complaint == self).order_by(ComplaintEvent.at, ComplaintEvent.id))
 
     def similar(self, viewer, limit=SIMILAR_SHOWN):

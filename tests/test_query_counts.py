@@ -285,3 +285,22 @@ def test_the_callback_queue_fifty_at_a_time_and_the_next_ones_capped(app, client
     due = Callback.select().where(Callback.next_at < NOW).count()
     more = client.get("/callbacks?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert more.count('id="callback-') == due - PAGE_ROWS and "<table" not in more
+
+
+def test_a_complaint_timeline_loads_who_acted_and_who_handles_with_the_rows(app, client, auth, make_user):
+    from models.complaints import ComplaintEvent
+    clerk = make_user("spec", "specialist", department="客服部")
+    auth.login("spec")
+    complaint = complaints.create(clerk, name="客户", phone="13900130000", content="漏水", channel="phone",
+                                  category=complaints.categories()[0], severity="general")
+    handlers = iter(make_user(f"h{i}", "specialist", department="客服部", display_name=f"处理人{i:02d}")
+                    for i in range(20))
+
+    def add_events(n):
+        ComplaintEvent.insert_many([{"complaint": complaint.id, "at": NOW, "actor": clerk.id, "action": "note",
+                                     "to_state": complaint.state, "handler": next(handlers).id}
+                                    for _ in range(n)]).execute()
+    url = f"/complaints/{complaint.id}"
+    assert_query_count_does_not_grow(client, url, add_events)
+    page = client.get(url).get_data(as_text=True)
+    assert "处理人00" in page and "处理人12" in page
