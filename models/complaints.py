@@ -344,7 +344,9 @@ def listing(state=None, category=None, department_id=None, q=None):
 
 
 def staff_register(viewer):
-    return visible_to(viewer, listing().where(Complaint.category == STAFF_CATEGORY))
+    """Every complaint about staff, ever: the newest first, as a register is read (the page shows it in pages)."""
+    return visible_to(viewer, listing(state="all").where(Complaint.category == STAFF_CATEGORY)
+                      .order_by(Complaint.created_at.desc(), Complaint.id.desc()))
 
 
 # Who sees which complaints (and so their customers' phone numbers): decided here only.

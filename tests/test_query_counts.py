@@ -304,3 +304,22 @@ def test_a_complaint_timeline_loads_who_acted_and_who_handles_with_the_rows(app,
     assert_query_count_does_not_grow(client, url, add_events)
     page = client.get(url).get_data(as_text=True)
     assert "处理人00" in page and "处理人12" in page
+
+
+def test_the_staff_register_newest_first_fifty_at_a_time(app, client, auth, make_user):
+    from views.ui import PAGE_ROWS
+    clerk = make_user("spec", "specialist", department="客服部")
+    auth.login("spec")
+    counter = iter(range(1000))
+
+    def add_complaints(n):
+        return [complaints.create(clerk, name="客户", phone=f"1390013{next(counter):04d}", content="态度差",
+                                  channel="phone", category=complaints.STAFF_CATEGORY, severity="general",
+                                  staff_person="赵师傅") for _ in range(n)]
+    first = add_complaints(1)[0]
+    assert_query_count_does_not_grow(client, "/complaints/staff", add_complaints)
+    newest = add_complaints(PAGE_ROWS)[-1]
+    rows = client.get("/complaints/staff").get_data(as_text=True).split('id="complaint-rows"')[1].split("</table>")[0]
+    assert rows.count("赵师傅") == PAGE_ROWS and newest.number in rows and first.number not in rows
+    more = client.get("/complaints/staff?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert more.count("赵师傅") == complaints.Complaint.select().count() - PAGE_ROWS and first.number in more

@@ -148,8 +148,11 @@ def inbox():
 @bp.route("/complaints/staff")
 @allow("complaints.work")
 def staff_register():
-    """Complaints about members of staff."""
-    return render("complaints/staff.html", rows=complaints.staff_register(current_user))
+    """Complaints about members of staff, newest first, 50 at a time."""
+    rows, more_url, page = one_page(complaints.staff_register(current_user), "complaints.staff_register")
+    if page > 1:
+        return render_fragment("complaints/staff.html", "more_rows", rows=rows, more_url=more_url)
+    return render("complaints/staff.html", rows=rows, more_url=more_url)
 
 
 @bp.route("/complaints/new", methods=["GET", "POST"])
