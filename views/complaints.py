@@ -20,7 +20,7 @@ from models.users import Department
 from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
-from views.fields import int_arg, phone, strip
+from views.fields import phone, strip
 from views.printing import record_url, render_pdf
 from views.templating import NAV_COUNTS, local_datetime
 from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
@@ -109,7 +109,6 @@ def _complaint(complaint_id):
 
 
 #: Rows per page of the complaint list; "show more" fetches the next ones.
-LIST_PAGE = 50
 CUSTOMER_FORM_ROWS = 30  # the printed customer form lists the newest 30
 
 
@@ -120,13 +119,9 @@ def index():
     state = request.args.get("state", "open")
     category = request.args.get("category", "")
     q = request.args.get("q", "").strip()[:80]
-    page = max(1, int_arg(request.args, "page") or 1)
-    rows = list(complaints.visible_to(current_user, complaints.listing(state=state, category=category, q=q))
-                .offset((page - 1) * LIST_PAGE).limit(LIST_PAGE + 1))
-    more_url = None
-    if len(rows) > LIST_PAGE:
-        rows = rows[:LIST_PAGE]
-        more_url = url_for("complaints.index", **(request.args.to_dict() | {"page": page + 1}))
+    rows, more_url, page = one_page(
+        complaints.visible_to(current_user, complaints.listing(state=state, category=category, q=q)),
+        "complaints.index")
     if page > 1:  # "show more": the next rows only, in place of the button
         return render_fragment("complaints/index.html", "more_rows", rows=rows, more_url=more_url)
     return render("complaints/index.html", "rows", rows=rows, more_url=more_url, state=state, category=category,
