@@ -379,7 +379,10 @@ def queue(now=None):
             .order_by(Customer.is_vip.desc(), Callback.next_at, Callback.id))
 
 
-def upcoming(now=None, limit=50):
+UPCOMING_SHOWN = 50
+
+
+def upcoming(now=None, limit=UPCOMING_SHOWN):
     _, tomorrow = _day_bounds(now)
     return (_with_links()
             .where(Callback.state == "due", Callback.next_at >= tomorrow)

@@ -253,7 +253,12 @@ class Complaint(VoidableModel, VersionedModel):
         return self.severity == "major"
 
     def events(self):
-        return (ComplaintEvent.select(ComplaintEvent, User).join(User, on=ComplaintEvent.actor == User.id)
+        """The timeline with who acted and who was named to handle it, in one query."""
+        handler = User.alias()
+        return (ComplaintEvent.select(ComplaintEvent, User, handler)
+                .join(User, on=ComplaintEvent.actor == User.id)
+                .switch(ComplaintEvent).join(handler, JOIN.LEFT_OUTER, on=(ComplaintEvent.handler == handler.id),
+                                             attr="handler")
                 .where(ComplaintEvent.complaint == self).order_by(ComplaintEvent.at, ComplaintEvent.id))
 
     def similar(self, viewer, limit=SIMILAR_SHOWN):
@@ -339,7 +344,9 @@ def listing(state=None, category=None, department_id=None, q=None):
 
 
 def staff_register(viewer):
-    return visible_to(viewer, listing().where(Complaint.category == STAFF_CATEGORY))
+    """Every complaint about staff, ever: the newest first, as a register is read (the page shows it in pages)."""
+    return visible_to(viewer, listing(state="all").where(Complaint.category == STAFF_CATEGORY)
+                      .order_by(Complaint.created_at.desc(), Complaint.id.desc()))
 
 
 # Who sees which complaints (and so their customers' phone numbers): decided here only.

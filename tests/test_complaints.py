@@ -414,8 +414,8 @@ def test_a_category_the_admin_adds_is_offered_at_intake(app, client, admin, peop
 
 
 def test_the_list_shows_fifty_then_more_on_request(app, client, auth, people, monkeypatch):
-    import views.complaints
-    monkeypatch.setattr(views.complaints, "LIST_PAGE", 2)
+    import views.ui
+    monkeypatch.setattr(views.ui, "PAGE_ROWS", 2)
     for index in range(3):
         _make(app, people["spec"], name=f"客户{index}", phone=f"1310013100{index}")
     auth.login("spec")

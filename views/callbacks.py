@@ -23,7 +23,7 @@ from views.access import allow
 from views.exports import table_download
 from views.fields import show_refusal, strip
 from views.printing import record_url, render_pdf
-from views.ui import PortalForm, redirect_to, render, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("callbacks", __name__)
 
@@ -63,8 +63,13 @@ def _callback(callback_id):
 def index():
     """Today's callbacks: VIP first, then by time; overdue ones stand out."""
     now = utcnow()
-    return render("callbacks/index.html", rows=list(callbacks.queue(now)), upcoming=list(callbacks.upcoming(now)),
-                  done=list(callbacks.done_today(now)), figures=callbacks.today_figures(now), now=now)
+    # An imported sales list or a week away leaves thousands due: the queue is paged.
+    rows, more_url, page = one_page(callbacks.queue(now), "callbacks.index")
+    if page > 1:
+        return render_fragment("callbacks/index.html", "more_rows", rows=rows, more_url=more_url, now=now)
+    return render("callbacks/index.html", rows=rows, more_url=more_url, upcoming=list(callbacks.upcoming(now)),
+                  upcoming_shown=callbacks.UPCOMING_SHOWN, done=list(callbacks.done_today(now)),
+                  figures=callbacks.today_figures(now), now=now)
 
 
 def _show(callback, form=None, window_form=None, status=200, error=None):

@@ -20,10 +20,10 @@ from models.users import Department
 from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
-from views.fields import int_arg, phone, strip, whole_number
+from views.fields import phone, strip, whole_number
 from views.printing import record_url, render_pdf
 from views.templating import NAV_COUNTS, local_datetime
-from views.ui import PortalForm, redirect_to, render, render_fragment, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("complaints", __name__)
 NAV_COUNTS["complaints.inbox"] = complaints.awaiting_department_count
@@ -109,7 +109,7 @@ def _complaint(complaint_id):
 
 
 #: Rows per page of the complaint list; "show more" fetches the next ones.
-LIST_PAGE = 50
+CUSTOMER_FORM_ROWS = 30  # the printed customer form lists the newest 30
 
 
 @bp.route("/complaints")
@@ -119,13 +119,9 @@ def index():
     state = request.args.get("state", "open")
     category = request.args.get("category", "")
     q = request.args.get("q", "").strip()[:80]
-    page = max(1, int_arg(request.args, "page") or 1)
-    rows = list(complaints.visible_to(current_user, complaints.listing(state=state, category=category, q=q))
-                .offset((page - 1) * LIST_PAGE).limit(LIST_PAGE + 1))
-    more_url = None
-    if len(rows) > LIST_PAGE:
-        rows = rows[:LIST_PAGE]
-        more_url = url_for("complaints.index", **(request.args.to_dict() | {"page": page + 1}))
+    rows, more_url, page = one_page(
+        complaints.visible_to(current_user, complaints.listing(state=state, category=category, q=q)),
+        "complaints.index")
     if page > 1:  # "show more": the next rows only, in place of the button
         return render_fragment("complaints/index.html", "more_rows", rows=rows, more_url=more_url)
     return render("complaints/index.html", "rows", rows=rows, more_url=more_url, state=state, category=category,
@@ -147,8 +143,11 @@ def inbox():
 @bp.route("/complaints/staff")
 @allow("complaints.work")
 def staff_register():
-    """Complaints about members of staff."""
-    return render("complaints/staff.html", rows=complaints.staff_register(current_user))
+    """Complaints about members of staff, newest first, 50 at a time."""
+    rows, more_url, page = one_page(complaints.staff_register(current_user), "complaints.staff_register")
+    if page > 1:
+        return render_fragment("complaints/staff.html", "more_rows", rows=rows, more_url=more_url)
+    return render("complaints/staff.html", rows=rows, more_url=more_url)
 
 
 @bp.route("/complaints/new", methods=["GET", "POST"])
@@ -274,7 +273,7 @@ def _customer(customer_id):
 def _complaints_of(customer):
     """The customer's complaints this user may see, newest first."""
     return complaints.visible_to(current_user, complaints.listing(state="all").where(Complaint.customer == customer)
-                                 .order_by(Complaint.created_at.desc()))
+                                 .order_by(Complaint.created_at.desc(), Complaint.id.desc()))
 
 
 def customer_number(customer):
@@ -284,10 +283,13 @@ def customer_number(customer):
 @bp.route("/customers/<int:customer_id>")
 @allow("complaints.work")
 def customer(customer_id):
-    """A customer: details and every complaint of theirs, newest first."""
+    """A customer: details and their complaints, newest first, 50 at a time."""
     customer = _customer(customer_id)
-    rows = _complaints_of(customer)
-    return render("complaints/customer.html", customer=customer, rows=rows, number=customer_number(customer))
+    rows, more_url, page = one_page(_complaints_of(customer), "complaints.customer", customer_id=customer.id)
+    if page > 1:
+        return render_fragment("complaints/customer.html", "more_rows", rows=rows, more_url=more_url)
+    return render("complaints/customer.html", customer=customer, rows=rows, more_url=more_url,
+                  number=customer_number(customer))
 
 
 @bp.route("/customers/<int:customer_id>.pdf")
@@ -295,10 +297,12 @@ def customer(customer_id):
 def customer_form(customer_id):
     """The customer information form (客户信息登记表)."""
     customer = _customer(customer_id)
-    rows = list(_complaints_of(customer))
+    # One or two pages on paper: the newest ones, and how many there are in all.
+    rows = list(_complaints_of(customer).limit(CUSTOMER_FORM_ROWS))
+    total = len(rows) if len(rows) < CUSTOMER_FORM_ROWS else _complaints_of(customer).count()
     number = customer_number(customer)
     return render_pdf("print/customer_info.html", f"客户信息登记表-{customer.name}.pdf", customer=customer, rows=rows,
-                      number=number, printed_at=local_now(),
+                      total=total, number=number, printed_at=local_now(),
                       qr=qr_data_uri(record_url("complaints.customer", customer_id=customer.id)))
 
 

@@ -21,7 +21,7 @@ from printing import qr_data_uri
 from views.access import allow
 from views.fields import int_arg, show_refusal, strip, whole_number
 from views.printing import record_url, render_pdf
-from views.ui import PortalForm, redirect_to, render, toast
+from views.ui import PAGE_ROWS, PortalForm, one_page, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("duty", __name__)
 
@@ -85,10 +85,18 @@ def day_page(day_id):
 @bp.route("/duty/days")
 @allow("duty.log")
 def days():
-    """Earlier pages of the log; the unsigned ones first for the manager."""
-    unsigned = list(DutyDay.unsigned())
-    recent = list(DutyDay.select().order_by(DutyDay.date.desc(), DutyDay.shift.desc()).limit(60))
-    return render("duty/days.html", unsigned=unsigned, recent=recent)
+    """Earlier pages of the log, 50 at a time; the newest unsigned ones first for the manager
+    (a manager away for weeks leaves a long tail: it shows how many, the rest are in the days)."""
+    recent, more_url, page = one_page(DutyDay.select().order_by(DutyDay.date.desc(), DutyDay.shift.desc(),
+                                                                DutyDay.id.desc()), "duty.days")
+    if page > 1:
+        return render_fragment("duty/days.html", "more_days", recent=recent, more_url=more_url)
+    unsigned, unsigned_total = [], 0
+    if current_user.can("duty.sign"):
+        unsigned = list(DutyDay.unsigned().limit(PAGE_ROWS))
+        unsigned_total = len(unsigned) if len(unsigned) < PAGE_ROWS else DutyDay.unsigned().count()
+    return render("duty/days.html", unsigned=unsigned, unsigned_total=unsigned_total, recent=recent,
+                  more_url=more_url)
 
 
 @bp.route("/duty/<int:day_id>/entries", methods=["POST"])

@@ -20,15 +20,14 @@ from models.timezone import local_now
 from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
-from views.fields import AmountField, DayField, int_arg, phone, show_refusal, strip, whole_number
+from views.fields import AmountField, DayField, phone, show_refusal, strip, whole_number
 from views.printing import record_url, render_pdf
 from views.templating import local_date, local_datetime
-from views.ui import PortalForm, redirect_to, render, render_fragment, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("returns", __name__)
 
 YES_NO = [SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))]
-LIST_PAGE = 50
 #: The register page shows this many rows; the PDF and the XLSX hold the whole period.
 REGISTER_SHOWN = 500
 LONGEST_PERIOD_DAYS = 366
@@ -142,12 +141,7 @@ def index():
     """The returns, newest first, filterable; 50 at a time."""
     state = request.args.get("state", "open")
     q = request.args.get("q", "").strip()[:80]
-    page = max(1, int_arg(request.args, "page") or 1)
-    rows = list(returns.listing(state=state, q=q).offset((page - 1) * LIST_PAGE).limit(LIST_PAGE + 1))
-    more_url = None
-    if len(rows) > LIST_PAGE:
-        rows = rows[:LIST_PAGE]
-        more_url = url_for("returns.index", **(request.args.to_dict() | {"page": page + 1}))
+    rows, more_url, page = one_page(returns.listing(state=state, q=q), "returns.index")
     if page > 1:
         return render_fragment("returns/index.html", "more_rows", rows=rows, more_url=more_url)
     return render("returns/index.html", "rows", rows=rows, more_url=more_url, state=state, q=q)

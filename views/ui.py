@@ -2,13 +2,14 @@
 import json
 from urllib.parse import urlsplit
 
-from flask import flash, get_flashed_messages, make_response, redirect, render_template, request
+from flask import flash, get_flashed_messages, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations as wtforms_translations
 from jinja2_fragments.flask import render_block
 from wtforms import Form, HiddenField
 
 from models.submissions import new_key, result_of
+from views.fields import int_arg
 
 
 def is_htmx():
@@ -30,6 +31,21 @@ def render(template, block=None, status=200, **context):
     response = make_response(body, status)
     response.vary.add("HX-Request")
     return response
+
+
+PAGE_ROWS = 50
+
+
+def one_page(query, endpoint, **url_values):
+    """The ?page= slice of a list that grows with the data, PAGE_ROWS at a time, and the URL of the
+    next slice ("show more") when there is one. Returns (rows, more_url, page)."""
+    page = max(1, int_arg(request.args, "page") or 1)
+    rows = list(query.offset((page - 1) * PAGE_ROWS).limit(PAGE_ROWS + 1))
+    more_url = None
+    if len(rows) > PAGE_ROWS:
+        rows = rows[:PAGE_ROWS]
+        more_url = url_for(endpoint, **(request.args.to_dict() | url_values | {"page": page + 1}))
+    return rows, more_url, page
 
 
 def render_fragment(template, block, **context):

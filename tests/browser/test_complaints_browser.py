@@ -76,3 +76,29 @@ def test_a_complaint_goes_round_until_the_customer_is_satisfied(live_server, new
     expect(boss.locator("#complaint-state")).to_have_text("已关闭")
     expect(boss.locator("#timeline li")).to_have_count(15)  # each handling signs for it first
     screenshot(boss, "closed")
+
+
+def test_a_regular_customers_complaints_come_fifty_at_a_time(app, live_server, page, make_user, screenshot):
+    from models import complaints
+    from models.complaints import Customer
+    from views.ui import PAGE_ROWS
+    clerk = make_user("spec", "specialist", display_name="李专员")
+    with app.test_request_context():
+        made = [complaints.create(clerk, name="常客王女士", phone="13900130000", content="漏水", channel="phone",
+                                  category=complaints.categories()[0], severity="general")
+                for _ in range(PAGE_ROWS + 7)]
+        customer = Customer.get(Customer.phone == "13900130000")
+    enter(page, live_server, "spec")
+    page.goto(f"{live_server}/customers/{customer.id}")
+    rows = page.locator("#customer-complaints tbody tr:not(.more-row)")
+    expect(rows).to_have_count(PAGE_ROWS)
+    expect(page.locator("#customer-complaints")).not_to_contain_text(made[0].number)
+    more = page.get_by_role("button", name="显示更多")
+    more.scroll_into_view_if_needed()
+    screenshot(page, "show-more", full_page=False)
+    more.click()
+    expect(rows).to_have_count(PAGE_ROWS + 7)
+    expect(page.locator("#customer-complaints")).to_contain_text(made[0].number)
+    expect(page.get_by_role("button", name="显示更多")).to_have_count(0)
+    page.locator("#customer-complaints").get_by_text(made[0].number).scroll_into_view_if_needed()
+    screenshot(page, "all-shown", full_page=False)

@@ -14,7 +14,7 @@ from models.submissions import submit_once
 from models.users import Department
 from views.access import allow
 from views.fields import ChosenIdField, WholeNumberField, strip
-from views.ui import PortalForm, redirect_to, render, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
 from views.procurement.fields import positive, required
 
 bp = Blueprint("stock", __name__)
@@ -81,8 +81,11 @@ def issue():
 @bp.route("/stock/<int:item_id>")
 @allow("stock.view")
 def item(item_id):
-    """One item's ledger: every movement in and out with the balance after it."""
+    """One item's ledger: every movement in and out with the balance after it, newest first, 50 at a time."""
     item = StockItem.get_or_none(StockItem.id == item_id)
     if item is None:
         abort(404)
-    return render("procurement/stock_item.html", item=item, moves=list(item.moves().limit(500)))
+    moves, more_url, page = one_page(item.moves(), "stock.item", item_id=item.id)
+    if page > 1:
+        return render_fragment("procurement/stock_item.html", "more_moves", moves=moves, more_url=more_url)
+    return render("procurement/stock_item.html", item=item, moves=moves, more_url=more_url)

@@ -14,7 +14,7 @@ from models.procurement.suppliers import Supplier
 from models.submissions import submit_once
 from views.access import allow
 from views.fields import phone, strip
-from views.ui import PortalForm, redirect_to, render, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
 from views.procurement.fields import tax_id
 
 bp = Blueprint("suppliers", __name__)
@@ -84,8 +84,14 @@ def edit(supplier_id):
     form = SupplierForm(obj=row if request.method == "GET" else None)
     if not form.validate_on_submit() or _duplicate_supplier(form, row.id):
         status = 422 if request.method == "POST" else 200
-        orders = PurchaseOrder.select().where(PurchaseOrder.supplier == row).order_by(PurchaseOrder.created_at.desc())
-        return render("procurement/supplier.html", "form", status=status, form=form, supplier=row, orders=orders)
+        # A regular supplier gathers hundreds of orders over the years: the newest first, 50 at a time.
+        orders, more_url, page = one_page(
+            PurchaseOrder.select().where(PurchaseOrder.supplier == row)
+            .order_by(PurchaseOrder.created_at.desc(), PurchaseOrder.id.desc()), "suppliers.edit", supplier_id=row.id)
+        if page > 1:
+            return render_fragment("procurement/supplier.html", "more_orders", orders=orders, more_url=more_url)
+        return render("procurement/supplier.html", "form", status=status, form=form, supplier=row, orders=orders,
+                      more_url=more_url)
     register.save_supplier(current_user, row.id, **form.values())
     toast(_("Supplier saved."))
     return redirect_to(url_for("suppliers.index"))
