@@ -13,15 +13,13 @@ from models.base import DomainError, utcnow
 from models.callbacks import OUTCOMES, REASONS
 from models.complaints import STATES
 from models.home_visits import month_count
-from models.reports import Period
 from models.sales_import import COLUMNS, TEMPLATE_HEADERS, ImportRefused, import_sales
 from models.settings import InvalidSetting
 from models.submissions import submit_once
-from models.timezone import local_now
 from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
-from views.fields import show_refusal, strip
+from views.fields import month_period, show_refusal, strip
 from views.printing import record_url, render_pdf
 from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
 
@@ -186,14 +184,8 @@ def import_template(fmt):
 @allow("callbacks.stats")
 def stats():
     """Callbacks per month: due, done, on time, satisfied, and the pass rate against the target."""
-    period = Period.containing("month", local_now().date())
     text = request.args.get("month", "").strip()
-    error = None
-    if text:
-        try:
-            period = Period.parse("month", text)
-        except ValueError:
-            error = _("Enter a month like 2026-11.")
+    period, error = month_period(text)
     start, end = period.utc_range()
     figures = callbacks.callback_stats(start, end)
     by_reason = []

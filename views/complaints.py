@@ -13,14 +13,13 @@ from models import complaints
 from models.base import DomainError
 from models.complaints import CHANNELS, SEVERITIES, STATES, TRANSITIONS, Complaint, Customer
 from models.phones import PHONE_HELP
-from models.reports import Period
 from models.submissions import submit_once
 from models.timezone import local_now
 from models.users import Department
 from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
-from views.fields import phone, strip, whole_number
+from views.fields import month_period, phone, strip, whole_number
 from views.printing import record_url, render_pdf
 from views.templating import NAV_COUNTS, local_datetime
 from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
@@ -315,13 +314,10 @@ def _percent(rate):
 def register():
     """The complaint register (台帐) of one month with its summary; as XLSX or CSV too."""
     args, errors = request.args, {}
-    month = args.get("month", "").strip()[:7] or f"{local_now():%Y-%m}"
-    try:
-        period = Period.parse("month", month)
-    except ValueError:
-        errors["month"] = _("Enter a month like %(example)s.", example=f"{local_now():%Y-%m}")
-        period = Period.containing("month", local_now().date())
-        month = period.key
+    period, error = month_period(args.get("month", "").strip()[:7])
+    if error:
+        errors["month"] = error
+    month = period.key
     start, end = period.utc_range()
     department_id = int(args["department"]) if whole_number(args.get("department")) else None
     department = Department.get_or_none(Department.id == department_id) if department_id else None

@@ -9,6 +9,8 @@ from wtforms.widgets import TextInput
 
 from models.base import DomainError
 from models.phones import normalise_phone
+from models.reports import Period
+from models.timezone import local_now
 
 
 class CheckboxesField(SelectMultipleField):
@@ -75,6 +77,17 @@ def whole_number(text):
     """Is `text` a whole number a person typed (ASCII digits)? str.isdigit() alone also admits
     "²" or "٣", which int() then refuses: a 500 instead of a message."""
     return bool(text) and text.isascii() and text.isdecimal()
+
+
+def month_period(text):
+    """The month a page was asked for ("2026-11"), or this month when none was; with the
+    message for the field when the text is no month."""
+    if not text:
+        return Period.containing("month", local_now().date()), None
+    try:
+        return Period.parse("month", text), None
+    except ValueError:
+        return Period.containing("month", local_now().date()), _("Enter a month like 2026-11.")
 
 
 def int_arg(args, name, default=None):

@@ -13,14 +13,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from models import returns
 from models.base import DomainError
 from models.phones import PHONE_HELP, normalise_phone
-from models.reports import Period
 from models.returns import OUTCOMES, REFUSALS, STATES, SUMMARY_OUTCOMES, TRANSITIONS, GoodsReturn
 from models.submissions import submit_once
 from models.timezone import local_now
 from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
-from views.fields import AmountField, DayField, phone, show_refusal, strip, whole_number
+from views.fields import AmountField, DayField, month_period, phone, show_refusal, strip, whole_number
 from views.printing import record_url, render_pdf
 from views.templating import local_date, local_datetime
 from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
@@ -317,12 +316,10 @@ def register_pdf():
 
 
 def _month(args, errors):
-    text = args.get("month", "").strip()[:7] or f"{local_now():%Y-%m}"
-    try:
-        return Period.parse("month", text)
-    except ValueError:
-        errors["month"] = _("Enter a month like %(example)s.", example=f"{local_now():%Y-%m}")
-        return Period.containing("month", local_now().date())
+    period, error = month_period(args.get("month", "").strip()[:7])
+    if error:
+        errors["month"] = error
+    return period
 
 
 def _summary_table(s):

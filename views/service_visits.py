@@ -10,14 +10,13 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from models import service_visits
 from models.base import DomainError
-from models.reports import Period
 from models.service_visits import KINDS, STATES, TRANSITIONS, ServiceVisit
 from models.submissions import submit_once
-from models.timezone import local_now, to_utc
+from models.timezone import to_utc
 from printing import qr_data_uri
 from views.access import allow
 from views.exports import table_download
-from views.fields import phone, show_refusal, strip
+from views.fields import month_period, phone, show_refusal, strip
 from views.printing import record_url, render_pdf
 from views.templating import local_datetime
 from views.ui import PortalForm, redirect_to, render, toast
@@ -51,11 +50,7 @@ def labels():
 
 
 def _period():
-    text = request.args.get("month", "").strip()
-    try:
-        return Period.parse("month", text), None
-    except ValueError:
-        return Period.containing("month", local_now().date()), (_("Enter a month like 2026-11.") if text else None)
+    return month_period(request.args.get("month", "").strip())
 
 
 @bp.route("/service-visits")
