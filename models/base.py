@@ -1,6 +1,7 @@
 """The shared database handle, base model and the helpers every domain uses."""
 import datetime as dt
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from peewee import DatabaseProxy, DateTimeField, IntegerField, Model, PostgresqlDatabase, SqliteDatabase, TextField
@@ -113,6 +114,19 @@ class VoidableModel(BaseModel):
     def is_void(self):
         return self.voided_at is not None
 
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of a workflow's TRANSITIONS table: from which states, to which (None: the state
+    stays), for whom (a set of roles, or a name the area's refusal() reads), and whether the
+    step needs a note and what the note is called."""
+    label: object
+    sources: tuple
+    target: str
+    roles: object
+    note_required: bool = False
+    note_label: object = None
 
 
 class VersionedModel(BaseModel):

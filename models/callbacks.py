@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from peewee import (
-    JOIN, CharField, DateField, DateTimeField, DeferredForeignKey, ForeignKeyField, IntegerField, IntegrityError, TextField,
-    fn,
+    JOIN, CharField, DateField, DateTimeField, DeferredForeignKey, ForeignKeyField, IntegerField, IntegrityError,
+    TextField, fn,
 )
 
 from models import audit, complaints, settings

@@ -7,14 +7,13 @@ was not paid. The tiers of approval are data (CompensationTier rows an administr
 the service manager approves every compensation, leadership too above a setting. The states
 and who may move them are TRANSITIONS; apply() is the one function that moves a compensation."""
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from peewee import JOIN, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from models import audit, settings
-from models.base import BaseModel, DomainError, VersionedModel, VoidableModel, utcnow, write_transaction
+from models.base import BaseModel, DomainError, Transition, VersionedModel, VoidableModel, utcnow, write_transaction
 from models.complaints import Complaint, Customer, find_or_create_customer
 from models.notifications import N_, notify
 from models.numbering import next_number
@@ -50,16 +49,6 @@ MANAGERS = frozenset({"service_manager"})
 APPROVER = "approver"
 #: The person who proposed it.
 PROPOSER = "proposer"
-
-
-@dataclass(frozen=True)
-class Transition:
-    label: object
-    sources: tuple
-    target: str
-    roles: object  # a frozenset of roles, APPROVER or PROPOSER
-    note_required: bool = False
-    note_label: object = None
 
 
 TRANSITIONS = {

@@ -3,7 +3,6 @@
 The states and every allowed transition live in TRANSITIONS; apply() is the one
 function that moves a complaint, so who-may-do-what is decided in one place."""
 import datetime as dt
-from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from peewee import (
@@ -11,7 +10,7 @@ from peewee import (
 )
 
 from models import audit, settings, worktime
-from models.base import BaseModel, DomainError, VersionedModel, VoidableModel, db, utcnow, write_transaction
+from models.base import BaseModel, DomainError, Transition, VersionedModel, VoidableModel, db, utcnow, write_transaction
 from models.calls import Call
 from models.notifications import N_, notify
 from models.numbering import next_number
@@ -86,16 +85,6 @@ MANAGERS = frozenset({"service_manager", "admin"})
 DEPARTMENT = "department"
 #: Customer service, or the responsible department's own staff.
 FRONT_OFFICE_OR_DEPARTMENT = "front office or department"
-
-
-@dataclass(frozen=True)
-class Transition:
-    label: object
-    sources: tuple
-    target: str  # None: the state stays (the paused clock)
-    roles: frozenset  # or DEPARTMENT, FRONT_OFFICE_OR_DEPARTMENT
-    note_required: bool = False
-    note_label: object = None
 
 
 TRANSITIONS = {

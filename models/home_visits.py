@@ -4,7 +4,6 @@ the follow-up is done. Seed 002 asks for at least 5 a month: the month's count i
 callback figures and the board, and a sweep reminds the service managers once in the last
 week of a month that is short."""
 import datetime as dt
-from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from peewee import (
@@ -12,7 +11,7 @@ from peewee import (
 )
 
 from models import audit, settings
-from models.base import BaseModel, DomainError, VersionedModel, VoidableModel, db, utcnow, write_transaction
+from models.base import BaseModel, DomainError, Transition, VersionedModel, VoidableModel, db, utcnow, write_transaction
 from models.callbacks import Sale
 from models.complaints import Complaint, Customer
 from models.notifications import N_, notify
@@ -48,14 +47,6 @@ MANAGERS = frozenset({"service_manager", "admin"})
 
 class HomeVisitError(DomainError):
     """A refused step; the message is for the user, `field` the form field it concerns."""
-
-
-@dataclass(frozen=True)
-class Transition:
-    label: object
-    sources: tuple
-    target: str
-    roles: frozenset
 
 
 TRANSITIONS = {

@@ -12,7 +12,6 @@ It is decided by the day the customer brought the goods, not by the day the vend
 TRANSITIONS holds every allowed step; apply() is the one function that takes one, so who
 may do what is decided in refusal(), in one place."""
 import datetime as dt
-from dataclasses import dataclass
 
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
@@ -21,7 +20,7 @@ from peewee import (
 )
 
 from models import audit, settings
-from models.base import BaseModel, DomainError, VersionedModel, VoidableModel, db, utcnow, write_transaction
+from models.base import BaseModel, DomainError, Transition, VersionedModel, VoidableModel, db, utcnow, write_transaction
 from models.callbacks import Sale
 from models.complaints import Complaint, Customer, find_or_create_customer
 from models.numbering import next_number
@@ -63,14 +62,6 @@ DESK_REFUSALS = ("condition", "vendor", "other")
 
 DESK = frozenset({"front_desk", "specialist", "service_manager"})
 MANAGERS = frozenset({"service_manager"})
-
-
-@dataclass(frozen=True)
-class Transition:
-    label: object
-    sources: tuple
-    target: str
-    roles: frozenset
 
 
 TRANSITIONS = {

@@ -4,13 +4,12 @@ work done → the customer's confirmation → closed; a callback follows like af
 The states and every allowed step live in TRANSITIONS; apply() is the one function that
 moves a visit. The repair quality pass rate (seed 002: above 98 %) counts the visits the
 customer confirmed good the first time among those confirmed at all."""
-from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from models import audit, callbacks, settings
-from models.base import BaseModel, DomainError, VersionedModel, VoidableModel, utcnow, write_transaction
+from models.base import BaseModel, DomainError, Transition, VersionedModel, VoidableModel, utcnow, write_transaction
 from models.callbacks import Callback, Sale
 from models.complaints import Complaint, Customer
 from models.numbering import next_number
@@ -43,14 +42,6 @@ MANAGERS = frozenset({"service_manager", "admin"})
 
 class ServiceVisitError(DomainError):
     """A refused step; the message is for the user, `field` the form field it concerns."""
-
-
-@dataclass(frozen=True)
-class Transition:
-    label: object
-    sources: tuple
-    target: str
-    roles: frozenset
 
 
 TRANSITIONS = {
