@@ -28,6 +28,10 @@ def all_models():
     from models.compensations import Compensation, CompensationEvent, CompensationRecovery, CompensationTier
     from models.home_visits import HomeVisit, HomeVisitReminder
     from models.service_visits import ServiceVisit, ServiceVisitEvent
+    from models.quality.checklists import ChecklistItem
+    from models.quality.inspections import Finding, FloorWalkReminder, Inspection
+    from models.quality.fines import BonusFundEntry, Fine, StaffProposal
+    from models.quality.rectifications import Rectification
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -39,7 +43,8 @@ def all_models():
             ApprovalStep, DepartmentApprover, Supplier, Requisition, RequisitionLine, RequisitionEvent,
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
             WeeklyArchive, GoodsReturn, ReturnEvent,
-            CompensationTier, Compensation, CompensationEvent, CompensationRecovery]
+            CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
+            ChecklistItem, Inspection, Finding, FloorWalkReminder, Fine, BonusFundEntry, StaffProposal, Rectification]
 
 
 def create_tables():
