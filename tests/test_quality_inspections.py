@@ -289,3 +289,82 @@ def test_checklist_items_have_positive_points(people):
         save_item(None, title="仪容仪表", points="0")
     assert refused.value.field == "points"
     assert ChecklistItem.select().count() == 0
+
+
+# Pages
+
+@pytest.fixture
+def staffed(people, item, auth):
+    return people
+
+
+def _page_check(people, item):
+    with time_machine.travel(NOW, tick=False):
+        return _check(people, item, "self", TODAY)
+
+
+def test_every_page_renders_for_the_manager_and_the_person_fined(app, client, staffed, item, auth):
+    with app.test_request_context():
+        inspection = _page_check(staffed, item)
+        fine = _fine_of(inspection)
+        rect = Rectification.get()
+    auth.login("manager")
+    for url in ("/quality", "/quality/inspections", "/quality/inspections?kind=self", f"/quality/inspections/{inspection.id}",
+                "/quality/inspections/new?kind=floor_walk", "/quality/fines", f"/quality/fines/{fine.id}",
+                "/quality/rectifications", "/quality/rectifications?state=all", f"/quality/rectifications/{rect.id}",
+                "/quality/rectifications/weekly", "/quality/proposals", "/quality/checklist",
+                f"/quality/checklist/{item.id}", "/quality/ledger.csv", "/quality/ledger.xlsx"):
+        assert client.get(url).status_code == 200, url
+    auth.logout()
+    auth.login("desk")
+    page = client.get("/quality").get_data(as_text=True)
+    assert fine.number in page
+    assert client.get(f"/quality/fines/{fine.id}").status_code == 200
+    auth.logout()
+    auth.login("desk2")
+    assert client.get(f"/quality/fines/{fine.id}").status_code == 404
+
+
+def test_a_finding_out_of_bounds_comes_back_beside_its_field_with_what_was_typed(app, client, staffed, item, auth):
+    with app.test_request_context():
+        inspection = _inspection(staffed)
+    auth.login("manager")
+    response = client.post(f"/quality/inspections/{inspection.id}/findings",
+                           data={"item": item.id, "person": staffed["repairer"].id, "points_lost": "3",
+                                 "seen": "未主动问候", "submission_key": "k1"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "at most the item" in page and "未主动问候" in page
+    response = client.post(f"/quality/inspections/{inspection.id}/findings",
+                           data={"item": item.id, "person": staffed["repairer"].id, "points_lost": "1",
+                                 "seen": "未主动问候", "submission_key": "k2"})
+    assert response.status_code == 422 and "is not of the inspected department" in response.get_data(as_text=True)
+    response = client.post(f"/quality/inspections/{inspection.id}/findings",
+                           data={"item": item.id, "person": staffed["desk"].id, "points_lost": "0.5",
+                                 "seen": "未主动问候", "submission_key": "k3"})
+    assert response.status_code == 303
+    response = client.post(f"/quality/inspections/{inspection.id}",
+                           data={"action": "complete", "complete-version": Inspection.get_by_id(inspection.id).version})
+    assert response.status_code == 303
+    assert Fine.get().amount == Decimal("50.00")
+
+
+def test_the_fine_notice_and_the_ledger_print_in_chinese(app, client, staffed, item, auth):
+    from tests.pdf import assert_embedded_cjk_font, pdf_text
+    with app.test_request_context():
+        fine = _fine_of(_page_check(staffed, item))
+    auth.login("manager")
+    notice = client.get(f"/quality/fines/{fine.id}/notice.pdf")
+    assert notice.status_code == 200
+    text = pdf_text(notice.data)
+    assert "处罚通知单" in text and fine.number in text and "50.00" in text and "迎宾问候声" in text
+    assert_embedded_cjk_font(notice.data)
+    assert Fine.get_by_id(fine.id).printed_at is not None
+    ledger = client.get(f"/quality/ledger.pdf?department_id={fine.department_id}&month=2026-11")
+    text = pdf_text(ledger.data)
+    assert "罚款及奖励基金台账" in text and "王芳" in text
+    assert_embedded_cjk_font(ledger.data)
+    weekly = client.get("/quality/rectifications/weekly.pdf?week=2026-11-10")
+    text = pdf_text(weekly.data)
+    assert "每周问题整改跟进表" in text and "迎宾问候声" in text and "前台" in text
+    assert_embedded_cjk_font(weekly.data)

@@ -142,8 +142,8 @@ def fine_amount(kind, points_lost, repeat_count):
     return money(points * settings.get(POINT_VALUE) * multiplier), points, multiplier
 
 
-FINED = N_("Fine %(number)s: ¥%(amount)s for “%(item)s” (%(kind)s %(day)s).")
-FLAGGED = N_("%(name)s lost “%(item)s” for the %(count)s. time in a row: decide on reassignment or dismissal.")
+FINED = N_("Fine %(number)s: ¥%(amount)s for “%(item)s” (inspection of %(day)s).")
+FLAGGED = N_("%(name)s lost “%(item)s” %(count)s times in a row: decide on reassignment or dismissal.")
 
 
 def issue_for(actor, inspection, finding):
@@ -158,8 +158,7 @@ def issue_for(actor, inspection, finding):
                            issued_on=inspection.inspected_on, issued_by=actor)
         audit.record_create(actor, fine)
         notify(finding.person, FINED, ("quality.fine", {"fine_id": fine.id}), number=fine.number,
-               amount=f"{amount:,.2f}", item=finding.item.title, kind=str(inspection.kind_label),
-               day=inspection.inspected_on.isoformat())
+               amount=f"{amount:,.2f}", item=finding.item.title, day=inspection.inspected_on.isoformat())
     if finding.repeat_count >= settings.get(FLAG_AT):
         proposal = StaffProposal.create(person=finding.person_id, finding=finding)
         audit.record_create(actor, proposal)
@@ -179,7 +178,7 @@ def credit_reward(actor, inspection):
     if amount <= 0:
         return None
     entry = BonusFundEntry.create(department=inspection.department_id, amount=amount, on=inspection.inspected_on,
-                                  reason=f"{inspection.kind_label} {inspection.number}", inspection=inspection,
+                                  reason="", inspection=inspection,  # the inspection says why, in any language
                                   entered_by=actor)
     audit.record_create(actor, entry)
     return entry
@@ -296,8 +295,10 @@ def ledger(start, end, department_id):
     balance before and after."""
     fines = list(listing().where(Fine.voided_at.is_null(), Fine.issued_on >= start, Fine.issued_on < end,
                                  Fine.department == department_id).order_by(Fine.issued_on, Fine.id))
-    entries = list(BonusFundEntry.select(BonusFundEntry, User)
+    entries = list(BonusFundEntry.select(BonusFundEntry, User, Inspection)
                    .join(User, JOIN.LEFT_OUTER, on=(BonusFundEntry.person == User.id))
+                   .switch(BonusFundEntry).join(Inspection, JOIN.LEFT_OUTER,
+                                                on=(BonusFundEntry.inspection == Inspection.id))
                    .where(BonusFundEntry.department == department_id, BonusFundEntry.voided_at.is_null(),
                           BonusFundEntry.on >= start, BonusFundEntry.on < end)
                    .order_by(BonusFundEntry.on, BonusFundEntry.id))

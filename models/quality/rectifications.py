@@ -25,7 +25,7 @@ ESCALATE_DAYS = settings.define("quality_rectification_escalate_days", int, 3,
                                 _l("Days after the owner's reminder before the head is told"), QUALITY,
                                 minimum=1, maximum=30)
 
-STATES = {"open": _l("Open"), "done": _l("Done, to be verified"), "verified": _l("Verified"),
+STATES = {"open": _l("Not rectified yet"), "done": _l("Done, to be verified"), "verified": _l("Verified"),
           "reopened": _l("Reopened"), "voided": _l("Voided")}
 OPEN_STATES = ("open", "reopened")
 CLOSED_STATES = ("done", "verified")
@@ -122,7 +122,8 @@ def apply(item_id, action, actor, version, *, note=""):
             raise QualityError(reason)
         transition = TRANSITIONS[action]
         if transition.note_required and not note:
-            raise QualityError(_l("Write down %(what)s.", what=str(transition.note_label).lower()), field="note")
+            raise QualityError(_l("Write down what was done.") if action == "close"
+                               else _l("Write down what is still wrong."), field="note")
         now = utcnow()
         values = {Rectification.state: transition.target}
         if action == "close":
