@@ -29,6 +29,10 @@ def all_models():
     from models.home_visits import HomeVisit, HomeVisitReminder
     from models.service_visits import ServiceVisit, ServiceVisitEvent
     from models.repairs import Repair, RepairMaterial, RepairPhoto
+    from models.quality.checklists import ChecklistItem
+    from models.quality.inspections import Finding, FloorWalkReminder, Inspection
+    from models.quality.fines import BonusFundEntry, Fine, StaffProposal
+    from models.quality.rectifications import Rectification
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -41,7 +45,8 @@ def all_models():
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
             WeeklyArchive, GoodsReturn, ReturnEvent,
             CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
-            Repair, RepairPhoto, RepairMaterial]
+            Repair, RepairPhoto, RepairMaterial,
+            ChecklistItem, Inspection, Finding, FloorWalkReminder, Fine, BonusFundEntry, StaffProposal, Rectification]
 
 
 def create_tables():

@@ -61,6 +61,7 @@ def seed_demo(only_if_empty=False):
         seed_front_desk_demo()
         seed_desk_items_demo()
         seed_compensations_demo()
+        seed_quality_demo()
     return password
 
 
@@ -992,3 +993,100 @@ def _retime_compensation(compensation, times, paid_days_ago=None, recovery_days_
         day = local_now().date() - dt.timedelta(days=days_ago)
         _set(CompensationRecovery, row.id, received_on=day,
              recorded_at=to_utc(dt.datetime.combine(day, dt.time(10, 0))))
+
+
+# ---------------------------------------------------------------- quality (服务质量): inspections and fines
+
+#: The checklist (顾客满意度考核评分表) as seed 002 describes the posts: (department or None, post, item, points).
+QUALITY_CHECKLIST = [
+    ("前台接待", "前台接待", "迎声问候（顾客到台主动问候）", "1"),
+    ("前台接待", "前台接待", "仪容仪表（工装、工牌、精神状态）", "2"),
+    ("前台接待", "前台接待", "服务用语规范", "2"),
+    ("前台接待", "前台接待", "电话接听规范（及时接听、记录咨询类型）", "2"),
+    ("前台接待", "前台接待", "现场接待与导购服务", "2"),
+    ("前台接待", "前台接待", "30天无理由退货的接待与引导", "2"),
+    ("前台接待", "前台接待", "标价签打印与收费台帐记录", "1"),
+    ("客户服务部", "客服专员", "投诉接待记录完整", "3"),
+    ("客户服务部", "客服专员", "一般投诉处理周期小于24小时", "3"),
+    ("客户服务部", "客服专员", "电话回访记录", "2"),
+    ("工程维修部", "维修员", "上门维修保养台帐填写", "2"),
+    ("工程维修部", "维修员", "维修后现场清洁", "2"),
+    (None, "", "微笑服务", "1"),
+    (None, "", "岗位卫生（服务台、办公区整洁）", "2"),
+]
+
+
+def seed_quality_demo():
+    """Two months of checks: self-checks and regional checks with fines (a repeat, and a third
+    time flagged to the manager), faultless departments credited and one payout, special checks
+    and floor walks, rectifications open, done, verified and overdue; today's floor walk not yet done."""
+    from models.quality import checklists, fines, inspections, rectifications
+    from models.quality.checklists import ChecklistItem
+    from models.quality.inspections import Inspection
+    from models.quality.rectifications import Rectification
+    if ChecklistItem.select().exists():
+        return
+    staff = _staff()
+    manager = staff["manager"]
+    departments = {d.name: d for d in Department.select()}
+    items = {}
+    for position, (department, post, title, points) in enumerate(QUALITY_CHECKLIST):
+        items[title] = checklists.save_item(None, title=title, points=points, post=post, position=position,
+                                            department_id=departments[department].id if department else None)
+    today = local_now().date()
+
+    def check(kind, days_ago, department, faults, inspector=manager):
+        inspection = inspections.create(inspector, kind=kind, inspected_on=today - dt.timedelta(days=days_ago),
+                                        department_id=departments[department].id if department else None)
+        for username, title, lost, seen in faults:
+            inspections.add_finding(inspector, inspection.id, item_id=items[title].id,
+                                    person_id=staff[username].id, points_lost=lost, seen=seen)
+        done = inspections.apply(inspection.id, "complete", inspector, inspection.version)
+        moment = _local(days_ago, "15:00")
+        _set(Inspection, done.id, created_at=moment, completed_at=moment, updated_at=moment)
+        for row in Rectification.select().join(inspections.Finding).where(
+                inspections.Finding.inspection == done.id):
+            _set(Rectification, row.id, created_at=moment, due_on=done.inspected_on + dt.timedelta(
+                days=rectifications.settings.get(rectifications.DAYS)))
+        return done
+
+    def rectification_of(inspection):
+        return (Rectification.select().join(inspections.Finding)
+                .where(inspections.Finding.inspection == inspection.id).order_by(Rectification.id))
+
+    def step(row, action, who, note=""):
+        row = Rectification.get_by_id(row.id)
+        done = rectifications.apply(row.id, action, who, row.version, note=note)
+        # closed two days after the check, verified the day after that
+        inspected = done.finding.inspection.inspected_on
+        days_ago = (today - inspected).days
+        if action == "close":
+            _set(Rectification, row.id, done_at=_local(max(days_ago - 2, 0), "16:00"))
+        elif action == "verify":
+            _set(Rectification, row.id, verified_at=_local(max(days_ago - 3, 0), "10:00"))
+        return done
+
+    first = check("self", 40, "前台接待", [("desk", "迎声问候（顾客到台主动问候）", "0.5", "顾客走近服务台时未主动问候"),
+                                            ("desk2", "仪容仪表（工装、工牌、精神状态）", "1", "未佩戴工牌")])
+    for row in rectification_of(first):
+        step(row, "close", staff[row.owner.username], "已在班前会重申迎宾与着装要求")
+        step(row, "verify", manager)
+    again = check("self", 10, "前台接待", [("desk", "迎声问候（顾客到台主动问候）", "0.5", "再次未主动问候到台顾客")])
+    for row in rectification_of(again):
+        step(row, "close", staff["desk"], "已参加迎宾用语复训，每日自查")
+    for days in (55, 25, 3):
+        regional = check("regional", days, "前台接待", [("desk2", "服务用语规范", "0.5", "接待时未使用“您好，请问”")])
+        if days > 3:
+            for row in rectification_of(regional):
+                step(row, "close", staff["desk2"], "已背诵服务用语手册并由组长抽查")
+                step(row, "verify", manager)
+    check("self", 35, "客户服务部", [])
+    check("regional", 20, "工程维修部", [])
+    check("self", 30, "工程维修部", [("repairs", "维修后现场清洁", "1", "维修后地面留有污渍未清理")])
+    check("special", 7, None, [("specialist", "岗位卫生（服务台、办公区整洁）", "1", "客服办公区资料堆放杂乱")])
+    for days in (3, 2, 1):
+        faults = [("desk", "微笑服务", "0.5", "接待顾客时面无表情")] if days == 2 else []
+        check("floor_walk", days, None, faults)
+    inspections.create(staff["sales"], kind="self", department_id=departments["销售部"].id)  # a draft under way
+    fines.payout(manager, department_id=departments["工程维修部"].id, person_id=staff["repairs"].id, amount="200",
+                 reason="季度奖励：区域检查无失分", on=today - dt.timedelta(days=5))

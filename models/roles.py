@@ -77,6 +77,14 @@ PERMISSIONS = {
     "repairs.manage": {"logistics"},
     # The repair ledger and its pass rate: logistics and those who read the reports.
     "repairs.ledger": {"logistics", "service_manager", "leadership", "admin"},
+    # Quality (服务质量): the service manager runs inspections, assessments, training and the plan;
+    # a head sees and acts for their own department (models.quality.inspections.scope); leadership
+    # reads; everyone sees their own fines, rectifications, assessments and training.
+    "quality.run": {"service_manager"},
+    "quality.department": {"service_manager", "dept_head"},
+    "quality.read": {"service_manager", "dept_head", "leadership"},
+    "quality.own": {AUTHENTICATED},
+    "quality.checklist": {"admin", "service_manager"},
 }
 
 

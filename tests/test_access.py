@@ -68,6 +68,13 @@ SEEDED = {
     ("visitors", "visit_id"): "visit",
     ("visitors", "entry_id"): "watchlist_entry",
     ("repairs", "repair_id"): "repair",
+    ("quality", "inspection_id"): "quality_inspection",
+    ("quality", "finding_id"): "quality_finding",
+    ("quality", "fine_id"): "quality_fine",
+    ("quality", "rectification_id"): "quality_rectification",
+    ("quality", "checklist_item_id"): "quality_checklist_item",
+    ("quality", "proposal_id"): "quality_proposal",
+    ("quality", "department_id"): "department",
 }
 #: Arguments that are not records.
 VALUES = {"fmt": "csv", "action": "check"}
@@ -155,7 +162,26 @@ def seed_records(app, make_user, person):
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
         "repair": repair.id,
+        **_seed_quality(app, make_user, person),
     }
+
+
+def _seed_quality(app, make_user, person):
+    """A completed self-check of 客服部 that found `person` at fault: a fine, a rectification."""
+    from models.quality import checklists, inspections
+    from models.quality.fines import Fine, StaffProposal
+    from models.quality.rectifications import Rectification
+    inspector = make_user("qmanager", "service_manager", department="客服部")
+    with app.test_request_context():
+        item = checklists.save_item(None, title="服务用语", points="2", department_id=person.department_id)
+        inspection = inspections.create(inspector, kind="self", department_id=person.department_id)
+        finding = inspections.add_finding(inspector, inspection.id, item_id=item.id, person_id=person.id,
+                                          points_lost="0.5", seen="未使用礼貌用语", photo=(_photo(), "JPEG"))
+        inspections.apply(inspection.id, "complete", inspector, inspection.version)
+        proposal = StaffProposal.create(person=person, finding=finding)
+    return {"quality_inspection": inspection.id, "quality_finding": finding.id, "quality_fine": Fine.get().id,
+            "quality_rectification": Rectification.get().id, "quality_checklist_item": item.id,
+            "quality_proposal": proposal.id}
 
 
 def record_url(app, rule, records):

@@ -166,3 +166,5 @@ def init_app(app):
     app.register_blueprint(service_visits.bp)
     from views import repairs
     app.register_blueprint(repairs.bp)
+    from views.quality import inspections as quality_inspections
+    app.register_blueprint(quality_inspections.bp)
