@@ -69,6 +69,13 @@ PERMISSIONS = {
     # Home visits are the specialists' round; repair visits are also taken in at the desk.
     "home_visits.work": {"specialist", "service_manager", "admin"},
     "service_visits.work": {"front_desk", "specialist", "service_manager", "admin"},
+    # Admin services
+    "admin_services.run": {"logistics"},
+    "admin_services.use": {AUTHENTICATED},
+    # Documents (文件档案): drafting; the archive and its retention review. Reading what was issued to
+    # one is admin_services.use; who reviews, signs off and issues is models.documents.TRANSITIONS.
+    "documents.draft": {"logistics", "service_manager", "dept_head", "admin"},
+    "documents.archive": {"logistics", "leadership", "admin"},
 }
 
 

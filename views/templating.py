@@ -42,6 +42,9 @@ NAVIGATION = [
     (_l("Approval chain"), "approval_chain.index", "procurement.chain"),
     (_l("Advance compensation"), "compensations.index", "compensations.work"),
     (_l("Compensation tiers"), "compensations.tiers", "compensations.tiers"),
+    # Documents (文件档案): what I am to read and what waits on me; the archive for those who keep it.
+    (_l("Documents"), "documents.index", "admin_services.use"),
+    (_l("Document archive"), "documents.archive_index", "documents.archive"),
 ]
 
 #: endpoint -> function(user) giving the count shown beside its navigation entry (an inbox).
