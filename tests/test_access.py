@@ -15,6 +15,7 @@ from models import (
     board, calls, compensations, complaints, desk_items, duty, home_visits, reports, returns, service_visits, visitors,
     weekly_archive, worktime,
 )
+from models import documents
 from models.notifications import Notification
 from models.procurement import chain, requisitions
 from models.procurement.chain import ApprovalStep
@@ -67,6 +68,7 @@ SEEDED = {
     ("suppliers", "supplier_id"): "supplier",
     ("visitors", "visit_id"): "visit",
     ("visitors", "entry_id"): "watchlist_entry",
+    ("documents", "document_id"): "document",
 }
 #: Arguments that are not records.
 VALUES = {"fmt": "csv", "action": "check"}
@@ -137,6 +139,14 @@ def seed_records(app, make_user, person):
                                       planned_for=(UTC_NOW + dt.timedelta(days=1)).date())
         service_visit = service_visits.create(spec, phone=complaint.customer.phone, kind="repair", product="洗衣机",
                                               problem="不脱水")
+    with app.test_request_context():
+        document = documents.draft(people["head"], doc_type="notice", title="关于值班安排的通知",
+                                   classification="internal", body="各部门：值班安排如下。",
+                                   reviewer_ids=[people["leader"].id], department_ids=[own],
+                                   file=("值班表.pdf", b"%PDF-1.4\n%%EOF\n"))
+        for action, actor in (("submit", people["head"]), ("approve", people["leader"]),
+                              ("issue", people["logistics"])):
+            documents.apply(document.id, action, actor, documents.Document.get_by_id(document.id).version)
     archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
                                           lambda *_: b"%PDF-1.4\n%%EOF\n")
     return {
@@ -151,6 +161,7 @@ def seed_records(app, make_user, person):
         "stock_item": StockItem.get().id, "supplier": Supplier.get().id, "visit": visit.id,
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
+        "document": document.id,
     }
 
 
