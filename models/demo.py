@@ -1000,7 +1000,7 @@ def seed_documents_demo():
     old version, a notice at its second reviewer, a letter returned to its author, a notice of 2015
     past its retention period, and a draft."""
     from models import documents, settings
-    from models.documents import Document, DocumentEvent, DocumentReceipt
+    from models.documents import Document, DocumentEvent, DocumentReceipt, DocumentReviewer, DocumentVersion
     from models.numbering import Counter
     from models.timezone import to_local
     if Document.select().exists():
@@ -1030,6 +1030,9 @@ def seed_documents_demo():
                                                   settings.get(documents.RETENTION[issued.doc_type])))
         DocumentReceipt.update(delivered_at=when).where(DocumentReceipt.document == issued.id).execute()
         DocumentEvent.update(at=when).where(DocumentEvent.document == issued.id).execute()
+        DocumentVersion.update(created_at=when).where(DocumentVersion.document == issued.id).execute()
+        DocumentReviewer.update(decided_at=when).where(DocumentReviewer.document == issued.id).execute()
+        _set(Document, issued.id, updated_at=when, signed_at=when if issued.signed_at else None)
         year = to_local(when).year
         if year != local_now().year:  # numbered in its own year: the number it took goes back to this year's counter
             key = documents.COUNTER_KEYS[issued.doc_type]

@@ -213,7 +213,7 @@ class DocumentEvent(BaseModel):
         return t.label if t else EVENT_LABELS.get(self.action, self.action)
 
 
-EVENT_LABELS = {"create": _l("Drafted"), "supersede": _l("Superseded"), "retention": _l("Retention reviewed")}
+EVENT_LABELS = {"create": _l("Document drafted"), "supersede": _l("Superseded"), "retention": _l("Retention reviewed")}
 
 
 class DocumentRecipient(BaseModel):
@@ -614,18 +614,27 @@ def read_lately(user, limit=20):
                 .order_by(DocumentReceipt.read_at.desc()).limit(limit))
 
 
-def my_turn(user, limit=100):
-    """What waits on me: my review, my sign-off (leadership), my issuing (logistics)."""
+def _my_turn(user):
     turn = DocumentReviewer.alias()
     condition = (Document.state == "in_review") & turn.id.is_null(False)
     if _has_role(user, SIGNERS):
         condition |= Document.state == "awaiting_signoff"
     if _has_role(user, ISSUERS):
         condition |= Document.state == "approved"
-    return list(_listing().switch(Document)
-                .join(turn, JOIN.LEFT_OUTER, on=((turn.document == Document.id) & (turn.reviewer == user.id)
-                                                 & (turn.position == Document.review_step)))
-                .where(condition).order_by(Document.updated_at, Document.id).limit(limit))
+    return (_listing().switch(Document)
+            .join(turn, JOIN.LEFT_OUTER, on=((turn.document == Document.id) & (turn.reviewer == user.id)
+                                             & (turn.position == Document.review_step)))
+            .where(condition, Document.voided_at.is_null()))
+
+
+def my_turn(user, limit=100):
+    """What waits on me: my review, my sign-off (leadership), my issuing (logistics)."""
+    return list(_my_turn(user).order_by(Document.updated_at, Document.id).limit(limit))
+
+
+def waiting_count(user):
+    """The navigation's count: what I am to read and what waits on me."""
+    return unread_count(user) + _my_turn(user).count()
 
 
 def authored_by(user):

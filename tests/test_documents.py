@@ -289,3 +289,16 @@ def test_the_printed_document_and_circulation_list_are_in_chinese(app, cast, cli
     text = pdf_text(response.data)
     assert "文件传阅签收单" in text and "周前台" in text and "吴前台" in text and "未读" in text
     assert_embedded_cjk_font(response.data)
+
+
+def test_the_navigation_counts_what_i_am_to_read_and_what_waits_on_me(app, cast, client, auth):
+    with app.test_request_context():
+        _issued(cast, reviewers=("first",))
+        waiting = _draft(cast, title="第二份通知")
+        _step(waiting, "submit", cast["author"])
+        assert documents.waiting_count(cast["reader"]) == 1
+        assert documents.waiting_count(cast["first"]) == 1  # its review
+        assert documents.waiting_count(cast["second"]) == 0  # not yet their turn
+    auth.login("reader")
+    page = client.get("/").get_data(as_text=True)
+    assert 'Documents <span class="count nav-count" aria-label="waiting: 1">1</span>' in page

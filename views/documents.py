@@ -28,7 +28,7 @@ from views.ui import PortalForm, one_page, redirect_to, render, render_fragment,
 
 bp = Blueprint("documents", __name__)
 
-NAV_COUNTS["documents.index"] = lambda user: documents.unread_count(user) + len(documents.my_turn(user))
+NAV_COUNTS["documents.index"] = documents.waiting_count
 
 REVIEWER_LABELS = (_l("First reviewer"), _l("Second reviewer"), _l("Third reviewer"), _l("Fourth reviewer"))
 STAFF_SHOWN = 500
@@ -78,7 +78,8 @@ class StepForm(PortalForm):
 
 
 class RetentionForm(PortalForm):
-    decision = RadioField(_l("Decision"), choices=[SelectChoice(k, v) for k, v in RETENTION_DECISIONS.items()],
+    decision = RadioField(_l("Decision"), choices=[SelectChoice("keep", _l("Keep longer")),
+                                                   SelectChoice("destroy_approved", _l("Approve destruction"))],
                           validate_choice=False, validators=[DataRequired(message=_l("Choose what is to happen to it."))])
     years = WholeNumberField(_l("Keep for more years"), validators=[Optional(), NumberRange(min=1, max=100)])
     note = TextAreaField(_l("Reason"), filters=[strip], validators=[Length(max=2000)])
