@@ -149,7 +149,7 @@ def test_numbers_count_per_type_and_year(app, cast):
 
 
 def test_a_revision_supersedes_the_old_version_when_it_is_issued(app, cast):
-    with app.test_request_context():
+    with app.test_request_context(), time_machine.travel(NOW, tick=False):
         old = _issued(cast, "regulation", reviewers=("first",), title="前台接待管理制度")
         with pytest.raises(DomainError):
             _step(old, "revise", cast["reader"])  # the desk drafts nothing
@@ -302,3 +302,37 @@ def test_the_navigation_counts_what_i_am_to_read_and_what_waits_on_me(app, cast,
     auth.login("reader")
     page = client.get("/").get_data(as_text=True)
     assert 'Documents <span class="count nav-count" aria-label="waiting: 1">1</span>' in page
+
+
+def test_a_document_can_be_an_attached_file_and_each_version_keeps_its_own(app, cast, client, auth):
+    import io
+    auth.login("author")
+    data = {"doc_type": "minutes", "title": "11月例会纪要", "classification": "internal", "body": "",
+            "reviewer1": str(cast["first"].id), "departments": [str(Department.get(name="前台").id)]}
+    refused = client.post("/documents/new", data={**data, "file": (io.BytesIO(b"MZ\x90\x00"), "virus.exe")},
+                          content_type="multipart/form-data")
+    assert refused.status_code == 422 and "11月例会纪要" in refused.get_data(as_text=True)
+    response = client.post("/documents/new", data={**data, "file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "纪要.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 303
+    doc = Document.get(title="11月例会纪要")
+    assert doc.attachment_name == "纪要.pdf" and doc.attachment_ext == "pdf"
+    with app.test_request_context():
+        _step(doc, "submit", cast["author"])
+    download = client.get(f"/documents/{doc.id}/file?revision=1")
+    assert download.status_code == 200 and download.data.startswith(b"%PDF-")
+    assert client.get(f"/documents/{doc.id}/file?revision=2").status_code == 404
+
+
+def test_the_old_version_says_what_superseded_it(app, cast, client, auth):
+    with app.test_request_context(), time_machine.travel(NOW, tick=False):
+        old = _issued(cast)
+        new = Document.get_by_id(_step(old, "revise", cast["logi"]).successor_id)
+        _step(new, "submit", cast["logi"])
+        for name in ("first", "second"):
+            _step(new, "approve", cast[name])
+        _step(new, "issue", cast["logi"])
+    auth.login("reader")
+    page = client.get(f"/documents/{old.id}").get_data(as_text=True)
+    assert "Superseded by" in page and "通知〔2026〕2号" in page
+    assert DocumentVersion.select().where(DocumentVersion.document == new.id).count() == 1
