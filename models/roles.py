@@ -72,6 +72,11 @@ PERMISSIONS = {
     # Admin services
     "admin_services.run": {"logistics"},
     "admin_services.use": {AUTHENTICATED},
+    # Facility repairs: anyone reports a fault and follows their own; logistics runs the repairs.
+    "repairs.report": {AUTHENTICATED},
+    "repairs.manage": {"logistics"},
+    # The repair ledger and its pass rate: logistics and those who read the reports.
+    "repairs.ledger": {"logistics", "service_manager", "leadership", "admin"},
     # Documents (文件档案): drafting; the archive and its retention review. Reading what was issued to
     # one is admin_services.use; who reviews, signs off and issues is models.documents.TRANSITIONS.
     "documents.draft": {"logistics", "service_manager", "dept_head", "admin"},

@@ -12,8 +12,8 @@ from flask import url_for
 from PIL import Image
 
 from models import (
-    board, calls, compensations, complaints, desk_items, duty, home_visits, reports, returns, service_visits, visitors,
-    weekly_archive, worktime,
+    board, calls, compensations, complaints, desk_items, duty, home_visits, repairs, reports, returns, service_visits,
+    visitors, weekly_archive, worktime,
 )
 from models import documents
 from models.notifications import Notification
@@ -68,6 +68,7 @@ SEEDED = {
     ("suppliers", "supplier_id"): "supplier",
     ("visitors", "visit_id"): "visit",
     ("visitors", "entry_id"): "watchlist_entry",
+    ("repairs", "repair_id"): "repair",
     ("documents", "document_id"): "document",
 }
 #: Arguments that are not records.
@@ -140,6 +141,7 @@ def seed_records(app, make_user, person):
         service_visit = service_visits.create(spec, phone=complaint.customer.phone, kind="repair", product="洗衣机",
                                               problem="不脱水")
     with app.test_request_context():
+        repair = repairs.report(desk, place="大堂东侧", what="自动门不开")
         document = documents.draft(people["head"], doc_type="notice", title="关于值班安排的通知",
                                    classification="internal", body="各部门：值班安排如下。",
                                    reviewer_ids=[people["leader"].id], department_ids=[own],
@@ -161,7 +163,7 @@ def seed_records(app, make_user, person):
         "stock_item": StockItem.get().id, "supplier": Supplier.get().id, "visit": visit.id,
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
-        "document": document.id,
+        "repair": repair.id, "document": document.id,
     }
 
 
