@@ -205,6 +205,8 @@ def test_the_archive_searches_number_title_type_year_and_text(app, cast, make_us
     auth.login("logi")
     page = client.get("/documents/archive?q=物业").get_data(as_text=True)
     assert "致物业公司的函" in page and "函〔2026〕1号" in page and "2027年安全检查通知" not in page
+    fragment = client.get("/documents/archive?type=notice", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<table class="table" id="archive-rows">') and "2027年安全检查通知" in fragment
 
 
 def test_past_retention_is_listed_for_review_and_never_deleted(app, cast, client, auth):
@@ -228,16 +230,20 @@ def test_past_retention_is_listed_for_review_and_never_deleted(app, cast, client
             assert not list(documents.past_retention())
             assert [d.id for d in documents.destruction_approved()] == [old.id]
     assert Document.get_by_id(old.id).state == "issued"
+    auth.login("logi")
+    page = client.get("/documents/retention").get_data(as_text=True)
+    assert "2015年值班通知" in page.split('id="destruction-approved"')[1]  # listed as approved, not deleted
 
 
 def test_drafting_through_the_page_keeps_what_was_typed_when_refused(app, cast, client, auth):
     auth.login("author")
     data = {"doc_type": "notice", "title": "关于会议室使用的通知", "classification": "internal",
             "body": "会议室须提前预约。", "reviewer1": str(cast["author"].id), "departments": []}
-    response = client.post("/documents/new", data=data)
-    page = response.get_data(as_text=True)
-    assert response.status_code == 422
-    assert "The author does not review their own document." in page and "会议室须提前预约。" in page
+    for htmx in (False, True):  # the whole page, or the form fragment htmx swaps in
+        response = client.post("/documents/new", data=data, htmx=htmx)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422
+        assert "The author does not review their own document." in page and "会议室须提前预约。" in page
     data.update({"reviewer1": str(cast["first"].id), "departments": [str(Department.get(name="前台").id)]})
     response = client.post("/documents/new", data=data)
     assert response.status_code == 303
