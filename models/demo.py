@@ -1079,6 +1079,16 @@ def seed_documents_demo():
     # A notice of 2015, past its ten years: listed for the archive's retention review.
     past = issue(draft(logistics, "notice", "关于2015年消防演练的通知", "各部门：定于11月9日开展消防演练。", [manager]),
                  [manager], 11 * 365 + 40)
+    for document in (old, past):  # read long ago
+        DocumentReceipt.update(read_at=to_utc(dt.datetime.combine(to_local(document.issued_at).date(), dt.time(15)))
+                               ).where(DocumentReceipt.document == document.id).execute()
+
+    # A regulation its reviewer approved, waiting for leadership's sign-off.
+    vehicles = draft(logistics, "regulation", "公司车辆使用管理制度",
+                     "第一条 用车须提前一天提交用车申请单，经部门负责人批准后由行政后勤部统一调度。\n"
+                     "第二条 车辆每次出车前后须登记里程与油耗。", [manager], to=("客户服务部", "销售部", "工程维修部"))
+    step(vehicles, "submit", logistics)
+    step(vehicles, "approve", manager, "同意")
 
     # A draft not yet sent.
     draft(head, "minutes", "客服部11月例会纪要", "一、回访完成率；二、投诉处理时效；三、下月培训安排。", [manager],

@@ -342,3 +342,13 @@ def test_the_old_version_says_what_superseded_it(app, cast, client, auth):
     page = client.get(f"/documents/{old.id}").get_data(as_text=True)
     assert "Superseded by" in page and "通知〔2026〕2号" in page
     assert DocumentVersion.select().where(DocumentVersion.document == new.id).count() == 1
+
+
+def test_the_author_revising_a_returned_document_sees_the_comments(app, cast, client, auth):
+    with app.test_request_context():
+        doc = _draft(cast)
+        _step(doc, "submit", cast["author"])
+        _step(doc, "return", cast["first"], note="请补充值班电话")
+    auth.login("author")
+    page = client.get(f"/documents/{doc.id}/edit").get_data(as_text=True)
+    assert "Returned by 李审核: 请补充值班电话" in page and "各部门：春节期间值班安排如下。" in page

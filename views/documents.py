@@ -126,7 +126,10 @@ def index():
 
 
 def _form_page(form, document=None, status=200, error=None):
-    return render("documents/form.html", "form", status=status, form=form, document=document, error=error)
+    """The draft form; a returned document shows its reviewers' comments above it."""
+    returned_by = [r for r in document.reviewers() if r.decision == "returned"] if document else []
+    return render("documents/form.html", "form", status=status, form=form, document=document, error=error,
+                  returned_by=returned_by)
 
 
 @bp.route("/documents/new", methods=["GET", "POST"])
