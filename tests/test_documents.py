@@ -352,3 +352,24 @@ def test_the_author_revising_a_returned_document_sees_the_comments(app, cast, cl
     auth.login("author")
     page = client.get(f"/documents/{doc.id}/edit").get_data(as_text=True)
     assert "Returned by 李审核: 请补充值班电话" in page and "各部门：春节期间值班安排如下。" in page
+
+
+def test_the_lists_cost_the_same_queries_for_one_document_as_for_many(app, cast, client, auth):
+    from tests.test_query_counts import queries_for
+
+    def add(n):
+        with app.test_request_context():
+            for _ in range(n):
+                _issued(cast, reviewers=("first",))
+
+    def counts():
+        found = {}
+        for username, urls in (("logi", ("/documents", "/documents/archive")), ("reader", ("/documents",))):
+            auth.login(username)
+            found.update({(username, url): queries_for(client, url) for url in urls})
+            auth.logout()
+        return found
+    add(1)
+    few = counts()
+    add(6)
+    assert counts() == few
