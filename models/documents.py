@@ -280,8 +280,10 @@ def refusal(document, action, user):
 
 def may_see(document, user):
     """The author, the reviewers, the readers it was issued to; the archivists once it left the
-    author's desk."""
+    author's desk; everyone, once a public (公开) document is issued."""
     if document.author_id == user.id:
+        return True
+    if document.classification == "public" and document.state in ARCHIVED_STATES:
         return True
     if _has_role(user, ARCHIVISTS) and document.state not in WORKING_STATES:
         return True

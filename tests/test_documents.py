@@ -271,6 +271,15 @@ def test_a_reviewer_acts_on_the_page_and_an_outsider_sees_nothing(app, cast, cli
         _step(doc, "submit", cast["author"])
     auth.login("outsider")
     assert client.get(f"/documents/{doc.id}").status_code == 404
+    with app.test_request_context():
+        public = documents.draft(cast["author"], doc_type="notice", title="公开通知", classification="public",
+                                 body="全体员工", reviewer_ids=[cast["first"].id],
+                                 department_ids=[Department.get(name="前台").id])
+        assert client.get(f"/documents/{public.id}").status_code == 404  # a draft, even a public one
+        _step(public, "submit", cast["author"])
+        _step(public, "approve", cast["first"])
+        _step(public, "issue", cast["logi"])
+    assert client.get(f"/documents/{public.id}").status_code == 200  # issued: public to all staff
     auth.logout()
     auth.login("first")
     page = client.get("/documents").get_data(as_text=True)
