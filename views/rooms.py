@@ -36,7 +36,7 @@ def _time_choices(skip_first=False, skip_last=False):
 
 
 def _room_choices():
-    return [SelectChoice(0, "—")] + [SelectChoice(r.id, f"{r.name}（{_('%(n)s seats', n=r.capacity)}）")
+    return [SelectChoice(0, "—")] + [SelectChoice(r.id, r.name + "（" + _("Seats: %(n)s", n=r.capacity) + "）")
                                       for r in rooms.rooms()]
 
 
@@ -55,12 +55,12 @@ class GuestForm(SubForm):
 
 class BookForm(PortalForm):
     room = SelectField(_l("Room"), coerce=int, validate_choice=False)
-    title = StringField(_l("Meeting"), filters=[strip], validators=[DataRequired(message=_l(
+    title = StringField(_l("Meeting title"), filters=[strip], validators=[DataRequired(message=_l(
         "Enter what the meeting is about.")), Length(max=120)])
-    day = DayField(_l("Day"), validators=[DataRequired(message=_l("Enter the day of the meeting."))])
+    day = DayField(_l("Meeting day"), validators=[DataRequired(message=_l("Enter the day of the meeting."))])
     # The model refuses a time off the half-hour beside the field: a posted 09:15 is not a choice error.
-    start = SelectField(_l("From"), validate_choice=False)
-    end = SelectField(_l("Until"), validate_choice=False)
+    start = SelectField(_l("Start time"), validate_choice=False)
+    end = SelectField(_l("End time"), validate_choice=False)
     attendees = WholeNumberField(_l("People expected"), validators=[Optional()])
     weekly = BooleanField(_l("Repeat every week"))
     until = DayField(_l("Last week on"), validators=[Optional()])
@@ -86,9 +86,9 @@ class StepForm(PortalForm):
 class MoveForm(PortalForm):
     version = HiddenField()
     room = SelectField(_l("Room"), coerce=int, validate_choice=False)
-    day = DayField(_l("Day"), validators=[DataRequired(message=_l("Enter the day of the meeting."))])
-    start = SelectField(_l("From"), validate_choice=False)
-    end = SelectField(_l("Until"), validate_choice=False)
+    day = DayField(_l("Meeting day"), validators=[DataRequired(message=_l("Enter the day of the meeting."))])
+    start = SelectField(_l("Start time"), validate_choice=False)
+    end = SelectField(_l("End time"), validate_choice=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,7 +104,7 @@ class MinutesForm(PortalForm):
 
 
 class ActionForm(PortalForm):
-    text = TextAreaField(_l("What is to be done"), filters=[strip], validators=[Length(max=2000)])
+    text = TextAreaField(_l("Action to take"), filters=[strip], validators=[Length(max=2000)])
     owner = SelectField(_l("Who does it"), coerce=int, validate_choice=False)
     due_on = DayField(_l("Due on"), validators=[Optional()])
 
@@ -115,7 +115,7 @@ class ActionForm(PortalForm):
 
 class CloseForm(PortalForm):
     version = HiddenField()
-    note = TextAreaField(_l("What was done"), filters=[strip], validators=[Length(max=2000)])
+    note = TextAreaField(_l("What was done about it"), filters=[strip], validators=[Length(max=2000)])
 
 
 class RoomForm(PortalForm):
@@ -344,12 +344,12 @@ def move(booking_id):
     return redirect_to(url_for("rooms.show", booking_id=booking.id))
 
 
-@bp.route("/rooms/prep/<int:item_id>/tick", methods=["POST"])
+@bp.route("/rooms/prep/<int:prep_item_id>/tick", methods=["POST"])
 @allow("admin_services.run")
-def tick(item_id):
+def tick(prep_item_id):
     """Logistics ticks one preparation off."""
     try:
-        item = rooms.tick(current_user, item_id)
+        item = rooms.tick(current_user, prep_item_id)
     except DomainError as refused:
         toast(str(refused), "error")
         return redirect_to(url_for("rooms.prep"))
@@ -447,17 +447,17 @@ def actions():
     return render("rooms/actions.html", mine=mine_to_do, organised=organised, close_forms=close_forms)
 
 
-@bp.route("/rooms/actions/<int:item_id>/close", methods=["POST"])
+@bp.route("/rooms/actions/<int:action_id>/close", methods=["POST"])
 @allow("admin_services.use")
-def close_action(item_id):
+def close_action(action_id):
     """The owner closes an action item."""
-    form = CloseForm(prefix=f"close-{item_id}")
+    form = CloseForm(prefix=f"close-{action_id}")
     version = _version(form)
     back = request.form.get("next") == "minutes"
     try:
         if not form.validate_on_submit() or version is None:
             raise DomainError(_("Reload the page and try again."))
-        item = rooms.apply_action(item_id, "close", current_user, version, note=form.note.data)
+        item = rooms.apply_action(action_id, "close", current_user, version, note=form.note.data)
     except DomainError as refused:
         toast(str(refused), "error")
         return redirect_to(url_for("rooms.actions"))
