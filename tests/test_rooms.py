@@ -286,3 +286,56 @@ def test_booking_through_the_page_and_a_clash_keeps_what_was_typed(client, auth,
     assert Booking.select().count() == 1
     page = client.get(f"/rooms/bookings/{booking.id}").get_data(as_text=True)
     assert "季度总结" in page and "陈静" in page
+
+
+def test_moving_onto_a_taken_time_is_refused_beside_the_time_and_cancel_needs_a_reason(client, auth, app, people,
+                                                                                        room):
+    with app.test_request_context():
+        _book(people, room, local(2026, 3, 3, 11), local(2026, 3, 3, 12), who="other", title="别人的会")
+        booking = _book(people, room, local(2026, 3, 3, 9), local(2026, 3, 3, 10))
+    auth.login("org")
+    url = f"/rooms/bookings/{booking.id}"
+    response = client.post(f"{url}/move", data={"move-version": booking.version, "move-room": room.id,
+                                                "move-day": "2026-03-03", "move-start": "11:30", "move-end": "12:30"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="move-start-error"' in page and "李娜" in page
+    assert Booking.get_by_id(booking.id).starts_at == local(2026, 3, 3, 9)
+    response = client.post(f"{url}/move", data={"move-version": booking.version, "move-room": room.id,
+                                                "move-day": "2026-03-03", "move-start": "12:00", "move-end": "13:00"})
+    assert response.status_code == 303 and Booking.get_by_id(booking.id).starts_at == local(2026, 3, 3, 12)
+    version = Booking.get_by_id(booking.id).version
+    response = client.post(url, data={"action": "cancel", "cancel-version": version, "cancel-note": ""})
+    assert response.status_code == 422 and 'id="cancel-note-error"' in response.get_data(as_text=True)
+    response = client.post(url, data={"action": "cancel", "cancel-version": version, "cancel-note": "改线上"})
+    assert response.status_code == 303 and Booking.get_by_id(booking.id).state == "cancelled"
+
+
+def test_logistics_ticks_preparation_and_the_owner_closes_an_action_item_on_the_pages(client, auth, app, people,
+                                                                                        room):
+    with app.test_request_context():
+        booking = _book(people, room, local(2026, 3, 2, 14), local(2026, 3, 2, 15), prep=["projector"])
+        _held_booking, minutes = _held(people, room)
+        item = rooms.add_action(people["org"], minutes.id, text="采购新投影仪", owner_id=people["log"].id,
+                                due_on=dt.date(2026, 3, 6))
+    auth.login("log")
+    assert booking.title in client.get("/rooms/prep").get_data(as_text=True)
+    prep_id = rooms.PrepItem.get().id
+    assert client.post(f"/rooms/prep/{prep_id}/tick").status_code == 303
+    assert rooms.PrepItem.get().done_by_id == people["log"].id and rooms.unfinished_prep() == []
+    assert "采购新投影仪" in client.get("/rooms/actions").get_data(as_text=True)
+    response = client.post(f"/rooms/actions/{item.id}/close", data={f"close-{item.id}-version": item.version,
+                                                                    f"close-{item.id}-note": "已到货"})
+    assert response.status_code == 303 and ActionItem.get().state == "closed"
+    auth.logout()
+    auth.login("org")
+    assert client.post(f"/rooms/prep/{prep_id}/tick").status_code == 403
+
+
+def test_an_invalid_booking_form_keeps_what_was_typed(client, auth, people, room):
+    auth.login("org")
+    response = client.post("/rooms/book", data={"room": room.id, "title": "", "day": "2026-03-03", "start": "09:00",
+                                                "end": "10:00", "guests-0-name": "陈静", "guests-0-phone": "abc"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="title-error"' in page and "陈静" in page
+    assert 'id="guests-0-phone-error"' in page
+    assert Booking.select().count() == 0
