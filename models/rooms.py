@@ -17,14 +17,13 @@ from peewee import (
     TimeField,
 )
 
-from models import audit, settings
+from models import audit, settings, visitors
 from models.base import BaseModel, DomainError, Transition, VersionedModel, VoidableModel, db, utcnow, write_transaction
 from models.notifications import N_, notify
 from models.numbering import next_number
 from models.roles import has_permission
 from models.timezone import day_start_utc, local_now, to_local, to_utc
 from models.users import User
-from models import visitors
 
 #: Bookings start and end on these boundaries; one RoomSlot row per unit holds the room.
 SLOT_MINUTES = 30
@@ -307,13 +306,25 @@ def _create(actor, room, *, title, starts_at, ends_at, attendees, prep, prep_not
     return booking
 
 
+#: Ids beyond this are no record (and would overflow PostgreSQL's integer column: a 500, not a message).
+ID_MAX = 2**31 - 1
+
+
+def _live_room(room_id):
+    if not isinstance(room_id, int) or not 0 < room_id <= ID_MAX:
+        return None
+    return Room.get_or_none(Room.id == room_id, Room.voided_at.is_null())
+
+
 def _prepare(room_id, title, attendees, prep):
-    room = Room.get_or_none(Room.id == room_id, Room.voided_at.is_null())
+    room = _live_room(room_id)
     if room is None:
         raise RoomError(_l("Choose a room."), field="room")
     title = (title or "").strip()
     if not title:
         raise RoomError(_l("Enter what the meeting is about."), field="title")
+    if attendees and attendees < 0:
+        raise RoomError(_l("Enter how many people are expected, or leave it empty."), field="attendees")
     if attendees and attendees > room.capacity:
         raise RoomError(_l("%(room)s seats %(n)s people.", room=room.name, n=room.capacity), field="attendees")
     unknown = set(prep or ()) - set(PREPARATION)
@@ -454,7 +465,7 @@ def move(booking_id, actor, version, *, starts_at, ends_at, room_id=None):
             raise RoomError(_l("This cannot be done to a booking that is “%(state)s”.", state=STATES[booking.state]))
         if actor.id != booking.organiser_id and not may_manage(actor):
             raise RoomError(_l("Only the organiser or logistics may do this."))
-        room = Room.get_or_none(Room.id == (room_id or booking.room_id), Room.voided_at.is_null())
+        room = _live_room(room_id or booking.room_id)
         if room is None:
             raise RoomError(_l("Choose a room."), field="room")
         before = booking.snapshot()
@@ -628,7 +639,8 @@ def add_action(actor, minutes_id, *, text, owner_id, due_on):
             raise RoomError(_l("Only the organiser or logistics may write the minutes."))
         if not (text or "").strip():
             raise RoomError(_l("Write down what is to be done."), field="text")
-        owner = User.get_or_none(User.id == owner_id, User.is_active == True)  # noqa: E712
+        owner = (User.get_or_none(User.id == owner_id, User.is_active == True)  # noqa: E712
+                 if isinstance(owner_id, int) and 0 < owner_id <= ID_MAX else None)
         if owner is None:
             raise RoomError(_l("Choose who does it."), field="owner")
         if due_on is None:

@@ -339,3 +339,19 @@ def test_an_invalid_booking_form_keeps_what_was_typed(client, auth, people, room
     assert response.status_code == 422 and 'id="title-error"' in page and "陈静" in page
     assert 'id="guests-0-phone-error"' in page
     assert Booking.select().count() == 0
+
+
+def test_the_minute_sweep_reminds_once_however_often_it_runs(people, room):
+    from tasks.rooms import rooms_sweep
+    _book(people, room, local(2026, 3, 2, 9, 30), local(2026, 3, 2, 10, 30), prep=["drinks"])
+    assert rooms_sweep.call_local() == 1
+    assert rooms_sweep.call_local() == 0
+
+
+def test_a_room_beyond_any_id_or_a_negative_count_is_refused_beside_its_field(people, room):
+    with pytest.raises(RoomError) as refused:
+        _book(people, type("Gone", (), {"id": 10**20})(), local(2026, 3, 3, 9), local(2026, 3, 3, 10))
+    assert refused.value.field == "room"
+    with pytest.raises(RoomError) as refused:
+        _book(people, room, local(2026, 3, 3, 9), local(2026, 3, 3, 10), attendees=-3)
+    assert refused.value.field == "attendees"

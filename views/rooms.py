@@ -20,7 +20,7 @@ from models.timezone import local_now, to_utc
 from models.users import User
 from printing import qr_data_uri
 from views.access import allow
-from views.fields import CheckboxesField, DayField, WholeNumberField, phone, show_refusal, strip
+from views.fields import CheckboxesField, DayField, WholeNumberField, int_arg, phone, show_refusal, strip
 from views.printing import record_url, render_pdf
 from views.ui import PortalForm, SubForm, redirect_to, render, toast
 
@@ -232,7 +232,7 @@ def new():
     """Book a room, prefilled from the free slot tapped on the grid."""
     form = BookForm()
     if request.method == "GET":
-        form.room.data = int(request.args["room"]) if request.args.get("room", "").isdigit() else 0
+        form.room.data = int_arg(request.args, "room", 0)
         day, _error = _day_arg()
         form.day.data = day
         start = request.args.get("start", "")
