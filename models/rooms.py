@@ -455,6 +455,24 @@ def apply(booking_id, action, actor, version, *, note=""):
     return updated
 
 
+def invite(actor, booking_id, guest):
+    """Invite one more visitor to a booking ahead: the desk expects them at its start."""
+    for name in ("name", "phone"):
+        if not (guest.get(name) or "").strip():
+            raise RoomError(_l("An invited visitor needs a name and a phone number."), field=name)
+    guests = _clean_guests([guest])
+    with write_transaction():
+        booking = Booking.load(booking_id)
+        if booking.state != "booked":
+            raise RoomError(_l("This cannot be done to a booking that is “%(state)s”.", state=STATES[booking.state]))
+        if actor.id != booking.organiser_id and not may_manage(actor):
+            raise RoomError(_l("Only the organiser or logistics may do this."))
+        if booking.ends_at <= utcnow():
+            raise RoomError(_l("This meeting is over."), field="name")
+        _invite(actor, booking, guests)
+    return booking
+
+
 def move(booking_id, actor, version, *, starts_at, ends_at, room_id=None):
     """Move one booking (an occurrence of a series too: it becomes an exception) to another
     time or room: its slots are given back and taken anew in one transaction."""

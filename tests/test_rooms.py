@@ -355,3 +355,21 @@ def test_a_room_beyond_any_id_or_a_negative_count_is_refused_beside_its_field(pe
     with pytest.raises(RoomError) as refused:
         _book(people, room, local(2026, 3, 3, 9), local(2026, 3, 3, 10), attendees=-3)
     assert refused.value.field == "attendees"
+
+
+def test_a_visitor_invited_later_is_expected_and_a_missing_phone_is_shown_beside_it(client, auth, app, people, room):
+    with app.test_request_context():
+        booking = _book(people, room, local(2026, 3, 2, 14), local(2026, 3, 2, 15))
+    auth.login("org")
+    url = f"/rooms/bookings/{booking.id}/invite"
+    response = client.post(url, data={"invite-name": "陈静", "invite-phone": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="invite-phone-error"' in page and "陈静" in page
+    assert client.post(url, data={"invite-name": "陈静", "invite-phone": "13700001111",
+                                  "invite-organisation": "远航物流"}).status_code == 303
+    assert [a.visitor_name for a in Appointment.expected_on(dt.date(2026, 3, 2))] == ["陈静"]
+    auth.logout()
+    auth.login("other")
+    response = client.post(url, data={"invite-name": "王五", "invite-phone": "13700002222"})
+    assert response.status_code == 422 and "Only the organiser or logistics" in response.get_data(as_text=True)
+    assert Appointment.select().count() == 1

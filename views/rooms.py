@@ -78,6 +78,13 @@ class BookForm(PortalForm):
         self.end.choices = _time_choices(skip_first=True)
 
 
+class InviteForm(PortalForm):
+    """One more visitor for a booking ahead."""
+    name = GuestForm.name
+    phone = GuestForm.phone
+    organisation = GuestForm.organisation
+
+
 class StepForm(PortalForm):
     version = HiddenField()
     note = TextAreaField(_l("Reason"), filters=[strip], validators=[Length(max=2000)])
@@ -276,7 +283,7 @@ def _booking(booking_id):
     return rooms.get(booking_id) or abort(404)
 
 
-def _show(booking, status=200, step=None, move_form=None, error=None):
+def _show(booking, status=200, step=None, move_form=None, error=None, invite_form=None):
     actions = booking.actions_for(current_user)
     forms = {name: StepForm(prefix=name, formdata=None, data={"version": booking.version}) for name, _t in actions}
     if step is not None:
@@ -290,7 +297,10 @@ def _show(booking, status=200, step=None, move_form=None, error=None):
             "start": local.strftime("%H:%M"), "end": booking.local_end.strftime("%H:%M")})
     elif move_form is not None:
         move_form.version.data = booking.version
+    if invite_form is None and can_move and booking.ends_at > utcnow():
+        invite_form = InviteForm(prefix="invite", formdata=None)
     return render("rooms/show.html", status=status, booking=booking, actions=actions, forms=forms,
+                  invite_form=invite_form if can_move else None,
                   move_form=move_form if can_move else None, error=error, prep=rooms.prep_items(booking),
                   guests=rooms.guests_of(booking), minutes=rooms.minutes_of(booking),
                   may_tick=current_user.can("admin_services.run"),
@@ -341,6 +351,23 @@ def move(booking_id):
             form.start.errors.append(top)
         return _show(_booking(booking_id), 422, move_form=form)
     toast(_("Booking moved."))
+    return redirect_to(url_for("rooms.show", booking_id=booking.id))
+
+
+@bp.route("/rooms/bookings/<int:booking_id>/invite", methods=["POST"])
+@allow("admin_services.use")
+def invite(booking_id):
+    """Invite one more visitor: the front desk expects them at the start."""
+    booking = _booking(booking_id)
+    form = InviteForm(prefix="invite")
+    if not form.validate_on_submit():
+        return _show(booking, 422, invite_form=form)
+    try:
+        rooms.invite(current_user, booking.id, {"name": form.name.data, "phone": form.phone.data,
+                                                "organisation": form.organisation.data})
+    except DomainError as refused:
+        return _show(booking, 422, invite_form=form, error=show_refusal(form, refused))
+    toast(_("Visitor invited: the front desk expects them."))
     return redirect_to(url_for("rooms.show", booking_id=booking.id))
 
 
