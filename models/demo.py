@@ -61,6 +61,8 @@ def seed_demo(only_if_empty=False):
         seed_front_desk_demo()
         seed_desk_items_demo()
         seed_compensations_demo()
+        from models.rooms_demo import seed_rooms_demo
+        seed_rooms_demo()
         seed_quality_demo()
         seed_documents_demo()
     return password
@@ -1091,6 +1093,8 @@ def seed_quality_demo():
     inspections.create(staff["sales"], kind="self", department_id=departments["销售部"].id)  # a draft under way
     fines.payout(manager, department_id=departments["工程维修部"].id, person_id=staff["repairs"].id, amount="200",
                  reason="季度奖励：区域检查无失分", on=today - dt.timedelta(days=5))
+
+
 def seed_documents_demo():
     """Documents in each state: a regulation issued a month ago (some have read it) superseding its
     old version, a notice at its second reviewer, a letter returned to its author, a notice of 2015

@@ -72,6 +72,8 @@ PERMISSIONS = {
     # Admin services
     "admin_services.run": {"logistics"},
     "admin_services.use": {AUTHENTICATED},
+    # Meeting rooms: anyone books; logistics prepares; logistics and the administrator keep the rooms.
+    "rooms.manage": {"logistics", "admin"},
     # Facility repairs: anyone reports a fault and follows their own; logistics runs the repairs.
     "repairs.report": {AUTHENTICATED},
     "repairs.manage": {"logistics"},

@@ -68,6 +68,10 @@ SEEDED = {
     ("suppliers", "supplier_id"): "supplier",
     ("visitors", "visit_id"): "visit",
     ("visitors", "entry_id"): "watchlist_entry",
+    ("rooms", "booking_id"): "booking",
+    ("rooms", "prep_item_id"): "prep_item",
+    ("rooms", "action_id"): "action_item",
+    ("rooms", "room_id"): "room",
     ("repairs", "repair_id"): "repair",
     ("quality", "inspection_id"): "quality_inspection",
     ("quality", "finding_id"): "quality_finding",
@@ -158,6 +162,14 @@ def seed_records(app, make_user, person):
             documents.apply(document.id, action, actor, documents.Document.get_by_id(document.id).version)
     archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
                                           lambda *_: b"%PDF-1.4\n%%EOF\n")
+    with app.test_request_context():
+        from models import rooms
+        room = rooms.add_room(None, name="一号会议室", capacity=10)
+        booking = rooms.book(person, room_id=room.id, title="周例会", starts_at=UTC_NOW + dt.timedelta(hours=1),
+                             ends_at=UTC_NOW + dt.timedelta(hours=2), prep=["drinks"],
+                             guests=[{"name": "陈静", "phone": "13700001111"}])
+        minutes = rooms.MeetingMinutes.create(booking=booking, attendees="张伟", decisions="更换投影仪")
+        action_item = rooms.ActionItem.create(minutes=minutes, text="采购投影仪", owner=person, due_on=UTC_NOW.date())
     return {
         "user": desk.id, "department": own, "board_token": token.id, "calendar_day": holiday.id,
         "appointment": appointment.id, "callback": complaint.callbacks.get().id, "call": call.id,
@@ -170,6 +182,8 @@ def seed_records(app, make_user, person):
         "stock_item": StockItem.get().id, "supplier": Supplier.get().id, "visit": visit.id,
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
+        "booking": booking.id, "prep_item": rooms.PrepItem.get().id, "action_item": action_item.id, "room": room.id,
+        "repair": repair.id,
         "repair": repair.id, "document": document.id,
         **_seed_quality(app, make_user, person),
     }

@@ -116,6 +116,43 @@ CALLBACKS = Workflow(
     refused=lambda people, action: people["desk"],
 )
 
+# Meeting rooms: a booking (cancelled by its organiser or logistics) and an action item of the
+# minutes (closed by its owner).
+
+def _make_booking(people, state):
+    from models.rooms import Booking, Room
+    room = Room.get_or_create(name="一号会议室")[0]
+    start = utcnow().replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=1 + Booking.select().count())
+    booking = Booking.create(number=f"HY-T-{Booking.select().count() + 1}", room=room, organiser=people["host"],
+                             title="周例会", starts_at=start, ends_at=start + dt.timedelta(hours=1))
+    return _set_state(Booking, booking.id, state)
+
+
+def _make_action_item(people, state):
+    from models.rooms import ActionItem, Booking, MeetingMinutes
+    booking = Booking.get_by_id(_make_booking(people, "booked"))
+    minutes = MeetingMinutes.create(booking=booking, attendees="张三", decisions="更换投影仪")
+    item = ActionItem.create(minutes=minutes, text="采购投影仪", owner=people["spec"], due_on=utcnow().date())
+    return _set_state(ActionItem, item.id, state)
+
+
+def _rooms_workflows():
+    from models import rooms
+    return {
+        "booking": Workflow(
+            transitions=rooms.TRANSITIONS, states=tuple(rooms.STATES), model=rooms.Booking, make=_make_booking,
+            apply=lambda people, record_id, action, actor: rooms.apply(
+                record_id, action, actor, rooms.Booking.get_by_id(record_id).version, note="改期"),
+            allowed=lambda people, action: people["host"], refused=lambda people, action: people["spec"]),
+        "action_item": Workflow(
+            transitions=rooms.ACTION_TRANSITIONS, states=tuple(rooms.ACTION_STATES), model=rooms.ActionItem,
+            make=_make_action_item,
+            apply=lambda people, record_id, action, actor: rooms.apply_action(
+                record_id, action, actor, rooms.ActionItem.get_by_id(record_id).version, note="已完成"),
+            allowed=lambda people, action: people["spec"], refused=lambda people, action: people["host"]),
+    }
+
+
 # Repairs
 
 def _repair_people(people):
@@ -204,6 +241,7 @@ DOCUMENTS = Workflow(
 
 WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "repair": REPAIRS,
              "document": DOCUMENTS}
+WORKFLOWS |= _rooms_workflows()
 PAIRS = [(name, state) for name, workflow in WORKFLOWS.items() for state in workflow.states]
 
 
