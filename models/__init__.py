@@ -28,6 +28,8 @@ def all_models():
     from models.compensations import Compensation, CompensationEvent, CompensationRecovery, CompensationTier
     from models.home_visits import HomeVisit, HomeVisitReminder
     from models.service_visits import ServiceVisit, ServiceVisitEvent
+    from models.quality.assessments import Assessment, AssessmentPeriod, AssessmentWeights
+    from models.quality.awards import Award, RedBlackEntry, RedBlackList
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -39,7 +41,8 @@ def all_models():
             ApprovalStep, DepartmentApprover, Supplier, Requisition, RequisitionLine, RequisitionEvent,
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
             WeeklyArchive, GoodsReturn, ReturnEvent,
-            CompensationTier, Compensation, CompensationEvent, CompensationRecovery]
+            CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
+            AssessmentWeights, AssessmentPeriod, Assessment, Award, RedBlackList, RedBlackEntry]
 
 
 def create_tables():

@@ -1,0 +1,1 @@
+"""Quality (服务质量): the blueprints of the area."""
