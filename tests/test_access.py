@@ -67,9 +67,14 @@ SEEDED = {
     ("suppliers", "supplier_id"): "supplier",
     ("visitors", "visit_id"): "visit",
     ("visitors", "entry_id"): "watchlist_entry",
+    # Quality assessments
+    ("quality", "assessment_id"): "assessment",
+    ("quality", "period_id"): "assessment_period",
+    ("quality", "award_id"): "award",
+    ("quality", "entry_id"): "red_black_entry",
 }
 #: Arguments that are not records.
-VALUES = {"fmt": "csv", "action": "check"}
+VALUES = {"fmt": "csv", "action": "check", "month": "2026-02", "year": 2026}
 #: Arguments whose value depends on the route.
 ROUTE_VALUES = {("service_visits.ledger", "fmt"): "xlsx"}
 
@@ -137,6 +142,7 @@ def seed_records(app, make_user, person):
                                       planned_for=(UTC_NOW + dt.timedelta(days=1)).date())
         service_visit = service_visits.create(spec, phone=complaint.customer.phone, kind="repair", product="洗衣机",
                                               problem="不脱水")
+    assessment_records = _seed_assessments(app, make_user, person)
     archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
                                           lambda *_: b"%PDF-1.4\n%%EOF\n")
     return {
@@ -151,7 +157,25 @@ def seed_records(app, make_user, person):
         "stock_item": StockItem.get().id, "supplier": Supplier.get().id, "visit": visit.id,
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
+        **assessment_records,
     }
+
+
+def _seed_assessments(app, make_user, person):
+    """An assessment period of 2026-02 with `person`'s own assessment (or, for a role not assessed, the
+    first one: they read all), a choice of best staff and the month's published red/black list."""
+    from models.quality import assessments, awards
+    from models.quality.assessments import Assessment
+    manager = make_user("qmanager", "service_manager", display_name="质量经理")
+    with app.test_request_context():
+        period = assessments.open_period(manager, "2026-02")
+        own = Assessment.get_or_none(Assessment.period == period.id, Assessment.person == person.id)
+        assessment = own or period.assessments.order_by(Assessment.id).first()
+        award = awards.choose(manager, "period", period.key, vendor="美家家具", reason="顾客表扬")
+        entry = awards.add_entry(manager, "2026-02", colour="red", name="王芳", reason="顾客表扬")
+        awards.publish_list(manager, "2026-02")
+    return {"assessment": assessment.id, "assessment_period": period.id, "award": award.id,
+            "red_black_entry": entry.id}
 
 
 def record_url(app, rule, records):

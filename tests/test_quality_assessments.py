@@ -305,3 +305,78 @@ def test_fines_of_the_month_are_on_the_black_list(people, monkeypatch):
     notice, _added = awards.propose(people["manager"], "2026-11")
     assert [(e.name, e.source, e.reason) for e in notice.live_entries()] == [
         ("李娜", "fine", "本月检查失分罚款 2 次，共 ¥150.00")]
+
+
+# ---------------------------------------------------------------- pages and prints
+
+def _login(client, username):
+    client.post("/logout")
+    return client.post("/login", data={"username": username, "password": "correct-horse-battery"})
+
+
+def test_pages_take_an_assessment_through_its_states(app, client, people):
+    with app.test_request_context():
+        period = _open(people)
+        a = _of(period, people["desk"])
+    _login(client, "desk")
+    assert client.get("/quality/assessments/").status_code == 200
+    page = client.get(f"/quality/assessments/{a.id}")
+    assert page.status_code == 200 and "Rate myself" in page.get_data(as_text=True)
+    bad = client.post(f"/quality/assessments/{a.id}", data={"action": "self_rate", "self_rate-version": "1",
+                                                           "self_rate-performance": "120", "self_rate-attitude": "80",
+                                                           "self_rate-skills": "70", "self_rate-teamwork": "60",
+                                                           "self_rate-comment": "认真"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "from 0 to 100" in text and "认真" in text
+    ok = client.post(f"/quality/assessments/{a.id}", data={"action": "self_rate", "self_rate-version": "1",
+                                                          "self_rate-performance": "90", "self_rate-attitude": "80",
+                                                          "self_rate-skills": "70", "self_rate-teamwork": "100"})
+    assert ok.status_code == 303
+    # Another member of staff does not see it; the department head rates it.
+    _login(client, "desk2")
+    assert client.get(f"/quality/assessments/{a.id}").status_code == 404
+    _login(client, "sales")
+    assert client.get(f"/quality/assessments/{a.id}").status_code == 404
+    _login(client, "head")
+    assert client.post(f"/quality/assessments/{a.id}", data={
+        "action": "superior_rate", "superior_rate-version": "2", "superior_rate-performance": "60",
+        "superior_rate-attitude": "70", "superior_rate-skills": "80", "superior_rate-teamwork": "50"}).status_code == 303
+    _login(client, "desk")
+    assert client.post(f"/quality/assessments/{a.id}", data={"action": "confirm", "confirm-version": "3"}).status_code == 303
+    with app.app_context():
+        assert Assessment.get_by_id(a.id).state == "confirmed"
+    pdf = client.get(f"/quality/assessments/{a.id}.pdf")
+    from tests.pdf import assert_embedded_cjk_font, pdf_text
+    assert_embedded_cjk_font(pdf.data)
+    text = pdf_text(pdf.data)
+    for words in ("员工考核表", "王芳", "前台接待", "工作业绩", "79.8", "被考核人签字", "上级签字", "陈静"):
+        assert words in text, words
+
+
+def test_weights_page_refuses_a_sum_other_than_100_beside_the_field(client, people):
+    _login(client, "boss")
+    data = {k: str(v) for k, v in assessments.DEFAULT_WEIGHTS.items()} | {"skills": "30"}
+    page = client.post("/quality/assessments/weights", data=data)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and "add up to 110" in text and 'value="30"' in text
+    _login(client, "manager")
+    assert client.get("/quality/assessments/weights").status_code == 403
+
+
+def test_the_red_black_notice_prints_for_the_notice_board(app, client, people):
+    with app.test_request_context():
+        _scored_period(people)
+        awards.propose(people["manager"], "2026-11")
+    _login(client, "desk")
+    assert client.get("/quality/assessments/red-black/2026-11.pdf").status_code == 404  # a draft: the manager's
+    _login(client, "manager")
+    assert client.post("/quality/assessments/red-black/2026-11/publish").status_code == 303
+    _login(client, "desk")
+    page = client.get("/quality/assessments/red-black/2026-11")
+    assert "陈静" in page.get_data(as_text=True)
+    pdf = client.get("/quality/assessments/red-black/2026-11.pdf")
+    from tests.pdf import assert_embedded_cjk_font, pdf_text
+    assert_embedded_cjk_font(pdf.data)
+    text = pdf_text(pdf.data)
+    for words in ("红黑榜预警公示", "红榜", "黑榜", "陈静", "考核得分 55.2 分", "HB-2026-"):
+        assert words in text, words
