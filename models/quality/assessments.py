@@ -71,7 +71,7 @@ STATES = {
     "self_rated": _l("Self-rated: superior rating due"),
     "superior_rated": _l("Rated: to be acknowledged"),
     "confirmed": _l("Acknowledged"),
-    "archived": _l("Archived"),
+    "archived": _l("Archived (period closed)"),
     "corrected": _l("Corrected (replaced)"),
     "voided": _l("Voided"),
 }
