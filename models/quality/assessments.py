@@ -70,7 +70,7 @@ STATES = {
     "open": _l("Open: self rating due"),
     "self_rated": _l("Self-rated: superior rating due"),
     "superior_rated": _l("Rated: to be acknowledged"),
-    "confirmed": _l("Acknowledged"),
+    "confirmed": _l("Acknowledged by the person"),
     "archived": _l("Archived (period closed)"),
     "corrected": _l("Corrected (replaced)"),
     "voided": _l("Voided"),
