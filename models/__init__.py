@@ -30,6 +30,7 @@ def all_models():
     from models.service_visits import ServiceVisit, ServiceVisitEvent
     from models.quality.assessments import Assessment, AssessmentPeriod, AssessmentWeights
     from models.quality.awards import Award, RedBlackEntry, RedBlackList
+    from models.repairs import Repair, RepairMaterial, RepairPhoto
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -42,7 +43,8 @@ def all_models():
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
             WeeklyArchive, GoodsReturn, ReturnEvent,
             CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
-            AssessmentWeights, AssessmentPeriod, Assessment, Award, RedBlackList, RedBlackEntry]
+            AssessmentWeights, AssessmentPeriod, Assessment, Award, RedBlackList, RedBlackEntry,
+            Repair, RepairPhoto, RepairMaterial]
 
 
 def create_tables():

@@ -77,6 +77,14 @@ PERMISSIONS = {
     "quality.own": {AUTHENTICATED},
     # Quality assessments: the weights of the dimensions and sources are the administrator's.
     "quality.weights": {"admin"},
+    # Admin services
+    "admin_services.run": {"logistics"},
+    "admin_services.use": {AUTHENTICATED},
+    # Facility repairs: anyone reports a fault and follows their own; logistics runs the repairs.
+    "repairs.report": {AUTHENTICATED},
+    "repairs.manage": {"logistics"},
+    # The repair ledger and its pass rate: logistics and those who read the reports.
+    "repairs.ledger": {"logistics", "service_manager", "leadership", "admin"},
 }
 
 

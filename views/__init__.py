@@ -166,3 +166,5 @@ def init_app(app):
     app.register_blueprint(service_visits.bp)
     from views.quality import assessments as quality_assessments
     app.register_blueprint(quality_assessments.bp)
+    from views import repairs
+    app.register_blueprint(repairs.bp)
