@@ -1038,6 +1038,11 @@ def seed_quality_assessments_demo():
         assessments.close_period(manager, period.id)
         closed_at = to_utc(dt.datetime.combine(this_month.start, dt.time(10, 0)))
         _set(AssessmentPeriod, period.id, opened_at=closed_at - dt.timedelta(days=4), closed_at=closed_at)
+        day = dt.timedelta(days=1)
+        for assessment in period.assessments:
+            _set(Assessment, assessment.id, created_at=closed_at - 4 * day, self_rated_at=closed_at - 3 * day,
+                 superior_rated_at=closed_at - 2 * day, confirmed_at=closed_at - day, archived_at=closed_at,
+                 updated_at=closed_at)
         for rank, row in assessments.overall_ranking(period)[:2]:
             awards.choose(manager, "period", period.key, person_id=row.person_id,
                           reason=f"{period.key} 考核第 {rank} 名，顾客零投诉")

@@ -380,3 +380,21 @@ def test_the_red_black_notice_prints_for_the_notice_board(app, client, people):
     text = pdf_text(pdf.data)
     for words in ("红黑榜预警公示", "红榜", "黑榜", "陈静", "考核得分 55.2 分", "HB-2026-"):
         assert words in text, words
+
+
+def test_the_inspections_fines_lower_the_customer_figure(people):
+    """With the inspections' fines (models.quality.fines, built alongside): ¥100 of November's fines at
+    5 points per ¥50 take 10 points off; a voided fine and October's do not count."""
+    fines = pytest.importorskip("models.quality.fines")
+    department = people["desk"].department_id
+    for number, amount, day, voided in (("QF-T-1", "50", dt.date(2026, 11, 3), False),
+                                        ("QF-T-2", "50", dt.date(2026, 11, 30), False),
+                                        ("QF-T-3", "150", dt.date(2026, 11, 10), True),
+                                        ("QF-T-4", "100", dt.date(2026, 10, 31), False)):
+        fines.Fine.create(number=number, person=people["desk"].id, department=department, amount=Decimal(amount),
+                          issued_on=day, voided_at=dt.datetime(2026, 11, 20) if voided else None)
+    figure = assessments.customer_figure(people["desk"], Period.parse("month", "2026-11"))
+    assert (figure["fines"], figure["score"]) == (Decimal("100.00"), Decimal("90.0"))
+    notice, _added = awards.propose(people["manager"], "2026-11")
+    assert [(e.name, e.reason) for e in notice.live_entries() if e.source == "fine"] == [
+        ("王芳", "本月检查失分罚款 2 次，共 ¥100.00")]

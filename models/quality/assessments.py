@@ -247,22 +247,27 @@ class Assessment(VoidableModel, VersionedModel):
 
 # ---------------------------------------------------------------- who rates whom
 
-def superiors_of(person):
+def _pools():
+    """The people superiors are drawn from, read once: {role: [active users]}."""
+    return {role: list(User.active_with_role(role)) for role in ("dept_head", "service_manager", "leadership")}
+
+
+def superiors_of(person, pools=None):
     """Who rates `person` as superior: the heads of their department; for a head, for someone
     with no department or in a department without a head, the service managers; for a service
-    manager, leadership."""
+    manager, leadership. `pools` (from _pools()) saves the queries when asked for many people."""
+    pools = pools or _pools()
     roles = set(person.roles)
     if "service_manager" in roles:
-        return [u for u in User.active_with_role("leadership") if u.id != person.id]
+        return [u for u in pools["leadership"] if u.id != person.id]
     if "dept_head" not in roles and person.department_id:
-        heads = [u for u in User.active_with_role("dept_head")
-                 if u.department_id == person.department_id and u.id != person.id]
+        heads = [u for u in pools["dept_head"] if u.department_id == person.department_id and u.id != person.id]
         if heads:
             return heads
-    return [u for u in User.active_with_role("service_manager") if u.id != person.id]
+    return [u for u in pools["service_manager"] if u.id != person.id]
 
 
-def superior_refusal(assessment, user):
+def superior_refusal(assessment, user, pools=None):
     """Why `user` may not rate this assessment as superior, or None."""
     person = assessment.person
     if user.id == person.id:
@@ -271,7 +276,7 @@ def superior_refusal(assessment, user):
         if assessment.superior_by_id == user.id:
             return _l("You have rated this assessment already: a second rating is refused.")
         return _l("This assessment has been rated by the superior already.")
-    if any(u.id == user.id for u in superiors_of(person)):
+    if any(u.id == user.id for u in superiors_of(person, pools)):
         return None
     roles = set(user.roles)
     if "dept_head" in roles and user.department_id != person.department_id:
@@ -553,7 +558,8 @@ def to_rate(user):
     """The self-rated assessments waiting on `user` as superior."""
     rows = list(listing().where(Assessment.state == "self_rated").order_by(Assessment.id).limit(200))
     with_roles([r.person for r in rows])
-    return [r for r in rows if superior_refusal(r, user) is None]
+    pools = _pools()
+    return [r for r in rows if superior_refusal(r, user, pools) is None]
 
 
 def mine(user):
