@@ -170,7 +170,7 @@ def _seed_assessments(app, make_user, person):
     first one: they read all), a choice of best staff and the month's published red/black list."""
     from models.quality import assessments, awards
     from models.quality.assessments import Assessment
-    manager = make_user("qmanager", "service_manager", display_name="质量经理")
+    manager = make_user("assessmgr", "service_manager", display_name="考核经理")
     with app.test_request_context():
         period = assessments.open_period(manager, "2026-02")
         own = Assessment.get_or_none(Assessment.period == period.id, Assessment.person == person.id)
