@@ -398,3 +398,28 @@ def test_the_inspections_fines_lower_the_customer_figure(people):
     notice, _added = awards.propose(people["manager"], "2026-11")
     assert [(e.name, e.reason) for e in notice.live_entries() if e.source == "fine"] == [
         ("王芳", "本月检查失分罚款 2 次，共 ¥100.00")]
+
+
+def test_the_navigation_counts_what_waits_on_me(people):
+    period = _open(people)
+    assert assessments.waiting_count(people["desk"]) == 1       # her own self rating
+    a = _of(period, people["desk"])
+    _step(a, "self_rate", people["desk"], ratings=GOOD)
+    assert assessments.waiting_count(people["desk"]) == 0
+    assert assessments.waiting_count(people["head"]) == 2       # her own + 王芳's to rate
+    _step(a, "superior_rate", people["head"], ratings=GOOD)
+    assert (assessments.waiting_count(people["head"]), assessments.waiting_count(people["desk"])) == (1, 1)
+
+
+def test_quarterly_periods_feed_the_red_black_list_of_their_last_month(people):
+    from models import settings
+    settings.save(people["admin"], {assessments.PERIOD_KIND: "quarter"})
+    period = assessments.open_period(people["manager"])
+    assert (period.key, period.starts_on, period.ends_on) == ("2026-Q4", dt.date(2026, 10, 1), dt.date(2026, 12, 31))
+    low = {"performance": 30, "attitude": 40, "skills": 50, "teamwork": 20}
+    a = _of(period, people["seller"])
+    _step(a, "self_rate", people["seller"], ratings=low)
+    _step(a, "superior_rate", people["other_head"], ratings=low)
+    assert awards.proposals(Period.parse("month", "2026-11")) == []
+    assert [(c, name, source) for c, _p, name, _d, _r, source in awards.proposals(Period.parse("month", "2026-12"))] == [
+        ("black", "刘洋", "assessment")]

@@ -618,3 +618,13 @@ def annual_ranking(year):
                    AssessmentPeriod.starts_on < dt.date(year + 1, 1, 1))
             .group_by(User.id).order_by(average.desc(), User.display_name))
     return [(u, _q(u.average), u.counted) for u in rows]
+
+
+def waiting_count(user):
+    """What waits on `user` (the navigation's count): their own assessment to rate or acknowledge, and,
+    for those who rate others, the self-rated assessments waiting on their rating."""
+    own = Assessment.select().where(Assessment.person == user.id,
+                                    Assessment.state.in_(("open", "superior_rated"))).count()
+    if set(user.roles) & {"dept_head", "service_manager", "leadership"}:
+        own += len(to_rate(user))
+    return own

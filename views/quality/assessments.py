@@ -18,9 +18,12 @@ from printing import qr_data_uri
 from views.access import allow, can
 from views.fields import WholeNumberField, show_refusal, strip
 from views.printing import record_url, render_pdf
+from views.templating import NAV_COUNTS
 from views.ui import PortalForm, redirect_to, render, toast
 
 bp = Blueprint("quality_assessments", __name__, url_prefix="/quality/assessments")
+
+NAV_COUNTS["quality_assessments.index"] = assessments.waiting_count
 
 
 class OpenForm(PortalForm):
