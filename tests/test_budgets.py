@@ -67,7 +67,8 @@ def _varied(field, value, copy):
         limit = getattr(field, "max_length", None) or 255
         return (value or "")[:limit - len(suffix)] + suffix
     if isinstance(field, DateTimeField):
-        return value - dt.timedelta(minutes=copy) if value else value
+        # Microseconds: copies of rows a whole slot apart (a room's half-hours) must not meet.
+        return value - dt.timedelta(microseconds=copy) if value else value
     if isinstance(field, DateField):
         return value - dt.timedelta(days=copy) if value else value
     if isinstance(field, IntegerField) and not isinstance(field, ForeignKeyField):
