@@ -342,29 +342,45 @@ def _department_id(department):
     return department.id
 
 
-def pass_rate(start_date, end_date, department=None):
-    """(good_first_time, confirmed_total): the repairs confirmed in the local days [start_date, end_date)
-    — of the reporter's department when one is given (a Department or its id) — and how many of them
-    were confirmed good the first time, never reopened. Voided repairs count in neither."""
+def _pass_counts(start_utc, end_utc, department_id=None):
     query = Repair.select(fn.COUNT(Repair.id).alias("total"),
                           fn.SUM(Case(None, ((Repair.reopen_count == 0, 1),), 0)).alias("good")).where(
         Repair.state == "confirmed", Repair.voided_at.is_null(),
-        Repair.confirmed_at >= day_start_utc(start_date), Repair.confirmed_at < day_start_utc(end_date))
-    department_id = _department_id(department)
+        Repair.confirmed_at >= start_utc, Repair.confirmed_at < end_utc)
     if department_id is not None:
         query = query.where(Repair.department == department_id)
     row = query.dicts().get()
     return int(row["good"] or 0), int(row["total"] or 0)
 
 
-def quality(start_date, end_date, department=None):
-    """The pass rate as the pages show it: {"good", "total", "percent" (None without confirmations),
-    "target", "met"}."""
-    good, total = pass_rate(start_date, end_date, department)
+def pass_rate(start_date, end_date, department=None):
+    """(good_first_time, confirmed_total): the repairs confirmed in the local days [start_date, end_date)
+    — of the reporter's department when one is given (a Department or its id) — and how many of them
+    were confirmed good the first time, never reopened. Voided repairs count in neither."""
+    return _pass_counts(day_start_utc(start_date), day_start_utc(end_date), _department_id(department))
+
+
+def _figures(good, total):
     target = settings.get(QUALITY_TARGET)
     percent = round(100 * good / total, 1) if total else None
     return {"good": good, "total": total, "percent": percent, "target": target,
             "met": percent is None or percent >= target}
+
+
+def report_section(start_utc, end_utc, department_id=None):
+    """The reports page's section (models.reports.SECTIONS): faults reported, escalated, and the pass rate."""
+    reported = Repair.select().where(Repair.created_at >= start_utc, Repair.created_at < end_utc,
+                                     Repair.voided_at.is_null())
+    if department_id:
+        reported = reported.where(Repair.department == department_id)
+    return {"reported": reported.count(), "escalated": reported.where(Repair.escalated_at.is_null(False)).count(),
+            **_figures(*_pass_counts(start_utc, end_utc, department_id or None))}
+
+
+def quality(start_date, end_date, department=None):
+    """The pass rate as the pages show it: {"good", "total", "percent" (None without confirmations),
+    "target", "met"}."""
+    return _figures(*pass_rate(start_date, end_date, department))
 
 
 def listing():

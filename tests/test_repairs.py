@@ -408,3 +408,29 @@ def test_the_ledger_prints_and_exports_the_month(client, auth, crew):
     auth.logout()
     auth.login("desk")
     assert client.get("/repairs/ledger").status_code == 403
+
+
+# ---------------------------------------------------------------- reports page and board
+
+def test_the_report_and_the_board_show_the_months_repair_quality(client, auth, crew, make_user):
+    from models import board
+    from models.reports import Period, build
+    with client.application.test_request_context():
+        with time_machine.travel(at(2026, 11, 3, 9, 0), tick=False):
+            _step(_repaired(crew), "confirm", crew["desk"])
+            again = _repaired(crew)
+            _step(again, "reopen", crew["desk"], note="又坏了")
+            _step(again, "assign", crew["log"], assignee_id=crew["fitter"].id)
+            _step(again, "done", crew["fitter"], work_done="再修")
+            _step(again, "confirm", crew["desk"])
+        figures = build(Period.parse("month", "2026-11"))
+        assert figures["sections"]["repairs"] == {"reported": 2, "escalated": 0, "good": 1, "total": 2,
+                                                  "percent": 50.0, "target": 98, "met": False}
+        with time_machine.travel(at(2026, 11, 20, 9, 0), tick=False):
+            values = {t["key"]: t for t in board.targets(None)}
+    assert values["repair_pass"] == {"key": "repair_pass", "value": 50.0, "target": 98.0, "met": False}
+    make_user("mgr2", "service_manager")
+    with time_machine.travel(at(2026, 12, 2, 9, 0), tick=False):
+        auth.login("mgr2")
+        page = client.get("/reports?kind=month&month=2026-11&lang=zh").get_data(as_text=True)
+    assert "维修质量合格率" in page and "50.0 %" in page
