@@ -176,11 +176,12 @@ def escalation_recipients():
     return list(people.values())
 
 
-URGENT_MESSAGE = N_("%(urgency)s fault %(number)s at %(place)s: %(what)s")
+URGENT_MESSAGES = {"urgent": N_("Urgent fault %(number)s at %(place)s: %(what)s"),
+                   "emergency": N_("Emergency fault %(number)s at %(place)s: %(what)s")}
 ASSIGNED_MESSAGE = N_("Repair %(number)s at %(place)s is assigned to you.")
 DONE_MESSAGE = N_("Repair %(number)s at %(place)s is done: confirm it or reopen it.")
 REOPENED_MESSAGE = N_("Repair %(number)s at %(place)s was reopened: %(reason)s")
-ESCALATED_MESSAGE = N_("Repair %(number)s (%(urgency)s) at %(place)s is not done by its deadline.")
+ESCALATED_MESSAGE = N_("Repair %(number)s at %(place)s is not done within its %(hours)s hours.")
 
 
 def report(actor, *, place, what, urgency="normal", photos=(), now=None):
@@ -207,7 +208,7 @@ def report(actor, *, place, what, urgency="normal", photos=(), now=None):
         audit.record_create(actor, repair)
         if urgency in URGENT:
             for person in logistics_staff():
-                notify(person, URGENT_MESSAGE, ("repairs.show", {"repair_id": repair.id}), urgency=urgency,
+                notify(person, URGENT_MESSAGES[urgency], ("repairs.show", {"repair_id": repair.id}),
                        number=repair.number, place=repair.place, what=what[:80])
     return repair
 
@@ -330,7 +331,7 @@ def escalate_overdue(now=None):
             repair = Repair.get_by_id(row.id)
             for person in escalation_recipients():
                 notify(person, ESCALATED_MESSAGE, ("repairs.show", {"repair_id": repair.id}), number=repair.number,
-                       urgency=repair.urgency, place=repair.place)
+                       hours=deadline_hours(repair.urgency), place=repair.place)
             audit.record_event(None, "repair_escalated", repair, changes={"escalated_at": [None, now.isoformat()]})
             sent += 1
     return sent

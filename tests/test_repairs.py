@@ -231,7 +231,7 @@ def test_an_urgent_fault_tells_every_logistics_user_at_once(app, crew):
         _report(crew, urgency="normal")
         assert Notification.select().count() == 0
         _report(crew, urgency="emergency")
-    told = {n.user_id for n in Notification.select().where(Notification.message == repairs.URGENT_MESSAGE)}
+    told = {n.user_id for n in Notification.select().where(Notification.message == repairs.URGENT_MESSAGES["emergency"])}
     assert told == {crew["log"].id, crew["log2"].id}
 
 
