@@ -49,8 +49,8 @@ PHOTO_MAX_MB = settings.define(
 PHOTOS_MAX_MB = settings.define(
     "repair_photos_max_mb", int, 30, _l("All photos of one fault together (MB)"), REPAIRS, minimum=1, maximum=60)
 
-STATES = {"reported": _l("Reported"), "assigned": _l("Assigned"), "done": _l("Repaired, to confirm"),
-          "confirmed": _l("Confirmed good"), "reopened": _l("Reopened"), "voided": _l("Voided")}
+STATES = {"reported": _l("Waiting to be assigned"), "assigned": _l("Assigned for repair"), "done": _l("Repaired, to confirm"),
+          "confirmed": _l("Confirmed good"), "reopened": _l("Sent back for repair"), "voided": _l("Voided")}
 OPEN_STATES = ("reported", "assigned", "reopened")
 MANAGERS = frozenset({"logistics"})
 #: Names refusal() reads: the one assigned (or logistics), the person who reported the fault.

@@ -3,11 +3,13 @@ last month, materials issued from stock, one urgent fault escalated, one reopene
 confirmed, and last month's pass rate below the 98 % target."""
 import io
 
+from peewee import fn
 from PIL import Image
 
 from models.audit import AuditEntry
 from models.base import utcnow
 from models.demo import _history, _local, _set, _staff
+from models.notifications import Notification
 from models.procurement.stock import StockItem, StockMove, _stock_in
 
 
@@ -25,14 +27,18 @@ class _Story:
         from models import repairs
         self.repairs = repairs
         self.moments = [_local(*when) if when else utcnow()]
+        before = Notification.select(fn.MAX(Notification.id)).scalar() or 0
         self.repair = repairs.report(reporter, place=place, what=what, urgency=urgency, photos=photos,
                                      now=self.moments[0])
+        Notification.update(created_at=self.moments[0]).where(Notification.id > before).execute()
 
     def step(self, action, actor, when, **kwargs):
         from models.repairs import Repair, RepairMaterial
         moment = _local(*when)
         current = Repair.get_by_id(self.repair.id)
+        before = Notification.select(fn.MAX(Notification.id)).scalar() or 0
         self.repair = self.repairs.apply(current.id, action, actor, current.version, now=moment, **kwargs)
+        Notification.update(created_at=moment).where(Notification.id > before).execute()
         self.moments.append(moment)
         if kwargs.get("materials"):
             for material in RepairMaterial.select().where(RepairMaterial.repair == current.id,
@@ -45,10 +51,13 @@ class _Story:
         """As the sweep would have done it then: marked, and the managers told."""
         from models.notifications import notify
         from models.repairs import ESCALATED_MESSAGE, Repair, deadline_hours, escalation_recipients
-        _set(Repair, self.repair.id, escalated_at=_local(*when))
+        moment = _local(*when)
+        _set(Repair, self.repair.id, escalated_at=moment)
+        before = Notification.select(fn.MAX(Notification.id)).scalar() or 0
         for person in escalation_recipients():
             notify(person, ESCALATED_MESSAGE, ("repairs.show", {"repair_id": self.repair.id}),
                    number=self.repair.number, hours=deadline_hours(self.repair.urgency), place=self.repair.place)
+        Notification.update(created_at=moment).where(Notification.id > before).execute()
         return self
 
     def done(self):

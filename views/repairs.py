@@ -191,7 +191,12 @@ def _show(repair, posted=None, status=200, error=None):
             entry.form.item.choices = stock
     return render("repairs/show.html", status=status, repair=repair, actions=actions, forms=forms, error=error,
                   photos=repair.photo_list(), materials=repair.material_list(),
-                  opened=posted._prefix.rstrip("-") if posted else None)
+                  opened=posted._prefix.rstrip("-") if posted else _first_step(forms))
+
+
+def _first_step(forms):
+    """The step shown open: the one the repair waits for, not a correction (reassign, void)."""
+    return next((name for name in ("done", "confirm", "assign") if name in forms), None)
 
 
 @bp.route("/<int:repair_id>", methods=["GET", "POST"])
