@@ -28,7 +28,17 @@ def all_models():
     from models.compensations import Compensation, CompensationEvent, CompensationRecovery, CompensationTier
     from models.home_visits import HomeVisit, HomeVisitReminder
     from models.service_visits import ServiceVisit, ServiceVisitEvent
+    from models.rooms import ActionItem, Booking, BookingGuest, BookingSeries, MeetingMinutes, PrepItem, Room, RoomSlot
+    from models.quality.assessments import Assessment, AssessmentPeriod, AssessmentWeights
+    from models.quality.awards import Award, RedBlackEntry, RedBlackList
     from models.repairs import Repair, RepairMaterial, RepairPhoto
+    from models.quality.checklists import ChecklistItem
+    from models.quality.inspections import Finding, FloorWalkReminder, Inspection
+    from models.quality.fines import BonusFundEntry, Fine, StaffProposal
+    from models.quality.rectifications import Rectification
+    from models.documents import (
+        Document, DocumentEvent, DocumentReceipt, DocumentRecipient, DocumentReviewer, DocumentVersion,
+    )
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -41,7 +51,11 @@ def all_models():
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
             WeeklyArchive, GoodsReturn, ReturnEvent,
             CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
-            Repair, RepairPhoto, RepairMaterial]
+            Room, BookingSeries, Booking, RoomSlot, PrepItem, BookingGuest, MeetingMinutes, ActionItem,
+            Repair, RepairPhoto, RepairMaterial,
+            ChecklistItem, Inspection, Finding, FloorWalkReminder, Fine, BonusFundEntry, StaffProposal, Rectification,
+            Document, DocumentReviewer, DocumentVersion, DocumentEvent, DocumentRecipient, DocumentReceipt,
+            AssessmentWeights, AssessmentPeriod, Assessment, Award, RedBlackList, RedBlackEntry]
 
 
 def create_tables():

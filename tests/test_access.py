@@ -12,9 +12,10 @@ from flask import url_for
 from PIL import Image
 
 from models import (
-    board, calls, compensations, complaints, desk_items, duty, home_visits, reports, returns, service_visits, visitors,
-    weekly_archive, worktime,
+    board, calls, compensations, complaints, desk_items, duty, home_visits, repairs, reports, returns, service_visits,
+    visitors, weekly_archive, worktime,
 )
+from models import documents
 from models.notifications import Notification
 from models.procurement import chain, requisitions
 from models.procurement.chain import ApprovalStep
@@ -67,11 +68,28 @@ SEEDED = {
     ("suppliers", "supplier_id"): "supplier",
     ("visitors", "visit_id"): "visit",
     ("visitors", "entry_id"): "watchlist_entry",
+    ("rooms", "booking_id"): "booking",
+    ("rooms", "prep_item_id"): "prep_item",
+    ("rooms", "action_id"): "action_item",
+    ("rooms", "room_id"): "room",
+    # Quality assessments
+    ("quality", "assessment_id"): "assessment",
+    ("quality", "period_id"): "assessment_period",
+    ("quality", "award_id"): "award",
+    ("quality", "entry_id"): "red_black_entry",
+    ("quality", "inspection_id"): "quality_inspection",
+    ("quality", "finding_id"): "quality_finding",
+    ("quality", "fine_id"): "quality_fine",
+    ("quality", "rectification_id"): "quality_rectification",
+    ("quality", "checklist_item_id"): "quality_checklist_item",
+    ("quality", "proposal_id"): "quality_proposal",
+    ("quality", "department_id"): "department",
+    ("documents", "document_id"): "document",
     ("repairs", "repair_id"): "repair",
     ("repairs", "photo_id"): "repair_photo",
 }
 #: Arguments that are not records.
-VALUES = {"fmt": "csv", "action": "check"}
+VALUES = {"fmt": "csv", "action": "check", "month": "2026-02", "year": 2026}
 #: Arguments whose value depends on the route.
 ROUTE_VALUES = {("service_visits.ledger", "fmt"): "xlsx"}
 
@@ -139,10 +157,27 @@ def seed_records(app, make_user, person):
                                       planned_for=(UTC_NOW + dt.timedelta(days=1)).date())
         service_visit = service_visits.create(spec, phone=complaint.customer.phone, kind="repair", product="洗衣机",
                                               problem="不脱水")
-        from models import repairs
-        repair = repairs.report(person, place="一楼大厅", what="灯不亮", photos=[("灯.jpg", _photo(), "JPEG", 64, 48)])
+    assessment_records = _seed_assessments(app, make_user, person)
+    with app.test_request_context():
+        repair = repairs.report(person, place="大堂东侧", what="自动门不开",
+                                photos=[("门.jpg", _photo(), "JPEG", 64, 48)])
+        document = documents.draft(people["head"], doc_type="notice", title="关于值班安排的通知",
+                                   classification="internal", body="各部门：值班安排如下。",
+                                   reviewer_ids=[people["leader"].id], department_ids=[own],
+                                   file=("值班表.pdf", b"%PDF-1.4\n%%EOF\n"))
+        for action, actor in (("submit", people["head"]), ("approve", people["leader"]),
+                              ("issue", people["logistics"])):
+            documents.apply(document.id, action, actor, documents.Document.get_by_id(document.id).version)
     archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
                                           lambda *_: b"%PDF-1.4\n%%EOF\n")
+    with app.test_request_context():
+        from models import rooms
+        room = rooms.add_room(None, name="一号会议室", capacity=10)
+        booking = rooms.book(person, room_id=room.id, title="周例会", starts_at=UTC_NOW + dt.timedelta(hours=1),
+                             ends_at=UTC_NOW + dt.timedelta(hours=2), prep=["drinks"],
+                             guests=[{"name": "陈静", "phone": "13700001111"}])
+        minutes = rooms.MeetingMinutes.create(booking=booking, attendees="张伟", decisions="更换投影仪")
+        action_item = rooms.ActionItem.create(minutes=minutes, text="采购投影仪", owner=person, due_on=UTC_NOW.date())
     return {
         "user": desk.id, "department": own, "board_token": token.id, "calendar_day": holiday.id,
         "appointment": appointment.id, "callback": complaint.callbacks.get().id, "call": call.id,
@@ -155,8 +190,46 @@ def seed_records(app, make_user, person):
         "stock_item": StockItem.get().id, "supplier": Supplier.get().id, "visit": visit.id,
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
-        "repair": repair.id, "repair_photo": repair.photo_list()[0].id,
+        "booking": booking.id, "prep_item": rooms.PrepItem.get().id, "action_item": action_item.id, "room": room.id,
+        **assessment_records,
+        "repair": repair.id, "repair_photo": repair.photo_list()[0].id, "document": document.id,
+        **_seed_quality(app, make_user, person),
     }
+
+
+def _seed_quality(app, make_user, person):
+    """A completed self-check of 客服部 that found `person` at fault: a fine, a rectification."""
+    from models.quality import checklists, inspections
+    from models.quality.fines import Fine, StaffProposal
+    from models.quality.rectifications import Rectification
+    inspector = make_user("qmanager", "service_manager", department="客服部")
+    with app.test_request_context():
+        item = checklists.save_item(None, title="服务用语", points="2", department_id=person.department_id)
+        inspection = inspections.create(inspector, kind="self", department_id=person.department_id)
+        finding = inspections.add_finding(inspector, inspection.id, item_id=item.id, person_id=person.id,
+                                          points_lost="0.5", seen="未使用礼貌用语", photo=(_photo(), "JPEG"))
+        inspections.apply(inspection.id, "complete", inspector, inspection.version)
+        proposal = StaffProposal.create(person=person, finding=finding)
+    return {"quality_inspection": inspection.id, "quality_finding": finding.id, "quality_fine": Fine.get().id,
+            "quality_rectification": Rectification.get().id, "quality_checklist_item": item.id,
+            "quality_proposal": proposal.id}
+
+
+def _seed_assessments(app, make_user, person):
+    """An assessment period of 2026-02 with `person`'s own assessment (or, for a role not assessed, the
+    first one: they read all), a choice of best staff and the month's published red/black list."""
+    from models.quality import assessments, awards
+    from models.quality.assessments import Assessment
+    manager = make_user("assessmgr", "service_manager", display_name="考核经理")
+    with app.test_request_context():
+        period = assessments.open_period(manager, "2026-02")
+        own = Assessment.get_or_none(Assessment.period == period.id, Assessment.person == person.id)
+        assessment = own or period.assessments.order_by(Assessment.id).first()
+        award = awards.choose(manager, "period", period.key, vendor="美家家具", reason="顾客表扬")
+        entry = awards.add_entry(manager, "2026-02", colour="red", name="王芳", reason="顾客表扬")
+        awards.publish_list(manager, "2026-02")
+    return {"assessment": assessment.id, "assessment_period": period.id, "award": award.id,
+            "red_black_entry": entry.id}
 
 
 def record_url(app, rule, records):
