@@ -55,8 +55,7 @@ def all_models():
             Repair, RepairPhoto, RepairMaterial,
             ChecklistItem, Inspection, Finding, FloorWalkReminder, Fine, BonusFundEntry, StaffProposal, Rectification,
             Document, DocumentReviewer, DocumentVersion, DocumentEvent, DocumentRecipient, DocumentReceipt,
-            AssessmentWeights, AssessmentPeriod, Assessment, Award, RedBlackList, RedBlackEntry,
-            Repair, RepairPhoto, RepairMaterial]
+            AssessmentWeights, AssessmentPeriod, Assessment, Award, RedBlackList, RedBlackEntry]
 
 
 def create_tables():

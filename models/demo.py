@@ -66,6 +66,8 @@ def seed_demo(only_if_empty=False):
         seed_quality_demo()
         seed_documents_demo()
         seed_quality_assessments_demo()
+        from models.repairs_demo import seed_repairs_demo
+        seed_repairs_demo()
     return password
 
 

@@ -77,7 +77,6 @@ SEEDED = {
     ("quality", "period_id"): "assessment_period",
     ("quality", "award_id"): "award",
     ("quality", "entry_id"): "red_black_entry",
-    ("repairs", "repair_id"): "repair",
     ("quality", "inspection_id"): "quality_inspection",
     ("quality", "finding_id"): "quality_finding",
     ("quality", "fine_id"): "quality_fine",
@@ -86,6 +85,8 @@ SEEDED = {
     ("quality", "proposal_id"): "quality_proposal",
     ("quality", "department_id"): "department",
     ("documents", "document_id"): "document",
+    ("repairs", "repair_id"): "repair",
+    ("repairs", "photo_id"): "repair_photo",
 }
 #: Arguments that are not records.
 VALUES = {"fmt": "csv", "action": "check", "month": "2026-02", "year": 2026}
@@ -158,7 +159,8 @@ def seed_records(app, make_user, person):
                                               problem="不脱水")
     assessment_records = _seed_assessments(app, make_user, person)
     with app.test_request_context():
-        repair = repairs.report(desk, place="大堂东侧", what="自动门不开")
+        repair = repairs.report(person, place="大堂东侧", what="自动门不开",
+                                photos=[("门.jpg", _photo(), "JPEG", 64, 48)])
         document = documents.draft(people["head"], doc_type="notice", title="关于值班安排的通知",
                                    classification="internal", body="各部门：值班安排如下。",
                                    reviewer_ids=[people["leader"].id], department_ids=[own],
@@ -190,7 +192,7 @@ def seed_records(app, make_user, person):
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
         "booking": booking.id, "prep_item": rooms.PrepItem.get().id, "action_item": action_item.id, "room": room.id,
         **assessment_records,
-        "repair": repair.id, "document": document.id,
+        "repair": repair.id, "repair_photo": repair.photo_list()[0].id, "document": document.id,
         **_seed_quality(app, make_user, person),
     }
 

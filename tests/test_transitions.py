@@ -297,11 +297,10 @@ DOCUMENTS = Workflow(
     refused=lambda people, action: people["desk"],
 )
 
+# One table of every workflow (a merge had left a second assignment that dropped documents and rooms).
 WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "repair": REPAIRS,
-             "document": DOCUMENTS}
+             "document": DOCUMENTS, "assessment": ASSESSMENTS}
 WORKFLOWS |= _rooms_workflows()
-WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "assessment": ASSESSMENTS,
-             "repair": REPAIRS}
 PAIRS = [(name, state) for name, workflow in WORKFLOWS.items() for state in workflow.states]
 
 

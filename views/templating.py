@@ -49,6 +49,8 @@ NAVIGATION = [
     (_l("Documents"), "documents.index", "admin_services.use"),
     (_l("Document archive"), "documents.archive_index", "documents.archive"),
     (_l("Assessments"), "quality_assessments.index", "quality.own"),
+    # Facility repairs
+    (_l("Repairs"), "repairs.index", "repairs.report"),
 ]
 
 #: endpoint -> function(user) giving the count shown beside its navigation entry (an inbox).
