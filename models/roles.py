@@ -69,6 +69,11 @@ PERMISSIONS = {
     # Home visits are the specialists' round; repair visits are also taken in at the desk.
     "home_visits.work": {"specialist", "service_manager", "admin"},
     "service_visits.work": {"front_desk", "specialist", "service_manager", "admin"},
+    # Admin services
+    "admin_services.run": {"logistics"},
+    "admin_services.use": {AUTHENTICATED},
+    # Vehicles: anyone requests a trip (admin_services.use); logistics keeps the fleet and the drivers.
+    "vehicles.manage": {"logistics", "admin"},
 }
 
 

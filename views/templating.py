@@ -42,6 +42,7 @@ NAVIGATION = [
     (_l("Approval chain"), "approval_chain.index", "procurement.chain"),
     (_l("Advance compensation"), "compensations.index", "compensations.work"),
     (_l("Compensation tiers"), "compensations.tiers", "compensations.tiers"),
+    (_l("Vehicles"), "vehicles.index", "admin_services.use"),
 ]
 
 #: endpoint -> function(user) giving the count shown beside its navigation entry (an inbox).
