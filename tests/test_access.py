@@ -67,6 +67,10 @@ SEEDED = {
     ("suppliers", "supplier_id"): "supplier",
     ("visitors", "visit_id"): "visit",
     ("visitors", "entry_id"): "watchlist_entry",
+    ("vehicles", "trip_id"): "vehicle_trip",
+    ("vehicles", "vehicle_id"): "vehicle",
+    ("vehicles", "record_id"): "vehicle_service",
+    ("vehicles", "driver_id"): "driver",
 }
 #: Arguments that are not records.
 VALUES = {"fmt": "csv", "action": "check"}
@@ -139,6 +143,14 @@ def seed_records(app, make_user, person):
                                               problem="不脱水")
     archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
                                           lambda *_: b"%PDF-1.4\n%%EOF\n")
+    with app.test_request_context():
+        from models import vehicles
+        vehicle = vehicles.add_vehicle(None, plate="沪A12345", seats=7, model="别克GL8", odometer=1000)
+        driver = vehicles.add_driver(None, desk.id)
+        vehicle_service = vehicles.open_service(None, vehicle.id, kind="repair", opened_on=UTC_NOW.date(),
+                                                garage="4S店", work="刹车异响")
+        trip = vehicles.request_trip(person, destination="浦东机场", starts_at=UTC_NOW + dt.timedelta(days=1),
+                                     ends_at=UTC_NOW + dt.timedelta(days=1, hours=2), passengers=2, purpose="接客户")
     return {
         "user": desk.id, "department": own, "board_token": token.id, "calendar_day": holiday.id,
         "appointment": appointment.id, "callback": complaint.callbacks.get().id, "call": call.id,
@@ -151,6 +163,7 @@ def seed_records(app, make_user, person):
         "stock_item": StockItem.get().id, "supplier": Supplier.get().id, "visit": visit.id,
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
+        "vehicle_trip": trip.id, "vehicle": vehicle.id, "vehicle_service": vehicle_service.id, "driver": driver.id,
     }
 
 
