@@ -43,18 +43,18 @@ ABOVE_HEADS = frozenset({"service_manager", "leadership"})
 #: Who sees every trip (besides its requester, its approvers and its driver).
 OVERSEERS = frozenset({"logistics", "admin", "service_manager", "leadership"})
 
-VEHICLE_STATES = {"available": _l("Available"), "workshop": _l("In the workshop"), "retired": _l("Retired")}
+VEHICLE_STATES = {"available": _l("Available for trips"), "workshop": _l("In the workshop"), "retired": _l("Retired")}
 DUE_KINDS = {"insurance": _l("Insurance"), "inspection": _l("Annual inspection"), "maintenance": _l("Maintenance")}
 SERVICE_KINDS = {"maintenance": _l("Maintenance"), "repair": _l("Repair")}
-SERVICE_STATES = {"open": _l("In the workshop"), "closed": _l("Done"), "voided": _l("Voided")}
+SERVICE_STATES = {"open": _l("In the workshop"), "closed": _l("Back in service"), "voided": _l("Voided")}
 
 STATES = {
-    "requested": _l("Requested"),
+    "requested": _l("Waiting for approval"),
     "sent_back": _l("Sent back for changes"),
     "refused": _l("Refused"),
     "approved": _l("Approved, to dispatch"),
     "dispatched": _l("Dispatched"),
-    "out": _l("Out"),
+    "out": _l("Out on the road"),
     "back": _l("Back, to close"),
     "closed": _l("Closed"),
     "cancelled": _l("Cancelled"),

@@ -30,13 +30,13 @@ WHEN = "%Y-%m-%dT%H:%M"
 
 class TripForm(PortalForm):
     destination = StringField(_l("Where to"), filters=[strip], validators=[DataRequired(), Length(max=200)])
-    starts_at = DateTimeLocalField(_l("From"), format=WHEN, validators=[DataRequired(message=_l(
+    starts_at = DateTimeLocalField(_l("Leaves at"), format=WHEN, validators=[DataRequired(message=_l(
         "Enter when the trip starts."))])
-    ends_at = DateTimeLocalField(_l("Until"), format=WHEN, validators=[DataRequired(message=_l(
+    ends_at = DateTimeLocalField(_l("Back by"), format=WHEN, validators=[DataRequired(message=_l(
         "Enter when the trip ends."))])
     passengers = WholeNumberField(_l("Passengers"), validators=[DataRequired(message=_l("Enter the passengers."))],
                                   render_kw={"inputmode": "numeric"})
-    purpose = TextAreaField(_l("Purpose"), filters=[strip], validators=[DataRequired(), Length(max=2000)])
+    purpose = TextAreaField(_l("Purpose of the trip"), filters=[strip], validators=[DataRequired(), Length(max=2000)])
 
 
 class StepForm(PortalForm):
@@ -48,10 +48,10 @@ class StepForm(PortalForm):
     fuel = AmountField(_l("Fuel (yuan)"), validators=[Optional()], render_kw={"inputmode": "decimal"})
     tolls = AmountField(_l("Tolls and parking (yuan)"), validators=[Optional()], render_kw={"inputmode": "decimal"})
     destination = StringField(_l("Where to"), filters=[strip], validators=[Length(max=200)])
-    starts_at = DateTimeLocalField(_l("From"), format=WHEN, validators=[Optional()])
-    ends_at = DateTimeLocalField(_l("Until"), format=WHEN, validators=[Optional()])
+    starts_at = DateTimeLocalField(_l("Leaves at"), format=WHEN, validators=[Optional()])
+    ends_at = DateTimeLocalField(_l("Back by"), format=WHEN, validators=[Optional()])
     passengers = WholeNumberField(_l("Passengers"), validators=[Optional()], render_kw={"inputmode": "numeric"})
-    purpose = TextAreaField(_l("Purpose"), filters=[strip], validators=[Length(max=2000)])
+    purpose = TextAreaField(_l("Purpose of the trip"), filters=[strip], validators=[Length(max=2000)])
     note = TextAreaField(_l("Note"), filters=[strip], validators=[Length(max=2000)])
 
 
@@ -76,14 +76,14 @@ class ServiceForm(PortalForm):
     opened_on = DayField(_l("To the garage on"), validators=[DataRequired(message=_l(
         "Enter the day it went to the garage."))])
     garage = StringField(_l("Garage"), filters=[strip], validators=[DataRequired(), Length(max=120)])
-    work = TextAreaField(_l("What is to be done"), filters=[strip], validators=[DataRequired(), Length(max=2000)])
+    work = TextAreaField(_l("Work to do"), filters=[strip], validators=[DataRequired(), Length(max=2000)])
     cost = AmountField(_l("Cost (yuan)"), validators=[Optional()], render_kw={"inputmode": "decimal"})
 
 
 class CloseServiceForm(PortalForm):
     closed_on = DayField(_l("Back on"), validators=[DataRequired(message=_l("Enter the day it came back."))])
     cost = AmountField(_l("Cost (yuan)"), validators=[Optional()], render_kw={"inputmode": "decimal"})
-    work = TextAreaField(_l("What was done"), filters=[strip], validators=[Length(max=2000)])
+    work = TextAreaField(_l("Work done"), filters=[strip], validators=[Length(max=2000)])
     next_maintenance_due = DayField(_l("Next maintenance due"), validators=[Optional()])
 
 
