@@ -74,6 +74,11 @@ PERMISSIONS = {
     "admin_services.use": {AUTHENTICATED},
     # Vehicles: anyone requests a trip (admin_services.use); logistics keeps the fleet and the drivers.
     "vehicles.manage": {"logistics", "admin"},
+    # Facility repairs: anyone reports a fault and follows their own; logistics runs the repairs.
+    "repairs.report": {AUTHENTICATED},
+    "repairs.manage": {"logistics"},
+    # The repair ledger and its pass rate: logistics and those who read the reports.
+    "repairs.ledger": {"logistics", "service_manager", "leadership", "admin"},
 }
 
 
