@@ -299,3 +299,49 @@ def test_the_monthly_log_prints_trips_km_fuel_tolls_and_maintenance(app, client,
     for words in ("车辆月度运行记录", "沪A12345", "2026-11", "120", "200.00", "45.50", "更换机油", "680.00"):
         assert words in text, words
     assert_embedded_cjk_font(response.data)
+
+
+def test_the_approval_list_and_count_follow_the_same_rule_as_approvers(people, make_user):
+    lone = make_user("lone", "specialist", department="行政后勤部", display_name="吴磊")  # a department without a head
+    own, heads, lonely = _trip(people), _trip(people, who="head"), _trip({"x": lone}, who="x")
+    other = _trip(people, who="other_head")
+    for who, expected in (("head", [own]), ("manager", [heads, lonely, other]), ("other_head", []),
+                          ("staff", []), ("logistics", [])):
+        rows = vehicles.awaiting_approval(people[who])
+        assert [t.id for t in rows] == [t.id for t in sorted(expected, key=lambda t: (t.starts_at, t.id))], who
+        assert vehicles.awaiting_count(people[who]) == len(expected), who
+        assert all(vehicles.may_approve(t, people[who]) for t in rows), who
+    _step(own.id, "approve", people["head"])
+    assert vehicles.awaiting_count(people["head"]) == 0
+
+
+def test_the_trip_lists_cost_the_same_queries_for_one_trip_as_for_many(client, auth, people, fleet, app):
+    from playhouse.test_utils import count_queries
+    auth.login("logistics")
+
+    def queries():
+        with count_queries() as counter:
+            assert client.get("/vehicles/", headers={"HX-Request": "true"}).status_code == 200
+        return counter.count
+
+    def add(n):
+        with app.test_request_context():
+            for i in range(n):
+                trip = _approved(people, start=NOW + (24 + 3 * i) * HOUR)
+                vehicles.request_trip(people["logistics"], destination="松江", starts_at=trip.starts_at,
+                                      ends_at=trip.ends_at, passengers=1, purpose="取货")
+    add(1)
+    few = queries()
+    add(8)
+    assert queries() == few
+
+
+def test_a_vehicle_with_a_wrong_plate_comes_back_with_what_was_typed(client, auth, people):
+    auth.login("logistics")
+    data = {"plate": "沪A1234", "model": "别克GL8", "seats": "7", "odometer": "1200", "insurance_due": "2027-01-05"}
+    response = client.post("/vehicles/fleet/new", data=data)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="plate-error"' in body
+    assert 'value="沪A1234"' in body and 'value="别克GL8"' in body and 'value="2027-01-05"' in body
+    assert client.post("/vehicles/fleet/new", data={**data, "plate": "沪a 12345"}).status_code == 303
+    assert Vehicle.get().plate == "沪A12345" and Vehicle.get().odometer == 1200

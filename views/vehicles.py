@@ -21,9 +21,11 @@ from printing import qr_data_uri
 from views.access import allow
 from views.fields import AmountField, DayField, WholeNumberField, month_period, show_refusal, strip
 from views.printing import record_url, render_pdf
+from views.templating import NAV_COUNTS
 from views.ui import PortalForm, one_page, redirect_to, render, toast
 
 bp = Blueprint("vehicles", __name__, url_prefix="/vehicles")
+NAV_COUNTS["vehicles.index"] = vehicles.awaiting_count
 
 WHEN = "%Y-%m-%dT%H:%M"
 
@@ -114,7 +116,7 @@ def index():
     """My trip requests, those waiting for my approval, and for logistics the trips to dispatch and out."""
     rows, more_url, page = one_page(vehicles.my_trips(current_user), "vehicles.index")
     logistics = "logistics" in current_user.roles
-    return render("vehicles/index.html", "mine", rows=rows, more_url=more_url, page=page,
+    return render("vehicles/index.html", rows=rows, more_url=more_url, page=page,
                   waiting=vehicles.awaiting_approval(current_user), driving=vehicles.driving(current_user),
                   to_dispatch=list(vehicles.in_state("approved").limit(200)) if logistics else [],
                   under_way=list(vehicles.in_state("dispatched", "out", "back").limit(200)) if logistics else [],
