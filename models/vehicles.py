@@ -338,6 +338,10 @@ def open_service(actor, vehicle_id, *, kind, opened_on, garage, work, cost=None)
             raise VehicleError(_l("No such vehicle."))
         if vehicle.state == "retired":
             raise VehicleError(_l("This vehicle is retired."), field="kind")
+        out = Trip.select().where(Trip.vehicle == vehicle.id, Trip.state == "out").first()
+        if out is not None:
+            raise VehicleError(_l("%(plate)s is out on trip %(number)s: record its return first.",
+                                  plate=vehicle.plate, number=out.number), field="kind")
         record = VehicleService.create(vehicle=vehicle, kind=kind, opened_on=opened_on, garage=_text(garage),
                                        work=_text(work), cost=money(cost) if cost is not None else None,
                                        opened_by=actor)

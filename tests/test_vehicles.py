@@ -201,6 +201,9 @@ def test_odometer_must_not_go_back_and_must_increase_over_the_trip(people, fleet
     with pytest.raises(VehicleError, match="above the start reading") as refused:
         _step(trip.id, "finish", people["driver"], odometer=52010)
     assert refused.value.field == "odometer"
+    with pytest.raises(VehicleError, match="is out on trip"):
+        vehicles.open_service(people["logistics"], fleet["car"].id, kind="repair", opened_on=NOW.date(),
+                              garage="4S店", work="刹车异响")
     trip = _step(trip.id, "finish", people["driver"], odometer=52096, fuel=Decimal("120.5"), tolls=Decimal("35"))
     assert (trip.state, trip.km, trip.fuel, trip.tolls) == ("back", 86, Decimal("120.50"), Decimal("35.00"))
     assert Vehicle.get_by_id(fleet["car"].id).odometer == 52096
