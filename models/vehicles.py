@@ -515,6 +515,19 @@ def clash(trip, vehicle_id=None, driver_id=None):
     return query.order_by(Trip.starts_at).first()
 
 
+def busy_during(trip):
+    """({vehicle id: trip number}, {driver id: trip number}) of what other trips hold during `trip`'s
+    time: the dispatch form marks them (dispatch itself decides, under the lock)."""
+    rows = Trip.select(Trip.number, Trip.vehicle, Trip.driver).where(
+        Trip.id != trip.id, Trip.state.in_(HOLDING_STATES), Trip.starts_at < trip.ends_at,
+        Trip.ends_at > trip.starts_at).order_by(Trip.starts_at)
+    vehicles_busy, drivers_busy = {}, {}
+    for row in rows:
+        vehicles_busy.setdefault(row.vehicle_id, row.number)
+        drivers_busy.setdefault(row.driver_id, row.number)
+    return vehicles_busy, drivers_busy
+
+
 def _when(trip):
     return f"{to_local(trip.starts_at):%m-%d %H:%M}–{to_local(trip.ends_at):%m-%d %H:%M}"
 

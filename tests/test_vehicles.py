@@ -348,3 +348,14 @@ def test_a_vehicle_with_a_wrong_plate_comes_back_with_what_was_typed(client, aut
     assert 'value="沪A1234"' in body and 'value="别克GL8"' in body and 'value="2027-01-05"' in body
     assert client.post("/vehicles/fleet/new", data={**data, "plate": "沪a 12345"}).status_code == 303
     assert Vehicle.get().plate == "沪A12345" and Vehicle.get().odometer == 1200
+
+
+def test_the_dispatch_form_marks_what_is_taken_at_that_time(app, client, auth, people, fleet):
+    with app.test_request_context():
+        first = _dispatched(people, fleet)
+        second = _approved(people, start=first.starts_at + HOUR)
+    auth.login("logistics")
+    body = client.get(f"/vehicles/trips/{second.id}").get_data(as_text=True)
+    assert f"沪A12345 别克GL8, 7 seats (on trip {first.number})" in body
+    assert f"孙师傅 (on trip {first.number})" in body
+    assert "沪AD12345 比亚迪, 5 seats</option>" in body and "钱师傅</option>" in body

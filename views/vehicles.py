@@ -168,11 +168,19 @@ def _step_forms(trip, actions, posted=None):
         posted.version.data = trip.version
         forms[posted._prefix.rstrip("-")] = posted
     if "dispatch" in forms:
-        forms["dispatch"].vehicle.choices = [SelectChoice(0, "—")] + [
-            SelectChoice(v.id, _("%(plate)s %(model)s, %(seats)s seats", plate=v.plate, model=v.model, seats=v.seats))
-            for v in vehicles.dispatchable_vehicles()]
-        forms["dispatch"].driver.choices = [SelectChoice(0, "—")] + [
-            SelectChoice(d.id, d.user.display_name) for d in vehicles.drivers()]
+        busy_vehicles, busy_drivers = vehicles.busy_during(trip)
+
+        def busy(label, number):
+            return _("%(label)s (on trip %(number)s)", label=label, number=number) if number else label
+        choices = [(v.id in busy_vehicles or v.seats < trip.passengers, SelectChoice(v.id, busy(
+            _("%(plate)s %(model)s, %(seats)s seats", plate=v.plate, model=v.model, seats=v.seats),
+            busy_vehicles.get(v.id)))) for v in vehicles.dispatchable_vehicles()]
+        # Free first: what fits is what logistics looks for.
+        forms["dispatch"].vehicle.choices = [SelectChoice(0, "—")] + [c for _taken, c in sorted(
+            choices, key=lambda pair: pair[0])]
+        forms["dispatch"].driver.choices = [SelectChoice(0, "—")] + [c for _taken, c in sorted(
+            ((d.id in busy_drivers, SelectChoice(d.id, busy(d.user.display_name, busy_drivers.get(d.id))))
+             for d in vehicles.drivers()), key=lambda pair: pair[0])]
     return forms
 
 
