@@ -80,6 +80,7 @@ TRANSITIONS = {
                          note_label=_l("Reason")),
     "resubmit": Transition(_l("Change and submit again"), ("sent_back",), "requested", "requester"),
     "dispatch": Transition(_l("Dispatch a vehicle and driver"), ("approved",), "dispatched", LOGISTICS),
+    "redispatch": Transition(_l("Change the vehicle or driver"), ("dispatched",), None, LOGISTICS),
     "start": Transition(_l("Set out"), ("dispatched",), "out", "crew"),
     "finish": Transition(_l("Back: record odometer, fuel and tolls"), ("out",), "back", "crew"),
     "close": Transition(_l("Checked: close"), ("back",), "closed", LOGISTICS),
@@ -409,6 +410,12 @@ def _after_service(actor, vehicle_id, next_maintenance_due):
         audit.record_change(actor, updated, before)
 
 
+def dispatched_ahead(vehicle):
+    """The trips this vehicle is dispatched to and has not set out on: what a visit to the garage affects."""
+    return list(listing().where(Trip.vehicle == vehicle.id, Trip.state == "dispatched")
+                .order_by(Trip.starts_at, Trip.id).limit(100))
+
+
 def services_of(vehicle):
     return list(VehicleService.select().where(VehicleService.vehicle == vehicle.id)
                 .order_by(VehicleService.opened_on.desc(), VehicleService.id.desc()).limit(200))
@@ -578,7 +585,7 @@ def apply(trip_id, action, actor, version, *, note="", vehicle_id=None, driver_i
             raise VehicleError(_l("Say what to change.") if action == "send_back" else _l("Give the reason."),
                                field="note")
         now = utcnow()
-        values = {Trip.state: transition.target}
+        values = {Trip.state: transition.target or trip.state}
         told = []  # (user, message, params)
         if action in ("approve", "send_back", "refuse"):
             values.update({Trip.decided_by: actor, Trip.decided_at: now, Trip.decision_note: note})
@@ -596,8 +603,10 @@ def apply(trip_id, action, actor, version, *, note="", vehicle_id=None, driver_i
             values.update(_trip_values(destination, starts_at, ends_at, passengers, purpose))
             # The earlier decision stays in the audit trail; the request waits for a new one.
             values.update({Trip.decided_by: None, Trip.decided_at: None, Trip.decision_note: ""})
-        elif action == "dispatch":
+        elif action in ("dispatch", "redispatch"):
             vehicle, driver = _dispatch(trip, vehicle_id, driver_id)
+            if action == "redispatch" and (vehicle.id, driver.id) == (trip.vehicle_id, trip.driver_id):
+                raise VehicleError(_l("Choose another vehicle or driver."), field="vehicle")
             values.update({Trip.vehicle: vehicle.id, Trip.driver: driver.id, Trip.dispatched_by: actor,
                            Trip.dispatched_at: now})
             told.append((trip.requester, N_("Trip %(number)s: %(plate)s with %(driver)s."),

@@ -129,6 +129,8 @@ def _fleet(people):
         driver = create_user(None, "chauffeur", "孙师傅", ["front_desk"], "correct-horse-battery")
         people["vehicle"] = vehicles.add_vehicle(None, plate="沪A12345", seats=7, odometer=1000)
         people["driver"] = vehicles.add_driver(None, driver.id)
+        people["driver2"] = vehicles.add_driver(None, create_user(None, "chauffeur2", "钱师傅", ["front_desk"],
+                                                                  "correct-horse-battery").id)
     return people
 
 
@@ -136,7 +138,8 @@ def _make_trip(people, state):
     from models import vehicles
     from models.vehicles import Trip
     _fleet(people)
-    start = utcnow() + dt.timedelta(days=1)
+    # Each record at its own time: records made in a holding state share the vehicle and driver.
+    start = utcnow() + dt.timedelta(days=1, hours=3 * Trip.select().count())
     trip = vehicles.request_trip(people["desk"], destination="浦东机场", starts_at=start,
                                  ends_at=start + dt.timedelta(hours=2), passengers=2, purpose="接客户")
     return _set_state(Trip, trip.id, state, vehicle=people["vehicle"].id, driver=people["driver"].id,
@@ -150,7 +153,7 @@ def _apply_trip(people, record_id, action, actor):
     start = utcnow() + dt.timedelta(days=2)
     reading = (Vehicle.get_by_id(people["vehicle"].id).odometer if action == "start" else 1000) + 50
     vehicles.apply(record_id, action, actor, trip.version, note="说明", vehicle_id=people["vehicle"].id,
-                   driver_id=people["driver"].id, odometer=reading, fuel=Decimal("100"), tolls=Decimal("20"),
+                   driver_id=people["driver2" if action == "redispatch" else "driver"].id, odometer=reading, fuel=Decimal("100"), tolls=Decimal("20"),
                    destination="虹桥站", starts_at=start, ends_at=start + dt.timedelta(hours=1), passengers=2,
                    purpose="接客户")
 

@@ -359,3 +359,21 @@ def test_the_dispatch_form_marks_what_is_taken_at_that_time(app, client, auth, p
     assert f"沪A12345 别克GL8, 7 seats (on trip {first.number})" in body
     assert f"孙师傅 (on trip {first.number})" in body
     assert "沪AD12345 比亚迪, 5 seats</option>" in body and "钱师傅</option>" in body
+
+
+def test_a_dispatched_trip_gets_another_vehicle_when_its_own_goes_to_the_garage(client, auth, people, fleet, app):
+    with app.test_request_context():
+        trip = _dispatched(people, fleet)
+        vehicles.open_service(people["logistics"], fleet["car"].id, kind="repair", opened_on=NOW.date(),
+                              garage="4S店", work="刹车异响")
+    auth.login("logistics")
+    body = client.get(f"/vehicles/fleet/{fleet['car'].id}").get_data(as_text=True)
+    assert trip.number in body and "dispatch these trips again" in body
+    form = {"action": "redispatch", "redispatch-version": trip.version, "redispatch-vehicle": fleet["car"].id,
+            "redispatch-driver": fleet["sun"].id}
+    response = client.post(f"/vehicles/trips/{trip.id}", data=form)
+    assert response.status_code == 422 and "In the workshop" in response.get_data(as_text=True)
+    response = client.post(f"/vehicles/trips/{trip.id}", data={**form, "redispatch-vehicle": fleet["van"].id})
+    assert response.status_code == 303
+    trip = Trip.get_by_id(trip.id)
+    assert (trip.state, trip.vehicle_id, trip.driver_id) == ("dispatched", fleet["van"].id, fleet["sun"].id)

@@ -161,13 +161,15 @@ def _step_forms(trip, actions, posted=None):
         if name == "resubmit":
             data.update(destination=trip.destination, starts_at=_local(trip.starts_at), ends_at=_local(trip.ends_at),
                         passengers=trip.passengers, purpose=trip.purpose)
-        if name in ("start", "finish") and trip.vehicle_id:
-            data["odometer"] = None
+        if name == "redispatch":
+            data.update(vehicle=trip.vehicle_id, driver=trip.driver_id)
         forms[name] = StepForm(prefix=name, formdata=None, data=data)
     if posted is not None:
         posted.version.data = trip.version
         forms[posted._prefix.rstrip("-")] = posted
-    if "dispatch" in forms:
+    for name in ("dispatch", "redispatch"):
+        if name not in forms:
+            continue
         busy_vehicles, busy_drivers = vehicles.busy_during(trip)
 
         def busy(label, number):
@@ -176,9 +178,9 @@ def _step_forms(trip, actions, posted=None):
             _("%(plate)s %(model)s, %(seats)s seats", plate=v.plate, model=v.model, seats=v.seats),
             busy_vehicles.get(v.id)))) for v in vehicles.dispatchable_vehicles()]
         # Free first: what fits is what logistics looks for.
-        forms["dispatch"].vehicle.choices = [SelectChoice(0, "—")] + [c for _taken, c in sorted(
+        forms[name].vehicle.choices = [SelectChoice(0, "—")] + [c for _taken, c in sorted(
             choices, key=lambda pair: pair[0])]
-        forms["dispatch"].driver.choices = [SelectChoice(0, "—")] + [c for _taken, c in sorted(
+        forms[name].driver.choices = [SelectChoice(0, "—")] + [c for _taken, c in sorted(
             ((d.id in busy_drivers, SelectChoice(d.id, busy(d.user.display_name, busy_drivers.get(d.id))))
              for d in vehicles.drivers()), key=lambda pair: pair[0])]
     return forms
@@ -284,7 +286,7 @@ def _vehicle_page(vehicle, form=None, service_form=None, close_forms=None, statu
             close_forms[record.id] = CloseServiceForm(formdata=None, prefix=f"close{record.id}",
                                                       data={"cost": record.cost})
     return render("vehicles/vehicle.html", status=status, vehicle=vehicle, form=form, service_form=service_form,
-                  close_forms=close_forms, history=history, trips=trips, totals=totals, month=period.key,
+                  close_forms=close_forms, history=history, trips=trips, ahead=vehicles.dispatched_ahead(vehicle), totals=totals, month=period.key,
                   previous=period.previous().key, following=period.following().key, error=error)
 
 
