@@ -262,6 +262,10 @@ def update_vehicle(actor, vehicle_id, version, *, plate, seats, model="", insura
             raise _plate_taken()
         changes = {getattr(Vehicle, k): v for k, v in values.items()}
         if retired and vehicle.state != "retired":
+            pending = Trip.select().where(Trip.vehicle == vehicle.id, Trip.state.in_(("dispatched", "out"))).first()
+            if pending is not None:
+                raise VehicleError(_l("%(plate)s is dispatched to trip %(number)s: give that trip another vehicle "
+                                      "first.", plate=vehicle.plate, number=pending.number), field="retired")
             changes[Vehicle.state] = "retired"
         elif not retired and vehicle.state == "retired":
             changes[Vehicle.state] = "available"
@@ -721,6 +725,22 @@ def awaiting_count(user):
     """The navigation's count: requests waiting for this person's approval."""
     condition = _approvable_by(user)
     return Trip.select().where(condition).count() if condition is not None else 0
+
+
+def register(state="open", q=""):
+    """Every trip, newest first: open ones, all, or one state; q finds a number, destination,
+    requester or plate."""
+    query = listing().order_by(Trip.starts_at.desc(), Trip.id.desc())
+    if state == "open":
+        query = query.where(Trip.state.in_(OPEN_STATES))
+    elif state in STATES:
+        query = query.where(Trip.state == state)
+    q = _text(q)
+    if q:
+        like = f"%{q}%"
+        query = query.where(Trip.number ** like | Trip.destination ** like | User.display_name ** like
+                            | Vehicle.plate ** like.upper())
+    return query
 
 
 def in_state(*states):

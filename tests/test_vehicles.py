@@ -377,3 +377,35 @@ def test_a_dispatched_trip_gets_another_vehicle_when_its_own_goes_to_the_garage(
     assert response.status_code == 303
     trip = Trip.get_by_id(trip.id)
     assert (trip.state, trip.vehicle_id, trip.driver_id) == ("dispatched", fleet["van"].id, fleet["sun"].id)
+
+
+def test_all_trips_are_listed_for_logistics_by_state_and_search(app, client, auth, people, fleet):
+    with app.test_request_context():
+        dispatched = _dispatched(people, fleet)
+        waiting = vehicles.request_trip(people["head"], destination="虹桥站", starts_at=NOW + 30 * HOUR,
+                                        ends_at=NOW + 31 * HOUR, passengers=1, purpose="出差")
+        refused = _step(_trip(people, start=NOW + 40 * HOUR).id, "refuse", people["head"], note="不需要")
+    auth.login("logistics")
+
+    def numbers(**args):
+        body = client.get("/vehicles/trips", query_string=args).get_data(as_text=True)
+        return {t.number for t in (dispatched, waiting, refused) if t.number in body}
+    assert numbers() == {dispatched.number, waiting.number}
+    assert numbers(state="all") == {dispatched.number, waiting.number, refused.number}
+    assert numbers(state="refused") == {refused.number}
+    assert numbers(state="all", q="沪a1234") == {dispatched.number}
+    assert numbers(state="all", q="虹桥") == {waiting.number}
+    auth.logout()
+    auth.login("staff")
+    assert client.get("/vehicles/trips").status_code == 403
+
+
+def test_a_vehicle_with_a_trip_ahead_is_not_retired(people, fleet):
+    trip = _dispatched(people, fleet)
+    car = Vehicle.get_by_id(fleet["car"].id)
+    with pytest.raises(VehicleError, match=trip.number) as refused:
+        vehicles.update_vehicle(people["logistics"], car.id, car.version, plate=car.plate, seats=7, retired=True)
+    assert refused.value.field == "retired"
+    _step(trip.id, "cancel", people["logistics"], note="改派")
+    assert vehicles.update_vehicle(people["logistics"], car.id, car.version, plate=car.plate, seats=7,
+                                   retired=True).state == "retired"

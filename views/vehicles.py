@@ -22,7 +22,7 @@ from views.access import allow
 from views.fields import AmountField, DayField, WholeNumberField, month_period, show_refusal, strip
 from views.printing import record_url, render_pdf
 from views.templating import NAV_COUNTS
-from views.ui import PortalForm, one_page, redirect_to, render, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("vehicles", __name__, url_prefix="/vehicles")
 NAV_COUNTS["vehicles.index"] = vehicles.awaiting_count
@@ -121,6 +121,18 @@ def index():
                   to_dispatch=list(vehicles.in_state("approved").limit(200)) if logistics else [],
                   under_way=list(vehicles.in_state("dispatched", "out", "back").limit(200)) if logistics else [],
                   due=vehicles.due_soon() if logistics else [], logistics=logistics)
+
+
+@bp.route("/trips")
+@allow("vehicles.manage")
+def trips():
+    """Every trip request, filterable by state and searchable; 50 at a time."""
+    state = request.args.get("state", "open")
+    q = request.args.get("q", "").strip()[:40]
+    rows, more_url, page = one_page(vehicles.register(state=state, q=q), "vehicles.trips")
+    if page > 1:
+        return render_fragment("vehicles/trips.html", "more_rows", rows=rows, more_url=more_url)
+    return render("vehicles/trips.html", "rows", rows=rows, more_url=more_url, state=state, q=q)
 
 
 @bp.route("/trips/new", methods=["GET", "POST"])
