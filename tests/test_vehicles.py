@@ -409,3 +409,18 @@ def test_a_vehicle_with_a_trip_ahead_is_not_retired(people, fleet):
     _step(trip.id, "cancel", people["logistics"], note="改派")
     assert vehicles.update_vehicle(people["logistics"], car.id, car.version, plate=car.plate, seats=7,
                                    retired=True).state == "retired"
+
+
+def test_a_mistaken_repair_record_is_voided_with_its_reason_and_the_vehicle_is_free(client, auth, people, fleet, app):
+    with app.test_request_context():
+        record = vehicles.open_service(people["logistics"], fleet["car"].id, kind="repair", opened_on=NOW.date(),
+                                       garage="4S店", work="录错了车")
+    auth.login("logistics")
+    response = client.post(f"/vehicles/service/{record.id}/void", data={})
+    assert response.status_code == 422 and f'id="void{record.id}-reason-error"' in response.get_data(as_text=True)
+    assert client.post(f"/vehicles/service/{record.id}/void",
+                       data={f"void{record.id}-reason": "车牌选错"}).status_code == 303
+    from models.vehicles import VehicleService
+    record = VehicleService.get_by_id(record.id)
+    assert (record.state, record.void_reason) == ("voided", "车牌选错") and record.voided_at is not None
+    assert Vehicle.get_by_id(fleet["car"].id).state == "available"

@@ -89,6 +89,11 @@ class CloseServiceForm(PortalForm):
     next_maintenance_due = DayField(_l("Next maintenance due"), validators=[Optional()])
 
 
+class VoidServiceForm(PortalForm):
+    reason = TextAreaField(_l("Reason"), filters=[strip], validators=[DataRequired(message=_l("Give the reason.")),
+                                                                       Length(max=2000)])
+
+
 class DriverForm(PortalForm):
     user = SelectField(_l("Member of staff"), coerce=int, validate_choice=False)
     licence = StringField(_l("Driving licence"), filters=[strip], validators=[Length(max=40)])
@@ -284,7 +289,7 @@ def _vehicle(vehicle_id):
     return Vehicle.get_or_none(Vehicle.id == vehicle_id, Vehicle.voided_at.is_null()) or abort(404)
 
 
-def _vehicle_page(vehicle, form=None, service_form=None, close_forms=None, status=200, error=None):
+def _vehicle_page(vehicle, form=None, service_form=None, close_forms=None, void_forms=None, status=200, error=None):
     period, _error = month_period(request.args.get("month", "").strip())
     trips, services, totals = vehicles.month_log(vehicle, period)
     if form is None:
@@ -293,12 +298,15 @@ def _vehicle_page(vehicle, form=None, service_form=None, close_forms=None, statu
     service_form = service_form or ServiceForm(formdata=None)
     history = vehicles.services_of(vehicle)
     close_forms = close_forms or {}
+    void_forms = void_forms or {}
     for record in history:
         if record.state == "open" and record.id not in close_forms:
             close_forms[record.id] = CloseServiceForm(formdata=None, prefix=f"close{record.id}",
                                                       data={"cost": record.cost})
+        if record.state != "voided" and record.id not in void_forms:
+            void_forms[record.id] = VoidServiceForm(formdata=None, prefix=f"void{record.id}")
     return render("vehicles/vehicle.html", status=status, vehicle=vehicle, form=form, service_form=service_form,
-                  close_forms=close_forms, history=history, trips=trips, ahead=vehicles.dispatched_ahead(vehicle), totals=totals, month=period.key,
+                  close_forms=close_forms, void_forms=void_forms, history=history, trips=trips, ahead=vehicles.dispatched_ahead(vehicle), totals=totals, month=period.key,
                   previous=period.previous().key, following=period.following().key, error=error)
 
 
@@ -360,6 +368,24 @@ def close_service(record_id):
         toast(_("Back from the garage."))
         return redirect_to(url_for("vehicles.vehicle", vehicle_id=service.vehicle_id))
     return _vehicle_page(_vehicle(service.vehicle_id), close_forms={record_id: form}, status=422)
+
+
+@bp.route("/service/<int:record_id>/void", methods=["POST"])
+@allow("vehicles.manage")
+def void_service(record_id):
+    """A maintenance or repair record entered by mistake: voided with the reason, never deleted."""
+    service = VehicleService.get_or_none(VehicleService.id == record_id) or abort(404)
+    form = VoidServiceForm(prefix=f"void{record_id}")
+    if form.validate_on_submit():
+        try:
+            vehicles.void_service(current_user, record_id, form.reason.data)
+        except DomainError as refused:
+            error = show_refusal(form, refused)
+            return _vehicle_page(_vehicle(service.vehicle_id), void_forms={record_id: form}, status=422,
+                                 error=error)
+        toast(_("Record voided."))
+        return redirect_to(url_for("vehicles.vehicle", vehicle_id=service.vehicle_id))
+    return _vehicle_page(_vehicle(service.vehicle_id), void_forms={record_id: form}, status=422)
 
 
 @bp.route("/fleet/<int:vehicle_id>/log.pdf")
