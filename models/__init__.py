@@ -30,6 +30,13 @@ def all_models():
     from models.service_visits import ServiceVisit, ServiceVisitEvent
     from models.vehicles import Driver, Trip, Vehicle, VehicleReminder, VehicleService
     from models.repairs import Repair, RepairMaterial, RepairPhoto
+    from models.quality.checklists import ChecklistItem
+    from models.quality.inspections import Finding, FloorWalkReminder, Inspection
+    from models.quality.fines import BonusFundEntry, Fine, StaffProposal
+    from models.quality.rectifications import Rectification
+    from models.documents import (
+        Document, DocumentEvent, DocumentReceipt, DocumentRecipient, DocumentReviewer, DocumentVersion,
+    )
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -43,7 +50,9 @@ def all_models():
             WeeklyArchive, GoodsReturn, ReturnEvent,
             CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
             Vehicle, Driver, Trip, VehicleService, VehicleReminder,
-            Repair, RepairPhoto, RepairMaterial]
+            Repair, RepairPhoto, RepairMaterial,
+            ChecklistItem, Inspection, Finding, FloorWalkReminder, Fine, BonusFundEntry, StaffProposal, Rectification,
+            Document, DocumentReviewer, DocumentVersion, DocumentEvent, DocumentRecipient, DocumentReceipt]
 
 
 def create_tables():

@@ -46,3 +46,4 @@ from tasks import callbacks, complaints, frontdesk, maintenance, notifications, 
 from tasks import weekly_archive  # noqa: E402,F401
 from tasks import vehicles  # noqa: E402,F401
 from tasks import repairs  # noqa: E402,F401
+from tasks import quality  # noqa: E402,F401

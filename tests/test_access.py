@@ -15,6 +15,7 @@ from models import (
     board, calls, compensations, complaints, desk_items, duty, home_visits, repairs, reports, returns, service_visits,
     visitors, weekly_archive, worktime,
 )
+from models import documents
 from models.notifications import Notification
 from models.procurement import chain, requisitions
 from models.procurement.chain import ApprovalStep
@@ -72,6 +73,14 @@ SEEDED = {
     ("vehicles", "record_id"): "vehicle_service",
     ("vehicles", "driver_id"): "driver",
     ("repairs", "repair_id"): "repair",
+    ("quality", "inspection_id"): "quality_inspection",
+    ("quality", "finding_id"): "quality_finding",
+    ("quality", "fine_id"): "quality_fine",
+    ("quality", "rectification_id"): "quality_rectification",
+    ("quality", "checklist_item_id"): "quality_checklist_item",
+    ("quality", "proposal_id"): "quality_proposal",
+    ("quality", "department_id"): "department",
+    ("documents", "document_id"): "document",
 }
 #: Arguments that are not records.
 VALUES = {"fmt": "csv", "action": "check"}
@@ -144,6 +153,13 @@ def seed_records(app, make_user, person):
                                               problem="不脱水")
     with app.test_request_context():
         repair = repairs.report(desk, place="大堂东侧", what="自动门不开")
+        document = documents.draft(people["head"], doc_type="notice", title="关于值班安排的通知",
+                                   classification="internal", body="各部门：值班安排如下。",
+                                   reviewer_ids=[people["leader"].id], department_ids=[own],
+                                   file=("值班表.pdf", b"%PDF-1.4\n%%EOF\n"))
+        for action, actor in (("submit", people["head"]), ("approve", people["leader"]),
+                              ("issue", people["logistics"])):
+            documents.apply(document.id, action, actor, documents.Document.get_by_id(document.id).version)
     archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
                                           lambda *_: b"%PDF-1.4\n%%EOF\n")
     with app.test_request_context():
@@ -167,8 +183,27 @@ def seed_records(app, make_user, person):
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
         "vehicle_trip": trip.id, "vehicle": vehicle.id, "vehicle_service": vehicle_service.id, "driver": driver.id,
-        "repair": repair.id,
+        "repair": repair.id, "document": document.id,
+        **_seed_quality(app, make_user, person),
     }
+
+
+def _seed_quality(app, make_user, person):
+    """A completed self-check of 客服部 that found `person` at fault: a fine, a rectification."""
+    from models.quality import checklists, inspections
+    from models.quality.fines import Fine, StaffProposal
+    from models.quality.rectifications import Rectification
+    inspector = make_user("qmanager", "service_manager", department="客服部")
+    with app.test_request_context():
+        item = checklists.save_item(None, title="服务用语", points="2", department_id=person.department_id)
+        inspection = inspections.create(inspector, kind="self", department_id=person.department_id)
+        finding = inspections.add_finding(inspector, inspection.id, item_id=item.id, person_id=person.id,
+                                          points_lost="0.5", seen="未使用礼貌用语", photo=(_photo(), "JPEG"))
+        inspections.apply(inspection.id, "complete", inspector, inspection.version)
+        proposal = StaffProposal.create(person=person, finding=finding)
+    return {"quality_inspection": inspection.id, "quality_finding": finding.id, "quality_fine": Fine.get().id,
+            "quality_rectification": Rectification.get().id, "quality_checklist_item": item.id,
+            "quality_proposal": proposal.id}
 
 
 def record_url(app, rule, records):
