@@ -14,6 +14,7 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 from peewee import (
     JOIN, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField,
+    fn,
 )
 
 from models import audit, settings
@@ -276,8 +277,9 @@ def update_vehicle(actor, vehicle_id, version, *, plate, seats, model="", insura
 
 
 def fleet():
-    return list(Vehicle.select().where(Vehicle.voided_at.is_null()).order_by(Vehicle.state == "retired",
-                                                                             Vehicle.plate))
+    """The vehicles in service first, then the retired ones, by plate: a query, paged by the page."""
+    return Vehicle.select().where(Vehicle.voided_at.is_null()).order_by(Vehicle.state == "retired", Vehicle.plate,
+                                                                        Vehicle.id)
 
 
 def dispatchable_vehicles():
@@ -316,8 +318,11 @@ def set_driver_active(actor, driver_id, active):
     return driver
 
 
-def drivers(active_only=True):
-    query = Driver.select(Driver, User).join(User).order_by(User.display_name)
+DRIVERS_SHOWN = 50
+
+
+def drivers(active_only=True, limit=500):
+    query = Driver.select(Driver, User).join(User).order_by(Driver.active.desc(), User.display_name).limit(limit)
     if active_only:
         query = query.where(Driver.active == True, User.is_active == True)  # noqa: E712
     return list(query)
@@ -420,9 +425,18 @@ def dispatched_ahead(vehicle):
                 .order_by(Trip.starts_at, Trip.id).limit(100))
 
 
+SERVICES_SHOWN = 20
+
+
 def services_of(vehicle):
-    return list(VehicleService.select().where(VehicleService.vehicle == vehicle.id)
-                .order_by(VehicleService.opened_on.desc(), VehicleService.id.desc()).limit(200))
+    """What is at the garage now and the latest records; the full history is in the monthly logs."""
+    open_ones = list(VehicleService.select().where(VehicleService.vehicle == vehicle.id,
+                                                   VehicleService.state == "open")
+                     .order_by(VehicleService.opened_on.desc(), VehicleService.id.desc()).limit(SERVICES_SHOWN))
+    latest = list(VehicleService.select().where(VehicleService.vehicle == vehicle.id,
+                                                VehicleService.state != "open")
+                  .order_by(VehicleService.opened_on.desc(), VehicleService.id.desc()).limit(SERVICES_SHOWN))
+    return open_ones + latest
 
 
 # ------------------------------------------------------------------ trip requests
@@ -758,27 +772,52 @@ def driving(user):
 
 # ------------------------------------------------------------------ the monthly log
 
-def month_log(vehicle, period):
-    """The vehicle's month: its trips (by start), their km, fuel and tolls, and its maintenance."""
+def month_trips(vehicle, period):
+    """The vehicle's trips that start in the month (a Period), in order: a query, paged by the page."""
     start, end = period.utc_range()
-    trips = list(listing().where(Trip.vehicle == vehicle.id, Trip.state.in_(HOLDING_STATES),
-                                 Trip.starts_at >= start, Trip.starts_at < end)
-                 .order_by(Trip.starts_at, Trip.id).limit(1000))
+    return (listing().where(Trip.vehicle == vehicle.id, Trip.state.in_(HOLDING_STATES), Trip.starts_at >= start,
+                            Trip.starts_at < end).order_by(Trip.starts_at, Trip.id))
+
+
+def with_drivers(trips):
+    """The trips with their drivers' names, in one query."""
+    trips = list(trips)
     drivers_by_id = {d.id: d for d in Driver.select(Driver, User).join(User)
                      .where(Driver.id.in_([t.driver_id for t in trips if t.driver_id]))}
     for trip in trips:
         if trip.driver_id:
             trip.driver = drivers_by_id[trip.driver_id]
-    services = list(VehicleService.select().where(VehicleService.vehicle == vehicle.id,
-                                                  VehicleService.state != "voided",
-                                                  VehicleService.opened_on < period.end,
-                                                  (VehicleService.closed_on.is_null())
-                                                  | (VehicleService.closed_on >= period.start))
-                    .order_by(VehicleService.opened_on, VehicleService.id))
-    totals = {"km": sum(t.km or 0 for t in trips), "fuel": money(sum((t.fuel or 0) for t in trips)),
-              "tolls": money(sum((t.tolls or 0) for t in trips)),
-              "service": money(sum((s.cost or 0) for s in services)), "trips": len(trips)}
-    return trips, services, totals
+    return trips
+
+
+def month_services(vehicle, period):
+    return (VehicleService.select().where(VehicleService.vehicle == vehicle.id, VehicleService.state != "voided",
+                                          VehicleService.opened_on < period.end,
+                                          (VehicleService.closed_on.is_null())
+                                          | (VehicleService.closed_on >= period.start))
+            .order_by(VehicleService.opened_on, VehicleService.id))
+
+
+def month_totals(vehicle, period):
+    """{"trips", "km", "fuel", "tolls", "service"} of the month, added up by the database."""
+    row = (month_trips(vehicle, period).select(
+        fn.COUNT(Trip.id).alias("trips"), fn.SUM(Trip.end_odometer - Trip.start_odometer).alias("km"),
+        fn.SUM(Trip.fuel).alias("fuel"), fn.SUM(Trip.tolls).alias("tolls")).order_by().dicts().get())
+    cost = (month_services(vehicle, period).select(fn.SUM(VehicleService.cost).alias("cost")).order_by()
+            .scalar())
+    return {"trips": row["trips"] or 0, "km": row["km"] or 0, "fuel": money(row["fuel"]),
+            "tolls": money(row["tolls"]), "service": money(cost)}
+
+
+#: A month's log holds far fewer; the cap keeps a print bounded all the same.
+LOG_ROWS = 1000
+
+
+def month_log(vehicle, period):
+    """The vehicle's month for the printed log: its trips, their km, fuel and tolls, and its maintenance."""
+    trips = with_drivers(month_trips(vehicle, period).limit(LOG_ROWS))
+    services = list(month_services(vehicle, period).limit(LOG_ROWS))
+    return trips, services, month_totals(vehicle, period)
 
 
 # ------------------------------------------------------------------ due-date reminders
@@ -827,7 +866,14 @@ def due_soon(today=None):
     """[(vehicle, kind, due date)] within the reminder window (or past), soonest first."""
     today = today or local_now().date()
     horizon = today + dt.timedelta(days=settings.get(REMIND_DAYS))
-    rows = [(v, kind, v.due(kind)) for v in fleet() if v.state != "retired" for kind in DUE_KINDS
+    due = (Vehicle.select().where(Vehicle.voided_at.is_null(), Vehicle.state != "retired",
+                                  (Vehicle.insurance_due <= horizon) | (Vehicle.inspection_due <= horizon)
+                                  | (Vehicle.maintenance_due <= horizon))
+           .order_by(Vehicle.plate).limit(DUE_SHOWN))
+    rows = [(v, kind, v.due(kind)) for v in due for kind in DUE_KINDS
             if v.due(kind) is not None and v.due(kind) <= horizon]
     return sorted(rows, key=lambda r: r[2])
+
+
+DUE_SHOWN = 50
 

@@ -254,8 +254,10 @@ def trip_form(trip_id):
 @bp.route("/fleet")
 @allow("vehicles.manage")
 def fleet():
-    """The vehicles with their due dates, and the drivers."""
-    return render("vehicles/fleet.html", vehicles=vehicles.fleet(), drivers=vehicles.drivers(active_only=False),
+    """The vehicles with their due dates (50 at a time), and the drivers."""
+    rows, more_url, _page = one_page(vehicles.fleet(), "vehicles.fleet")
+    return render("vehicles/fleet.html", vehicles=rows, more_url=more_url,
+                  drivers=vehicles.drivers(limit=vehicles.DRIVERS_SHOWN),
                   due={(v.id, k) for v, k, _d in vehicles.due_soon()})
 
 
@@ -291,7 +293,9 @@ def _vehicle(vehicle_id):
 
 def _vehicle_page(vehicle, form=None, service_form=None, close_forms=None, void_forms=None, status=200, error=None):
     period, _error = month_period(request.args.get("month", "").strip())
-    trips, services, totals = vehicles.month_log(vehicle, period)
+    trips, more_url, _page = one_page(vehicles.month_trips(vehicle, period), "vehicles.vehicle",
+                                      vehicle_id=vehicle.id, month=period.key)
+    trips, totals = vehicles.with_drivers(trips), vehicles.month_totals(vehicle, period)
     if form is None:
         form = VehicleForm(formdata=None, obj=vehicle, data={"version": vehicle.version,
                                                                "retired": vehicle.state == "retired"})
@@ -306,7 +310,8 @@ def _vehicle_page(vehicle, form=None, service_form=None, close_forms=None, void_
         if record.state != "voided" and record.id not in void_forms:
             void_forms[record.id] = VoidServiceForm(formdata=None, prefix=f"void{record.id}")
     return render("vehicles/vehicle.html", status=status, vehicle=vehicle, form=form, service_form=service_form,
-                  close_forms=close_forms, void_forms=void_forms, history=history, trips=trips, ahead=vehicles.dispatched_ahead(vehicle), totals=totals, month=period.key,
+                  close_forms=close_forms, void_forms=void_forms, history=history, trips=trips, more_url=more_url,
+                  ahead=vehicles.dispatched_ahead(vehicle), totals=totals, month=period.key,
                   previous=period.previous().key, following=period.following().key, error=error)
 
 
