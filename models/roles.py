@@ -80,6 +80,8 @@ PERMISSIONS = {
     # Admin services
     "admin_services.run": {"logistics"},
     "admin_services.use": {AUTHENTICATED},
+    # Vehicles: anyone requests a trip (admin_services.use); logistics keeps the fleet and the drivers.
+    "vehicles.manage": {"logistics", "admin"},
     # Meeting rooms: anyone books; logistics prepares; logistics and the administrator keep the rooms.
     "rooms.manage": {"logistics", "admin"},
     # Facility repairs: anyone reports a fault and follows their own; logistics runs the repairs.

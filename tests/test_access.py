@@ -68,6 +68,10 @@ SEEDED = {
     ("suppliers", "supplier_id"): "supplier",
     ("visitors", "visit_id"): "visit",
     ("visitors", "entry_id"): "watchlist_entry",
+    ("vehicles", "trip_id"): "vehicle_trip",
+    ("vehicles", "vehicle_id"): "vehicle",
+    ("vehicles", "record_id"): "vehicle_service",
+    ("vehicles", "driver_id"): "driver",
     ("rooms", "booking_id"): "booking",
     ("rooms", "prep_item_id"): "prep_item",
     ("rooms", "action_id"): "action_item",
@@ -171,6 +175,13 @@ def seed_records(app, make_user, person):
     archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
                                           lambda *_: b"%PDF-1.4\n%%EOF\n")
     with app.test_request_context():
+        from models import vehicles
+        vehicle = vehicles.add_vehicle(None, plate="沪A12345", seats=7, model="别克GL8", odometer=1000)
+        driver = vehicles.add_driver(None, desk.id)
+        vehicle_service = vehicles.open_service(None, vehicle.id, kind="repair", opened_on=UTC_NOW.date(),
+                                                garage="4S店", work="刹车异响")
+        trip = vehicles.request_trip(person, destination="浦东机场", starts_at=UTC_NOW + dt.timedelta(days=1),
+                                     ends_at=UTC_NOW + dt.timedelta(days=1, hours=2), passengers=2, purpose="接客户")
         from models import rooms
         room = rooms.add_room(None, name="一号会议室", capacity=10)
         booking = rooms.book(person, room_id=room.id, title="周例会", starts_at=UTC_NOW + dt.timedelta(hours=1),
@@ -190,6 +201,7 @@ def seed_records(app, make_user, person):
         "stock_item": StockItem.get().id, "supplier": Supplier.get().id, "visit": visit.id,
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
+        "vehicle_trip": trip.id, "vehicle": vehicle.id, "vehicle_service": vehicle_service.id, "driver": driver.id,
         "booking": booking.id, "prep_item": rooms.PrepItem.get().id, "action_item": action_item.id, "room": room.id,
         **assessment_records,
         "repair": repair.id, "repair_photo": repair.photo_list()[0].id, "document": document.id,

@@ -7,6 +7,7 @@ A workflow plugs in with one Workflow(...): how to make a record in a given stat
 and who may not take each action, and how to apply it. Requisitions are walked the same way in
 tests/test_requisition_transitions.py, reaching each state along the chain rather than by setting it."""
 import datetime as dt
+from decimal import Decimal
 from dataclasses import dataclass
 from typing import Callable
 
@@ -115,6 +116,64 @@ CALLBACKS = Workflow(
     allowed=lambda people, action: people["manager" if action == "void" else "spec"],
     refused=lambda people, action: people["desk"],
 )
+
+# Vehicle trips
+
+def _fleet(people):
+    """The logistics clerk, a vehicle and a driver, made once per test."""
+    from models import vehicles
+    from models.users import User, create_user
+    if "logistics" not in people:
+        people["logistics"] = User.by_username("logistics") or create_user(
+            None, "logistics", "刘洋", ["logistics"], "correct-horse-battery")
+        driver = create_user(None, "chauffeur", "孙师傅", ["front_desk"], "correct-horse-battery")
+        people["vehicle"] = vehicles.add_vehicle(None, plate="沪A12345", seats=7, odometer=1000)
+        people["driver"] = vehicles.add_driver(None, driver.id)
+        people["driver2"] = vehicles.add_driver(None, create_user(None, "chauffeur2", "钱师傅", ["front_desk"],
+                                                                  "correct-horse-battery").id)
+    return people
+
+
+def _make_trip(people, state):
+    from models import vehicles
+    from models.vehicles import Trip
+    _fleet(people)
+    # Each record at its own time: records made in a holding state share the vehicle and driver.
+    start = utcnow() + dt.timedelta(days=1, hours=3 * Trip.select().count())
+    trip = vehicles.request_trip(people["desk"], destination="浦东机场", starts_at=start,
+                                 ends_at=start + dt.timedelta(hours=2), passengers=2, purpose="接客户")
+    return _set_state(Trip, trip.id, state, vehicle=people["vehicle"].id, driver=people["driver"].id,
+                      start_odometer=1000)
+
+
+def _apply_trip(people, record_id, action, actor):
+    from models import vehicles
+    from models.vehicles import Trip, Vehicle
+    trip = Trip.get_by_id(record_id)
+    start = utcnow() + dt.timedelta(days=2)
+    reading = (Vehicle.get_by_id(people["vehicle"].id).odometer if action == "start" else 1000) + 50
+    vehicles.apply(record_id, action, actor, trip.version, note="说明", vehicle_id=people["vehicle"].id,
+                   driver_id=people["driver2" if action == "redispatch" else "driver"].id, odometer=reading, fuel=Decimal("100"), tolls=Decimal("20"),
+                   destination="虹桥站", starts_at=start, ends_at=start + dt.timedelta(hours=1), passengers=2,
+                   purpose="接客户")
+
+
+_TRIP_ALLOWED = {"approve": "manager", "send_back": "manager", "refuse": "manager", "resubmit": "desk",
+                 "cancel": "desk"}
+_TRIP_REFUSED = {"approve": "spec", "send_back": "spec", "refuse": "spec", "dispatch": "manager", "close": "manager",
+                 "void": "manager"}
+
+
+def _trip_workflow():
+    from models import vehicles
+    from models.vehicles import Trip
+    return Workflow(
+        transitions=vehicles.TRANSITIONS, states=tuple(vehicles.STATES), model=Trip, make=_make_trip,
+        apply=_apply_trip,
+        allowed=lambda people, action: _fleet(people)[_TRIP_ALLOWED.get(action, "logistics")],
+        refused=lambda people, action: people[_TRIP_REFUSED.get(action, "host")],
+    )
+
 
 # Meeting rooms: a booking (cancelled by its organiser or logistics) and an action item of the
 # minutes (closed by its owner).
@@ -297,9 +356,8 @@ DOCUMENTS = Workflow(
     refused=lambda people, action: people["desk"],
 )
 
-# One table of every workflow (a merge had left a second assignment that dropped documents and rooms).
 WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "repair": REPAIRS,
-             "document": DOCUMENTS, "assessment": ASSESSMENTS}
+             "document": DOCUMENTS, "assessment": ASSESSMENTS, "vehicle_trip": _trip_workflow()}
 WORKFLOWS |= _rooms_workflows()
 PAIRS = [(name, state) for name, workflow in WORKFLOWS.items() for state in workflow.states]
 

@@ -164,6 +164,8 @@ def init_app(app):
     from views import home_visits, service_visits
     app.register_blueprint(home_visits.bp)
     app.register_blueprint(service_visits.bp)
+    from views import vehicles
+    app.register_blueprint(vehicles.bp)
     from views import rooms
     app.register_blueprint(rooms.bp)
     from views.quality import assessments as quality_assessments

@@ -42,6 +42,7 @@ NAVIGATION = [
     (_l("Approval chain"), "approval_chain.index", "procurement.chain"),
     (_l("Advance compensation"), "compensations.index", "compensations.work"),
     (_l("Compensation tiers"), "compensations.tiers", "compensations.tiers"),
+    (_l("Vehicles"), "vehicles.index", "admin_services.use"),
     (_l("Meeting rooms"), "rooms.index", "admin_services.use"),
     # Quality: the overview shows each person what is theirs, and heads, managers, leadership the rest.
     (_l("Quality"), "quality.index", "quality.own"),
