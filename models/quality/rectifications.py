@@ -34,7 +34,7 @@ CLOSED_STATES = ("done", "verified")
 TRANSITIONS = {
     # "owner": the owner, the head of their department, or the service manager.
     "close": Transition(_l("Done: close it"), OPEN_STATES, "done", "owner", note_required=True,
-                        note_label=_l("What was done")),
+                        note_label=_l("Rectification measures taken")),
     # "inspector": whoever inspected, or the service manager.
     "verify": Transition(_l("Verified"), ("done",), "verified", "inspector"),
     "reopen": Transition(_l("Not done: reopen"), ("done",), "reopened", "inspector", note_required=True,
