@@ -69,6 +69,14 @@ PERMISSIONS = {
     # Home visits are the specialists' round; repair visits are also taken in at the desk.
     "home_visits.work": {"specialist", "service_manager", "admin"},
     "service_visits.work": {"front_desk", "specialist", "service_manager", "admin"},
+    # Admin services
+    "admin_services.run": {"logistics"},
+    "admin_services.use": {AUTHENTICATED},
+    # Facility repairs: anyone reports a fault and follows their own; logistics runs the repairs.
+    "repairs.report": {AUTHENTICATED},
+    "repairs.manage": {"logistics"},
+    # The repair ledger and its pass rate: logistics and those who read the reports.
+    "repairs.ledger": {"logistics", "service_manager", "leadership", "admin"},
     # Quality (服务质量): the service manager runs inspections, assessments, training and the plan;
     # a head sees and acts for their own department (models.quality.inspections.scope); leadership
     # reads; everyone sees their own fines, rectifications, assessments and training.
