@@ -368,3 +368,11 @@ def test_the_fine_notice_and_the_ledger_print_in_chinese(app, client, staffed, i
     text = pdf_text(weekly.data)
     assert "每周问题整改跟进表" in text and "迎宾问候声" in text and "前台" in text
     assert_embedded_cjk_font(weekly.data)
+
+
+def test_the_minute_sweep_runs_both_reminders_once(people, item):
+    from tasks.quality import quality_sweep
+    _check(people, item, "self", TODAY)
+    with time_machine.travel(NOW + dt.timedelta(days=8, hours=2), tick=False):  # overdue; 12:00 without a walk
+        assert quality_sweep.call_local() == 2
+        assert quality_sweep.call_local() == 0

@@ -472,7 +472,7 @@ def ledger(fmt):
         return render_pdf("print/quality_ledger.html", f"{name}.pdf", book=book, department=department,
                           month=period.key, number=f"QL-{period.key}-{department.id}",
                           qr=qr_data_uri(record_url("quality.fine_list", month=period.key)))
-    headers = [_("Kind"), _("Number"), _("Day"), _("Person"), _("Amount (yuan)"), _("Reason")]
+    headers = [_("Kind"), _("Number"), _("Date"), _("Person"), _("Amount (yuan)"), _("Reason")]
     rows = [[_("Fine"), f.number, f.issued_on.isoformat(), f.person.display_name, Money(f.amount),
              f.reason or _("%(points)s points × %(multiplier)s", points=f.points.normalize(),
                            multiplier=f.multiplier.normalize())] for f in book["fines"]]
