@@ -46,7 +46,8 @@ OTHER_PARTS = [("quality_assessments.index", _l("Assessments")), ("quality_train
 class InspectionForm(PortalForm):
     kind = SelectField(_l("Kind of inspection"), choices=[SelectChoice(k, v) for k, v in KINDS.items()],
                        validate_choice=False)
-    department = SelectField(_l("Department inspected"), coerce=int, validate_choice=False)
+    department = SelectField(_l("Department inspected"), coerce=int, validate_choice=False,
+                             description=_l("A special check or floor walk may cover the whole store (no department)."))
     inspected_on = DayField(_l("Day of the inspection"),
                             validators=[InputRequired(message=_l("Enter a date like 2026-11-23."))])
     notes = TextAreaField(_l("Notes"), filters=[strip], validators=[Length(max=2000)])
