@@ -33,6 +33,9 @@ def all_models():
     from models.quality.inspections import Finding, FloorWalkReminder, Inspection
     from models.quality.fines import BonusFundEntry, Fine, StaffProposal
     from models.quality.rectifications import Rectification
+    from models.documents import (
+        Document, DocumentEvent, DocumentReceipt, DocumentRecipient, DocumentReviewer, DocumentVersion,
+    )
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -46,7 +49,8 @@ def all_models():
             WeeklyArchive, GoodsReturn, ReturnEvent,
             CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
             Repair, RepairPhoto, RepairMaterial,
-            ChecklistItem, Inspection, Finding, FloorWalkReminder, Fine, BonusFundEntry, StaffProposal, Rectification]
+            ChecklistItem, Inspection, Finding, FloorWalkReminder, Fine, BonusFundEntry, StaffProposal, Rectification,
+            Document, DocumentReviewer, DocumentVersion, DocumentEvent, DocumentRecipient, DocumentReceipt]
 
 
 def create_tables():

@@ -62,6 +62,7 @@ def seed_demo(only_if_empty=False):
         seed_desk_items_demo()
         seed_compensations_demo()
         seed_quality_demo()
+        seed_documents_demo()
     return password
 
 
@@ -1090,3 +1091,101 @@ def seed_quality_demo():
     inspections.create(staff["sales"], kind="self", department_id=departments["销售部"].id)  # a draft under way
     fines.payout(manager, department_id=departments["工程维修部"].id, person_id=staff["repairs"].id, amount="200",
                  reason="季度奖励：区域检查无失分", on=today - dt.timedelta(days=5))
+def seed_documents_demo():
+    """Documents in each state: a regulation issued a month ago (some have read it) superseding its
+    old version, a notice at its second reviewer, a letter returned to its author, a notice of 2015
+    past its retention period, and a draft."""
+    from models import documents, settings
+    from models.documents import Document, DocumentEvent, DocumentReceipt, DocumentReviewer, DocumentVersion
+    from models.numbering import Counter
+    from models.timezone import to_local
+    if Document.select().exists():
+        return
+    people = _staff()
+    logistics, manager, head, leader = (people[k] for k in ("logistics", "manager", "head", "leader"))
+    departments = {d.name: d.id for d in Department.select()}
+
+    def draft(author, doc_type, title, body, reviewers, to=("前台接待", "客户服务部")):
+        return documents.draft(author, doc_type=doc_type, title=title, classification="internal", body=body,
+                               reviewer_ids=[r.id for r in reviewers],
+                               department_ids=[departments[d] for d in to if d in departments])
+
+    def step(document, action, actor, note=""):
+        return documents.apply(document.id, action, actor, Document.get_by_id(document.id).version, note=note)
+
+    def issue(document, reviewers, days_ago):
+        step(document, "submit", document.author)
+        for reviewer in reviewers:
+            step(document, "approve", reviewer, "同意")
+        if documents.signoff_needed(document.doc_type):
+            step(document, "sign_off", leader, "同意印发")
+        issued = step(document, "issue", logistics)
+        when = _local(days_ago, "10:00")
+        _set(Document, issued.id, created_at=when - dt.timedelta(days=2), issued_at=when,
+             retention_until=documents._add_years(to_local(when).date(),
+                                                  settings.get(documents.RETENTION[issued.doc_type])))
+        DocumentReceipt.update(delivered_at=when).where(DocumentReceipt.document == issued.id).execute()
+        DocumentEvent.update(at=when).where(DocumentEvent.document == issued.id).execute()
+        DocumentVersion.update(created_at=when).where(DocumentVersion.document == issued.id).execute()
+        DocumentReviewer.update(decided_at=when).where(DocumentReviewer.document == issued.id).execute()
+        _set(Document, issued.id, updated_at=when, signed_at=when if issued.signed_at else None)
+        year = to_local(when).year
+        if year != local_now().year:  # numbered in its own year: the number it took goes back to this year's counter
+            key = documents.COUNTER_KEYS[issued.doc_type]
+            cursor = (Counter.insert(doc_type=key, year=year, value=1)
+                      .on_conflict(conflict_target=[Counter.doc_type, Counter.year],
+                                   update={Counter.value: Counter.value + 1})
+                      .returning(Counter.value).execute())
+            Counter.update(value=Counter.value - 1).where(Counter.doc_type == key,
+                                                          Counter.year == local_now().year).execute()
+            _set(Document, issued.id, issue_year=year,
+                 number=documents.format_number(issued.doc_type, year, next(iter(cursor)).value))
+        return Document.get_by_id(issued.id)
+
+    # The regulation's old version, issued last year, and its revision issued a month ago.
+    old = issue(draft(logistics, "regulation", "前台接待管理制度",
+                      "第一条 前台接待人员应主动起身迎接来访客户，微笑问候。\n第二条 电话铃响三声内接听。", [manager]),
+                [manager], 400)
+    revision = Document.get_by_id(step(old, "revise", logistics).successor_id)
+    documents.apply(revision.id, "edit", logistics, revision.version, content={
+        "doc_type": "regulation", "title": "前台接待管理制度（2026年修订）", "classification": "internal",
+        "body": "第一条 前台接待人员应主动起身迎接来访客户，微笑问候，询问来访事由并及时通知相关人员。\n"
+                "第二条 电话铃响三声内接听，准确记录来电人姓名、单位、电话号码、来电事由。\n"
+                "第三条 相关人员无法立即接待时，应向客户说明情况并提供茶水。",
+        "reviewer_ids": [manager.id], "department_ids": [departments["前台接待"], departments["客户服务部"]],
+        "user_ids": []})
+    current = issue(Document.get_by_id(revision.id), [manager], 30)
+    for username in ("desk", "specialist"):
+        documents.acknowledge(current.id, people[username])
+    DocumentReceipt.update(read_at=_local(29, "09:30")).where(DocumentReceipt.document == current.id,
+                                                               DocumentReceipt.read_at.is_null(False)).execute()
+
+    # A notice with its first reviewer's approval, now at the second.
+    notice = draft(logistics, "notice", "关于春节期间值班安排的通知",
+                   "各部门：\n春节期间公司实行轮流值班，请各部门于节前报送值班表。", [head, manager])
+    step(notice, "submit", logistics)
+    step(notice, "approve", head, "同意，请补充值班电话。")
+
+    # A letter its reviewer returned to the author.
+    letter = draft(manager, "letter", "致物业公司关于停车位调整的函",
+                   "物业公司：\n因我司客户来访增多，申请在地面停车场增设访客车位十个。", [leader], to=("行政后勤部",))
+    step(letter, "submit", manager)
+    step(letter, "return", leader, "请写明车位位置与使用时段，并附平面图。")
+
+    # A notice of 2015, past its ten years: listed for the archive's retention review.
+    past = issue(draft(logistics, "notice", "关于2015年消防演练的通知", "各部门：定于11月9日开展消防演练。", [manager]),
+                 [manager], 11 * 365 + 40)
+    for document in (old, past):  # read long ago
+        DocumentReceipt.update(read_at=to_utc(dt.datetime.combine(to_local(document.issued_at).date(), dt.time(15)))
+                               ).where(DocumentReceipt.document == document.id).execute()
+
+    # A regulation its reviewer approved, waiting for leadership's sign-off.
+    vehicles = draft(logistics, "regulation", "公司车辆使用管理制度",
+                     "第一条 用车须提前一天提交用车申请单，经部门负责人批准后由行政后勤部统一调度。\n"
+                     "第二条 车辆每次出车前后须登记里程与油耗。", [manager], to=("客户服务部", "销售部", "工程维修部"))
+    step(vehicles, "submit", logistics)
+    step(vehicles, "approve", manager, "同意")
+
+    # A draft not yet sent.
+    draft(head, "minutes", "客服部11月例会纪要", "一、回访完成率；二、投诉处理时效；三、下月培训安排。", [manager],
+          to=("客户服务部",))

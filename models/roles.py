@@ -85,6 +85,10 @@ PERMISSIONS = {
     "quality.read": {"service_manager", "dept_head", "leadership"},
     "quality.own": {AUTHENTICATED},
     "quality.checklist": {"admin", "service_manager"},
+    # Documents (文件档案): drafting; the archive and its retention review. Reading what was issued to
+    # one is admin_services.use; who reviews, signs off and issues is models.documents.TRANSITIONS.
+    "documents.draft": {"logistics", "service_manager", "dept_head", "admin"},
+    "documents.archive": {"logistics", "leadership", "admin"},
 }
 
 

@@ -15,6 +15,7 @@ from models import (
     board, calls, compensations, complaints, desk_items, duty, home_visits, repairs, reports, returns, service_visits,
     visitors, weekly_archive, worktime,
 )
+from models import documents
 from models.notifications import Notification
 from models.procurement import chain, requisitions
 from models.procurement.chain import ApprovalStep
@@ -75,6 +76,7 @@ SEEDED = {
     ("quality", "checklist_item_id"): "quality_checklist_item",
     ("quality", "proposal_id"): "quality_proposal",
     ("quality", "department_id"): "department",
+    ("documents", "document_id"): "document",
 }
 #: Arguments that are not records.
 VALUES = {"fmt": "csv", "action": "check"}
@@ -147,6 +149,13 @@ def seed_records(app, make_user, person):
                                               problem="不脱水")
     with app.test_request_context():
         repair = repairs.report(desk, place="大堂东侧", what="自动门不开")
+        document = documents.draft(people["head"], doc_type="notice", title="关于值班安排的通知",
+                                   classification="internal", body="各部门：值班安排如下。",
+                                   reviewer_ids=[people["leader"].id], department_ids=[own],
+                                   file=("值班表.pdf", b"%PDF-1.4\n%%EOF\n"))
+        for action, actor in (("submit", people["head"]), ("approve", people["leader"]),
+                              ("issue", people["logistics"])):
+            documents.apply(document.id, action, actor, documents.Document.get_by_id(document.id).version)
     archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
                                           lambda *_: b"%PDF-1.4\n%%EOF\n")
     return {
@@ -161,7 +170,7 @@ def seed_records(app, make_user, person):
         "stock_item": StockItem.get().id, "supplier": Supplier.get().id, "visit": visit.id,
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
-        "repair": repair.id,
+        "repair": repair.id, "document": document.id,
         **_seed_quality(app, make_user, person),
     }
 

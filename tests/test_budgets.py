@@ -43,14 +43,13 @@ ROWS_OF = {"department": 40, "user": 300,
            "requisition_attachment": MAX_ATTACHMENTS, "requisition_event": 100,
            "complaint_event": 300, "complaint_pause": 50, "callback_attempt": 20, "home_visit_reminder": 20,
            "return_event": 50, "compensation_event": 50, "compensation_recovery": 20, "service_visit_event": 50,
-           "duty_entry": 300, "handover": 4, "handover_item": 100, "incident_photo": 20, "delivery": MAX_LINES, "return_record": MAX_LINES,
-           "finding": MAX_FINDINGS}
+           "duty_entry": 300, "handover": 4, "finding": MAX_FINDINGS,
+           "document_reviewer": 10, "document_version": 30, "document_event": 200, "document_recipient": 300, "handover_item": 100, "incident_photo": 20, "delivery": MAX_LINES, "return_record": MAX_LINES}
 #: Kept as seeded: the configuration, not data (a copied setting or counter would be a second one of
 #: the same key; copied approval steps or tiers a chain of thousands), and what would hand the copied
-#: users roles they were never given. A purchase order is one per requisition: its key is a foreign
-#: key only, so copies would need new parents.
+#: users roles they were never given.
 NOT_GROWN = {"setting", "counter", "submission_key", "user_role", "work_weekday", "approval_step",
-             "department_approver", "compensation_tier", "purchase_order"}
+             "compensation_tier"}
 
 
 def _unique_sets(model):
@@ -78,13 +77,17 @@ def _varied(field, value, copy):
 
 
 def grow(model, rows_wanted):
-    """Copy the table's rows until it holds about rows_wanted; False when a unique key that only
-    foreign keys make up cannot be varied (such a table keeps its seeded rows)."""
+    """Copy the table's rows until it holds about rows_wanted; False when a unique key cannot be varied.
+    A table whose unique key is its parents (one row per parent) keeps its seeded rows."""
     seeded = list(model.select().dicts())
     if not seeded or len(seeded) >= rows_wanted:
         return True
     varied = []
     for unique in _unique_sets(model):
+        if all(isinstance(f, ForeignKeyField) and not f.null for f in unique):
+            # One per parent (a purchase order per requisition, a read receipt per document and reader):
+            # copies would need new parents.
+            return True
         field = next((f for f in unique if not isinstance(f, ForeignKeyField)
                       and isinstance(f, (CharField, TextField, DateField, DateTimeField, IntegerField))), None)
         field = field or next((f for f in unique if f.null), None)  # an optional link: the copies go without

@@ -12,7 +12,7 @@ from typing import Callable
 
 import pytest
 
-from models import callbacks, complaints, visitors
+from models import callbacks, complaints, documents, visitors
 from models.audit import AuditEntry
 from models.base import DomainError, utcnow
 from models.callbacks import Callback
@@ -214,7 +214,48 @@ def _repair_workflow():
 
 REPAIRS = _repair_workflow()
 
-WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "repair": REPAIRS, **_quality_workflows()}
+# Documents: the service manager drafts, leadership reviews first (and signs off), a specialist second.
+
+def _document_people(people):
+    from models.users import create_user
+    for key, role in (("doc_leader", "leadership"), ("doc_logistics", "logistics")):
+        if key not in people:
+            people[key] = create_user(None, key, key, [role], "correct-horse-battery")
+    return people
+
+
+def _make_document(people, state):
+    _document_people(people)
+    Department.get_or_create(name="Repairs")
+    document = documents.draft(people["manager"], doc_type="regulation", title="前台接待管理制度",
+                               classification="internal", body="第一条", reviewer_ids=[people["doc_leader"].id,
+                                                                                    people["spec"].id],
+                               department_ids=[Department.get(name="Repairs").id])
+    return _set_state(documents.Document, document.id, state, review_step=1 if state == "in_review" else 0)
+
+
+def _document_actor(people, action):
+    _document_people(people)
+    return {"approve": people["doc_leader"], "return": people["doc_leader"], "sign_off": people["doc_leader"],
+            "issue": people["doc_logistics"]}.get(action, people["manager"])
+
+
+def _apply_document(people, record_id, action, actor):
+    content = {"doc_type": "regulation", "title": "前台接待管理制度（修订）", "classification": "internal",
+               "body": "第一条 修订", "reviewer_ids": [people["doc_leader"].id], "department_ids": [],
+               "user_ids": [people["desk"].id]}
+    documents.apply(record_id, action, actor, documents.Document.get_by_id(record_id).version, note="意见",
+                    content=content if action == "edit" else None)
+
+
+DOCUMENTS = Workflow(
+    transitions=documents.TRANSITIONS, states=tuple(documents.STATES), model=documents.Document,
+    make=_make_document, apply=_apply_document, allowed=_document_actor,
+    refused=lambda people, action: people["desk"],
+)
+
+WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "repair": REPAIRS,
+             "document": DOCUMENTS, **_quality_workflows()}
 PAIRS = [(name, state) for name, workflow in WORKFLOWS.items() for state in workflow.states]
 
 

@@ -168,3 +168,5 @@ def init_app(app):
     app.register_blueprint(repairs.bp)
     from views.quality import inspections as quality_inspections
     app.register_blueprint(quality_inspections.bp)
+    from views import documents
+    app.register_blueprint(documents.bp)

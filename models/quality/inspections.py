@@ -30,7 +30,7 @@ PHOTO_MAX_MB = settings.define(
     "quality_photo_max_mb", int, 8, _l("Largest photo of an inspection finding (MB)"), QUALITY, minimum=1, maximum=50)
 
 #: Findings one inspection holds at most: a check that finds more is a new check of its own.
-MAX_FINDINGS = 60
+MAX_FINDINGS = 200
 KINDS = {"self": _l("Store self-check"), "regional": _l("Regional monthly check"),
          "special": _l("Weekly special check"), "floor_walk": _l("Floor walk")}
 #: Kinds that inspect one department: its fund earns the reward when nothing is lost.
