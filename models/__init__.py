@@ -28,6 +28,9 @@ def all_models():
     from models.compensations import Compensation, CompensationEvent, CompensationRecovery, CompensationTier
     from models.home_visits import HomeVisit, HomeVisitReminder
     from models.service_visits import ServiceVisit, ServiceVisitEvent
+    from models.rooms import ActionItem, Booking, BookingGuest, BookingSeries, MeetingMinutes, PrepItem, Room, RoomSlot
+    from models.quality.assessments import Assessment, AssessmentPeriod, AssessmentWeights
+    from models.quality.awards import Award, RedBlackEntry, RedBlackList
     from models.repairs import Repair, RepairMaterial, RepairPhoto
     from models.quality.checklists import ChecklistItem
     from models.quality.inspections import Finding, FloorWalkReminder, Inspection
@@ -48,9 +51,12 @@ def all_models():
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
             WeeklyArchive, GoodsReturn, ReturnEvent,
             CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
+            Room, BookingSeries, Booking, RoomSlot, PrepItem, BookingGuest, MeetingMinutes, ActionItem,
             Repair, RepairPhoto, RepairMaterial,
             ChecklistItem, Inspection, Finding, FloorWalkReminder, Fine, BonusFundEntry, StaffProposal, Rectification,
-            Document, DocumentReviewer, DocumentVersion, DocumentEvent, DocumentRecipient, DocumentReceipt]
+            Document, DocumentReviewer, DocumentVersion, DocumentEvent, DocumentRecipient, DocumentReceipt,
+            AssessmentWeights, AssessmentPeriod, Assessment, Award, RedBlackList, RedBlackEntry,
+            Repair, RepairPhoto, RepairMaterial]
 
 
 def create_tables():

@@ -166,6 +166,99 @@ def _quality_workflows():
     }
 
 
+# Meeting rooms: a booking (cancelled by its organiser or logistics) and an action item of the
+# minutes (closed by its owner).
+
+def _make_booking(people, state):
+    from models.rooms import Booking, Room
+    room = Room.get_or_create(name="一号会议室")[0]
+    start = utcnow().replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=1 + Booking.select().count())
+    booking = Booking.create(number=f"HY-T-{Booking.select().count() + 1}", room=room, organiser=people["host"],
+                             title="周例会", starts_at=start, ends_at=start + dt.timedelta(hours=1))
+    return _set_state(Booking, booking.id, state)
+
+
+def _make_action_item(people, state):
+    from models.rooms import ActionItem, Booking, MeetingMinutes
+    booking = Booking.get_by_id(_make_booking(people, "booked"))
+    minutes = MeetingMinutes.create(booking=booking, attendees="张三", decisions="更换投影仪")
+    item = ActionItem.create(minutes=minutes, text="采购投影仪", owner=people["spec"], due_on=utcnow().date())
+    return _set_state(ActionItem, item.id, state)
+
+
+def _rooms_workflows():
+    from models import rooms
+    return {
+        "booking": Workflow(
+            transitions=rooms.TRANSITIONS, states=tuple(rooms.STATES), model=rooms.Booking, make=_make_booking,
+            apply=lambda people, record_id, action, actor: rooms.apply(
+                record_id, action, actor, rooms.Booking.get_by_id(record_id).version, note="改期"),
+            allowed=lambda people, action: people["host"], refused=lambda people, action: people["spec"]),
+        "action_item": Workflow(
+            transitions=rooms.ACTION_TRANSITIONS, states=tuple(rooms.ACTION_STATES), model=rooms.ActionItem,
+            make=_make_action_item,
+            apply=lambda people, record_id, action, actor: rooms.apply_action(
+                record_id, action, actor, rooms.ActionItem.get_by_id(record_id).version, note="已完成"),
+            allowed=lambda people, action: people["spec"], refused=lambda people, action: people["host"]),
+    }
+# Assessments (考核)
+
+def _assessment_people(people):
+    from models.users import User, create_user
+    found = {}
+    for key, username, role, department in (("staffer", "qstaff", "front_desk", "Repairs"),
+                                            ("qhead", "qhead", "dept_head", "Repairs"),
+                                            ("qother", "qother", "dept_head", "Sales")):
+        user = User.get_or_none(User.username == username)
+        if user is None:
+            user = create_user(None, username, username.title(), [role], "pw-Assess-2026",
+                               department=Department.get_or_create(name=department)[0])
+        found[key] = user
+    return {**people, **found}
+
+
+def _make_assessment(people, state):
+    from models.quality import assessments
+    from models.quality.assessments import Assessment, AssessmentPeriod
+    people = _assessment_people(people)
+    period = AssessmentPeriod.get_or_none(AssessmentPeriod.key == "2026-11") or assessments.open_period(
+        people["manager"], "2026-11")
+    base = Assessment.get(Assessment.period == period.id, Assessment.person == people["staffer"].id,
+                          Assessment.corrects.is_null())
+    assessment = Assessment.create(number=f"KH-T-{Assessment.select().count() + 1}", period=period,
+                                   person=base.person_id, department=base.department_id)
+    rated = {f"self_{d}": 80 for d in assessments.DIMENSIONS}
+    if state != "open":
+        rated.update(self_rated_at=utcnow(), self_score=80)
+    return _set_state(Assessment, assessment.id, state, **rated)
+
+
+def _apply_assessment(people, record_id, action, actor):
+    from models.quality import assessments
+    assessments.apply(record_id, action, actor, ratings={d: 70 for d in assessments.DIMENSIONS}, note="更正说明")
+
+
+def _assessment_actor(people, action, allowed):
+    people = _assessment_people(people)
+    if action in ("self_rate", "confirm"):
+        return people["staffer"] if allowed else people["qhead"]
+    if action == "superior_rate":
+        return people["qhead"] if allowed else people["qother"]
+    return people["manager"] if allowed else people["staffer"]
+
+
+def _assessment_workflow():
+    from models.quality import assessments
+    from models.quality.assessments import Assessment
+    return Workflow(
+        transitions=assessments.TRANSITIONS, states=tuple(assessments.STATES), model=Assessment,
+        make=_make_assessment, apply=_apply_assessment,
+        allowed=lambda people, action: _assessment_actor(people, action, True),
+        refused=lambda people, action: _assessment_actor(people, action, False),
+    )
+
+
+ASSESSMENTS = _assessment_workflow()
 
 
 # Repairs
@@ -254,8 +347,8 @@ DOCUMENTS = Workflow(
     refused=lambda people, action: people["desk"],
 )
 
-WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "repair": REPAIRS,
-             "document": DOCUMENTS, **_quality_workflows()}
+WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "assessment": ASSESSMENTS,
+             "repair": REPAIRS, "document": DOCUMENTS, **_rooms_workflows(), **_quality_workflows()}
 PAIRS = [(name, state) for name, workflow in WORKFLOWS.items() for state in workflow.states]
 
 

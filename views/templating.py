@@ -42,11 +42,13 @@ NAVIGATION = [
     (_l("Approval chain"), "approval_chain.index", "procurement.chain"),
     (_l("Advance compensation"), "compensations.index", "compensations.work"),
     (_l("Compensation tiers"), "compensations.tiers", "compensations.tiers"),
+    (_l("Meeting rooms"), "rooms.index", "admin_services.use"),
     # Quality: the overview shows each person what is theirs, and heads, managers, leadership the rest.
     (_l("Quality"), "quality.index", "quality.own"),
     # Documents (文件档案): what I am to read and what waits on me; the archive for those who keep it.
     (_l("Documents"), "documents.index", "admin_services.use"),
     (_l("Document archive"), "documents.archive_index", "documents.archive"),
+    (_l("Assessments"), "quality_assessments.index", "quality.own"),
 ]
 
 #: endpoint -> function(user) giving the count shown beside its navigation entry (an inbox).
