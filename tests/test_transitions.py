@@ -175,6 +175,54 @@ def _trip_workflow():
     )
 
 
+# Quality: inspections and rectifications
+
+def _make_inspection(people, state):
+    from models.quality import inspections
+    repairs = Department.get_or_create(name="Repairs")[0]
+    inspection = inspections.create(people["manager"], kind="self", department_id=repairs.id)
+    return _set_state(inspections.Inspection, inspection.id, state)
+
+
+def _apply_inspection(people, record_id, action, actor):
+    from models.quality import inspections
+    inspections.apply(record_id, action, actor, inspections.Inspection.get_by_id(record_id).version, note="录入错误")
+
+
+def _make_rectification(people, state):
+    from models.quality import checklists, inspections
+    from models.quality.rectifications import Rectification
+    repairs = Department.get(name="Repairs")
+    item = checklists.save_item(None, title="维修后现场清洁", points="2", department_id=repairs.id)
+    inspection = inspections.create(people["manager"], kind="self", department_id=repairs.id)
+    finding = inspections.add_finding(people["manager"], inspection.id, item_id=item.id,
+                                      person_id=people["repairer"].id, points_lost="1", seen="地面有污渍")
+    inspections.apply(inspection.id, "complete", people["manager"], inspection.version)
+    return _set_state(Rectification, Rectification.get(Rectification.finding == finding.id).id, state)
+
+
+def _apply_rectification(people, record_id, action, actor):
+    from models.quality import rectifications
+    rectifications.apply(record_id, action, actor, rectifications.Rectification.get_by_id(record_id).version,
+                         note="已清理并复训")
+
+
+def _quality_workflows():
+    from models.quality import inspections, rectifications
+    return {
+        "inspection": Workflow(
+            transitions=inspections.TRANSITIONS, states=tuple(inspections.STATES), model=inspections.Inspection,
+            make=_make_inspection, apply=_apply_inspection,
+            allowed=lambda people, action: people["manager"], refused=lambda people, action: people["desk"]),
+        "rectification": Workflow(
+            transitions=rectifications.TRANSITIONS, states=tuple(rectifications.STATES),
+            model=rectifications.Rectification, make=_make_rectification, apply=_apply_rectification,
+            # the owner closes; the inspector (here the manager) verifies or reopens; the owner may not
+            allowed=lambda people, action: people["repairer" if action == "close" else "manager"],
+            refused=lambda people, action: people["desk" if action == "close" else "repairer"]),
+    }
+
+
 # Meeting rooms: a booking (cancelled by its organiser or logistics) and an action item of the
 # minutes (closed by its owner).
 
@@ -356,9 +404,10 @@ DOCUMENTS = Workflow(
     refused=lambda people, action: people["desk"],
 )
 
+# One table of every workflow; an area adds its own entries.
 WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "repair": REPAIRS,
-             "document": DOCUMENTS, "assessment": ASSESSMENTS, "vehicle_trip": _trip_workflow()}
-WORKFLOWS |= _rooms_workflows()
+             "document": DOCUMENTS, "assessment": ASSESSMENTS, "vehicle_trip": _trip_workflow(),
+             **_rooms_workflows(), **_quality_workflows()}
 PAIRS = [(name, state) for name, workflow in WORKFLOWS.items() for state in workflow.states]
 
 
