@@ -28,6 +28,8 @@ def all_models():
     from models.compensations import Compensation, CompensationEvent, CompensationRecovery, CompensationTier
     from models.home_visits import HomeVisit, HomeVisitReminder
     from models.service_visits import ServiceVisit, ServiceVisitEvent
+    from models.quality.plan import Measure, PeriodNote, Plan, Target
+    from models.quality.training import Attendee, Course, CourseMaterial, CourseTopic, InductionReminder
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -39,7 +41,8 @@ def all_models():
             ApprovalStep, DepartmentApprover, Supplier, Requisition, RequisitionLine, RequisitionEvent,
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
             WeeklyArchive, GoodsReturn, ReturnEvent,
-            CompensationTier, Compensation, CompensationEvent, CompensationRecovery]
+            CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
+            Plan, Target, PeriodNote, Measure, Course, Attendee, CourseTopic, CourseMaterial, InductionReminder]
 
 
 def create_tables():

@@ -69,6 +69,12 @@ PERMISSIONS = {
     # Home visits are the specialists' round; repair visits are also taken in at the desk.
     "home_visits.work": {"specialist", "service_manager", "admin"},
     "service_visits.work": {"front_desk", "specialist", "service_manager", "admin"},
+    # Quality (服务质量): the service manager runs it, heads act for their department, leadership reads,
+    # each person sees their own fines, assessments and training.
+    "quality.run": {"service_manager"},
+    "quality.department": {"service_manager", "dept_head"},
+    "quality.read": {"service_manager", "dept_head", "leadership"},
+    "quality.own": {AUTHENTICATED},
 }
 
 

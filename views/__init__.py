@@ -164,3 +164,6 @@ def init_app(app):
     from views import home_visits, service_visits
     app.register_blueprint(home_visits.bp)
     app.register_blueprint(service_visits.bp)
+    from views.quality import plan as quality_plan, training as quality_training
+    app.register_blueprint(quality_training.bp)
+    app.register_blueprint(quality_plan.bp)
