@@ -30,6 +30,7 @@ def all_models():
     from models.service_visits import ServiceVisit, ServiceVisitEvent
     from models.quality.plan import Measure, PeriodNote, Plan, Target
     from models.quality.training import Attendee, Course, CourseMaterial, CourseTopic, InductionReminder
+    from models.repairs import Repair, RepairMaterial, RepairPhoto
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -42,7 +43,8 @@ def all_models():
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
             WeeklyArchive, GoodsReturn, ReturnEvent,
             CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
-            Plan, Target, PeriodNote, Measure, Course, Attendee, CourseTopic, CourseMaterial, InductionReminder]
+            Plan, Target, PeriodNote, Measure, Course, Attendee, CourseTopic, CourseMaterial, InductionReminder,
+            Repair, RepairPhoto, RepairMaterial]
 
 
 def create_tables():

@@ -75,6 +75,14 @@ PERMISSIONS = {
     "quality.department": {"service_manager", "dept_head"},
     "quality.read": {"service_manager", "dept_head", "leadership"},
     "quality.own": {AUTHENTICATED},
+    # Admin services
+    "admin_services.run": {"logistics"},
+    "admin_services.use": {AUTHENTICATED},
+    # Facility repairs: anyone reports a fault and follows their own; logistics runs the repairs.
+    "repairs.report": {AUTHENTICATED},
+    "repairs.manage": {"logistics"},
+    # The repair ledger and its pass rate: logistics and those who read the reports.
+    "repairs.ledger": {"logistics", "service_manager", "leadership", "admin"},
 }
 
 

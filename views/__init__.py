@@ -167,3 +167,5 @@ def init_app(app):
     from views.quality import plan as quality_plan, training as quality_training
     app.register_blueprint(quality_training.bp)
     app.register_blueprint(quality_plan.bp)
+    from views import repairs
+    app.register_blueprint(repairs.bp)
