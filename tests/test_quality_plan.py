@@ -207,7 +207,7 @@ def test_measures_of_the_tracking_sheet_move_through_their_states(app, cast):
 
 @time_machine.travel(NOW, tick=False)
 def test_the_evaluation_proposes_the_better_of_target_and_actual_and_is_adopted_once(app, month, cast):
-    with app.app_context():
+    with app.test_request_context():
         plan = _plan(cast, month["repairs"])
         rows = {r["key"]: r for r in plans.evaluation(plan)}
         assert rows["response_hours"]["proposal"] == Decimal("3.0")     # beat 24 h: keep the better
@@ -237,7 +237,7 @@ def test_the_pages_and_prints_show_the_plan_in_chinese(app, client, auth, month,
     assert client.get(f"/quality/plan/{plan.id}/evaluation").status_code == 200
     assert client.get("/quality/plan").status_code == 200
     for url, title in ((f"/quality/plan/{plan.id}/achievement.pdf?period=2026-11", "达成表"),
-                       (f"/quality/plan/{plan.id}/evaluation.pdf", "年度服务能力执行效果评估报告")):
+                       (f"/quality/plan/{plan.id}/evaluation.pdf", "年度服务能力执行效果")):
         pdf = client.get(url, headers=headers)
         assert pdf.status_code == 200, url
         assert_embedded_cjk_font(pdf.data)

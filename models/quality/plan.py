@@ -491,12 +491,12 @@ def apply_measure(measure_id, action, actor, version, note=""):
     with write_transaction():
         measure = Measure.load(measure_id, version)
         reason = measure_refusal(measure, action, actor)
-        if reason:
+        if reason is not None:
             raise PlanError(reason)
         transition = MEASURE_TRANSITIONS[action]
         note = (note or "").strip()
         if transition.note_required and not note:
-            raise PlanError(_l("Write down %(what)s.", what=str(transition.note_label).lower()), field="note")
+            raise PlanError(_l("Write down what was done, or why."), field="note")
         values = {Measure.state: transition.target}
         if action == "done":
             values.update({Measure.result: note, Measure.done_at: utcnow()})

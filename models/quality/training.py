@@ -232,7 +232,7 @@ def apply(course_id, action, actor, version, note=""):
     with write_transaction():
         course = Course.load(course_id, version)
         reason = refusal(course, action, actor)
-        if reason:
+        if reason is not None:
             raise TrainingError(reason)
         note = (note or "").strip()
         now = utcnow()

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from peewee import JOIN
 from wtforms import DecimalField, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -87,8 +88,7 @@ def _departments():
 
 
 def _plan(plan_id):
-    return (Plan.select(Plan, Department).join(Department, on=(Plan.department == Department.id),
-                                                join_type="LEFT OUTER")
+    return (Plan.select(Plan, Department).join(Department, JOIN.LEFT_OUTER, on=(Plan.department == Department.id))
             .where(Plan.id == plan_id).first()) or abort(404)
 
 
