@@ -69,8 +69,9 @@ PERMISSIONS = {
     # Home visits are the specialists' round; repair visits are also taken in at the desk.
     "home_visits.work": {"specialist", "service_manager", "admin"},
     "service_visits.work": {"front_desk", "specialist", "service_manager", "admin"},
-    # Quality (服务质量): the service manager runs it, heads act for their department, leadership reads,
-    # each person sees their own fines, assessments and training.
+    # Quality (服务质量): the service manager runs inspections, assessments, training and the plan;
+    # a head sees and acts for their own department (models.quality.inspections.scope); leadership
+    # reads; everyone sees their own fines, rectifications, assessments and training.
     "quality.run": {"service_manager"},
     "quality.department": {"service_manager", "dept_head"},
     "quality.read": {"service_manager", "dept_head", "leadership"},

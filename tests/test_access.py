@@ -68,6 +68,11 @@ SEEDED = {
     ("visitors", "visit_id"): "visit",
     ("visitors", "entry_id"): "watchlist_entry",
     ("repairs", "repair_id"): "repair",
+    ("quality", "course_id"): "course",
+    ("quality", "person_id"): "self",  # a person's own training record; on the seeded course's list
+    ("quality", "material_id"): "course_material",
+    ("quality", "plan_id"): "plan",
+    ("quality", "measure_id"): "plan_measure",
 }
 #: Arguments that are not records.
 VALUES = {"fmt": "csv", "action": "check"}
@@ -140,6 +145,15 @@ def seed_records(app, make_user, person):
                                               problem="不脱水")
     with app.test_request_context():
         repair = repairs.report(desk, place="大堂东侧", what="自动门不开")
+    with app.test_request_context():
+        from models.quality import plan as quality_plan, training as quality_training
+        planner = make_user("qplanner", "service_manager")
+        course = quality_training.create(planner, kind="induction", title="入职培训", starts_at=UTC_NOW,
+                                         trainer="王老师", person_ids=[desk.id, person.id])
+        material = quality_training.add_material(planner, course.id, b"%PDF-1.4\n%%EOF\n", "讲义.pdf")
+        year_plan = quality_plan.create(planner, year=UTC_NOW.year)
+        plan_measure = quality_plan.add_measure(planner, year_plan.id, title="增设取号机", owner_id=person.id,
+                                                due_on=UTC_NOW.date())
     archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
                                           lambda *_: b"%PDF-1.4\n%%EOF\n")
     return {
@@ -155,6 +169,8 @@ def seed_records(app, make_user, person):
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
         "repair": repair.id,
+        "course": course.id, "course_material": material.id, "plan": year_plan.id, "plan_measure": plan_measure.id,
+        "self": person.id,
     }
 
 

@@ -1,1 +1,1 @@
-"""Service quality (服务质量): inspections, fines, rectifications, assessments, training and the plan."""
+"""Service quality (服务质量): checklist, inspections, fines, bonus fund, rectifications, assessments, training, plan."""

@@ -534,14 +534,19 @@ def complaint_measures(plan, limit=100):
 
 
 def rectification_measures(plan, limit=100):
-    """The year's rectification items (整改) of the quality inspections, where that area is installed:
-    [(number or "", title, owner name, due, state label)]."""
+    """The year's rectification items (整改) of the quality inspections (of the plan's department),
+    where that area is installed: [(inspection number, item title, owner, due, state label)]."""
     try:
-        from models.quality import rectifications
+        from models.quality.inspections import Inspection
+        from models.quality.rectifications import Rectification, listing
     except ImportError:
         return []
-    rows = getattr(rectifications, "for_plan", None)
-    return list(rows(plan.year, plan.department_id, limit)) if rows else []
+    query = listing().where(Inspection.inspected_on >= dt.date(plan.year, 1, 1),
+                            Inspection.inspected_on < dt.date(plan.year + 1, 1, 1)).limit(limit)
+    if plan.department_id:
+        query = query.where(Rectification.department == plan.department_id)
+    return [(r.finding.inspection.number, r.finding.item.title, r.owner.display_name, r.due_on, r.state_label)
+            for r in query]
 
 
 # ---------------------------------------------------------------- the year-end evaluation

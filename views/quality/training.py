@@ -1,5 +1,7 @@
 """Training (培训): the courses, the tablet attendance, the sign-in sheet (培训签到表), a person's
 training record, the new staff without induction and the monthly training report (月度检查培训报告)."""
+import os
+
 from flask import Blueprint, abort, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -229,7 +231,10 @@ def material(material_id):
     if not can("quality.read") and not Attendee.select().where(Attendee.course == row.course_id,
                                                                Attendee.person == current_user.id).exists():
         abort(403)
-    return send_file(stored_path("training", row.stored_name), download_name=row.original_name, as_attachment=True)
+    path = stored_path("training", row.stored_name)
+    if not os.path.exists(path):
+        abort(404)
+    return send_file(path, download_name=row.original_name, as_attachment=True)
 
 
 @bp.route("/<int:course_id>/signin.pdf")
