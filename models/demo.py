@@ -61,6 +61,8 @@ def seed_demo(only_if_empty=False):
         seed_front_desk_demo()
         seed_desk_items_demo()
         seed_compensations_demo()
+        from models.quality.plan_demo import seed_quality_plan_demo
+        seed_quality_plan_demo()
     return password
 
 

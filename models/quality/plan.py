@@ -602,7 +602,9 @@ BOARD_METRICS = ("satisfaction", "handled_rate", "handled_within", "callback_pas
 
 
 def board_panel(now=None):
-    """This month against this year's plan of the whole service department: plain values."""
+    """This month against this year's plan of the whole service department, as plain values for
+    the wall (each metric named in Chinese and English); None without a plan."""
+    from flask_babel import force_locale
     today = local_now().date()
     plan = plan_for(today.year)
     if plan is None:
@@ -612,8 +614,15 @@ def board_panel(now=None):
     rows = []
     for key in BOARD_METRICS:
         metric = METRICS[key]
-        value = metric.compute(period.start, period.end, None)
         target = targets.get(key)
-        rows.append({"key": key, "value": None if value is None else str(value),
-                     "target": None if target is None else str(target), "met": metric.met(value, target)})
-    return {"year": plan.year, "month": period.key, "rows": rows}
+        if target is None:
+            continue
+        value = metric.compute(period.start, period.end, None)
+        with force_locale("zh_Hans"):
+            zh, unit = str(metric.label), str(metric.unit)
+        with force_locale("en"):
+            en = str(metric.label)
+        rows.append({"key": key, "zh": zh, "en": en, "unit": unit, "value": None if value is None else str(value),
+                     "target": str(target), "met": metric.met(value, target)})
+    return {"year": plan.year, "month": period.key, "rows": rows,
+            "met": sum(1 for r in rows if r["met"]), "behind": sum(1 for r in rows if r["met"] is False)}
