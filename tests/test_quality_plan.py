@@ -266,3 +266,20 @@ def test_leadership_reads_the_plan_but_does_not_change_it(app, client, auth, cas
     auth.logout()
     auth.login("desk")
     assert client.get("/quality/plan").status_code == 403
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_board_shows_this_month_against_the_whole_department_plan(app, client, month, cast, monkeypatch):
+    from models import board
+    monkeypatch.setattr(plans, "repair_pass_rate", lambda start, end, department=None: None)
+    with app.test_request_context():
+        assert plans.board_panel() is None   # no plan, no panel
+        _plan(cast)
+        panel = plans.board_panel()
+        row, token = board.create_token(cast["manager"], "大堂")
+    rows = {r["key"]: r for r in panel["rows"]}
+    assert rows["satisfaction"] == {"key": "satisfaction", "zh": "客户满意度", "en": "Customer satisfaction", "unit": "%",
+                                    "value": "50.0", "target": "100", "met": False}
+    assert (panel["met"], panel["behind"]) == (2, 5)   # response 3 h and waiting 9 min met; repairs no data
+    page = client.get(f"/board?token={token}").get_data(as_text=True)
+    assert 'id="board-plan"' in page and "2/8" in page
