@@ -279,7 +279,7 @@ def test_the_board_shows_this_month_against_the_whole_department_plan(app, clien
         row, token = board.create_token(cast["manager"], "大堂")
     rows = {r["key"]: r for r in panel["rows"]}
     assert rows["satisfaction"] == {"key": "satisfaction", "zh": "客户满意度", "en": "Customer satisfaction", "unit": "%",
-                                    "value": "50.0", "target": "100", "met": False}
+                                    "value": "50.0", "target": "100.0", "met": False}
     assert (panel["met"], panel["behind"]) == (2, 5)   # response 3 h and waiting 9 min met; repairs no data
     page = client.get(f"/board?token={token}").get_data(as_text=True)
     assert 'id="board-plan"' in page and "2/8" in page

@@ -236,7 +236,8 @@ class Plan(VoidableModel, VersionedModel):
         return self.department.name if self.department_id else _l("Whole service department")
 
     def targets(self):
-        return {t.metric: t.value for t in Target.select().where(Target.plan == self)}
+        # One decimal on every backend: SQLite hands back 100, PostgreSQL 100.0.
+        return {t.metric: Decimal(t.value).quantize(Decimal("0.1")) for t in Target.select().where(Target.plan == self)}
 
 
 class Target(BaseModel):
