@@ -167,5 +167,11 @@ def init_app(app):
     from views.quality import plan as quality_plan, training as quality_training
     app.register_blueprint(quality_training.bp)
     app.register_blueprint(quality_plan.bp)
+    from views import rooms
+    app.register_blueprint(rooms.bp)
     from views import repairs
     app.register_blueprint(repairs.bp)
+    from views.quality import inspections as quality_inspections
+    app.register_blueprint(quality_inspections.bp)
+    from views import documents
+    app.register_blueprint(documents.bp)

@@ -44,6 +44,12 @@ NAVIGATION = [
     (_l("Compensation tiers"), "compensations.tiers", "compensations.tiers"),
     (_l("Training"), "quality_training.index", "quality.own"),
     (_l("Service-capability plan"), "quality_plan.index", "quality.read"),
+    (_l("Meeting rooms"), "rooms.index", "admin_services.use"),
+    # Quality: the overview shows each person what is theirs, and heads, managers, leadership the rest.
+    (_l("Quality"), "quality.index", "quality.own"),
+    # Documents (文件档案): what I am to read and what waits on me; the archive for those who keep it.
+    (_l("Documents"), "documents.index", "admin_services.use"),
+    (_l("Document archive"), "documents.archive_index", "documents.archive"),
 ]
 
 #: endpoint -> function(user) giving the count shown beside its navigation entry (an inbox).
