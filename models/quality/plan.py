@@ -39,9 +39,82 @@ class PlanError(DomainError):
 
 # ---------------------------------------------------------------- the metrics and their formulas
 
-def _complaints(start, end, department_id):
-    from models.complaints import register
-    return list(register(day_start_utc(start), day_start_utc(end), department_id))
+class Data:
+    """What the formulas read, loaded once for a range of local days and a department (a few
+    queries however many periods are asked of it: the year-end report's twelve months take the
+    same statements as one month), then cut into periods in memory."""
+
+    def __init__(self, start, end, department_id=None, rows=None):
+        self.start, self.end, self.department_id = start, end, department_id
+        if rows is None:
+            rows = self._load()
+        self.rows = rows
+
+    @classmethod
+    def load(cls, start, end, department_id=None):
+        return cls(start, end, department_id)
+
+    def _load(self):
+        from models.callbacks import DONE, Callback, Sale
+        from models.complaints import Complaint, ComplaintEvent
+        from models.visitors import Visit
+        s, e = day_start_utc(self.start), day_start_utc(self.end)
+        complaints = Complaint.select(Complaint.id).where(Complaint.created_at >= s, Complaint.created_at < e,
+                                                          Complaint.voided_at.is_null())
+        if self.department_id:
+            complaints = complaints.where(Complaint.department == self.department_id)
+        rows = {"complaints": list(complaints.select(Complaint.id, Complaint.created_at, Complaint.state,
+                                                     Complaint.severity, Complaint.first_handled_at,
+                                                     Complaint.handling_minutes).tuples())}
+
+        def first(condition):
+            return dict(ComplaintEvent.select(ComplaintEvent.complaint, fn.MIN(ComplaintEvent.at))
+                        .where(ComplaintEvent.complaint.in_(complaints), condition)
+                        .group_by(ComplaintEvent.complaint).tuples())
+        rows["first_step"] = first(ComplaintEvent.from_state == "received")
+        rows["closed"] = first(ComplaintEvent.to_state == "closed")
+        outcomes = {}
+        # The latest callback outcome of each complaint (as models.complaints.callback_outcomes).
+        for complaint_id, action in (ComplaintEvent.select(ComplaintEvent.complaint, ComplaintEvent.action)
+                                     .where(ComplaintEvent.complaint.in_(complaints),
+                                            ComplaintEvent.action.in_(("satisfied", "unsatisfied")))
+                                     .order_by(ComplaintEvent.at, ComplaintEvent.id).tuples()):
+            outcomes[complaint_id] = action
+        rows["outcomes"] = outcomes
+        rows["sales"] = dict(Sale.select(Sale.sale_date, fn.COUNT(Sale.id))
+                             .where(Sale.sale_date >= self.start, Sale.sale_date < self.end)
+                             .group_by(Sale.sale_date).tuples())
+        visits = Visit.select(Visit.arrived_at, Visit.with_host_at).where(
+            Visit.arrived_at >= s, Visit.arrived_at < e, Visit.with_host_at.is_null(False))
+        if self.department_id:
+            visits = visits.where(Visit.host.in_(User.select(User.id).where(User.department == self.department_id)))
+        rows["visits"] = list(visits.tuples())
+        callbacks = Callback.select(Callback.due_at, Callback.outcome).where(
+            Callback.due_at >= s, Callback.due_at < e, Callback.voided_at.is_null(), Callback.outcome.in_(DONE))
+        if self.department_id:
+            callbacks = callbacks.where(Callback.complaint.in_(Complaint.select(Complaint.id)
+                                                               .where(Complaint.department == self.department_id)))
+        rows["callbacks"] = list(callbacks.tuples())
+        return rows
+
+    def cut(self, start, end):
+        """The same data for a shorter range inside this one."""
+        s, e = day_start_utc(start), day_start_utc(end)
+        rows = self.rows
+        return Data(start, end, self.department_id, {
+            "complaints": [c for c in rows["complaints"] if s <= c[1] < e],
+            "first_step": rows["first_step"], "closed": rows["closed"], "outcomes": rows["outcomes"],
+            "sales": {day: n for day, n in rows["sales"].items() if start <= _as_date(day) < end},
+            "visits": [v for v in rows["visits"] if s <= v[0] < e],
+            "callbacks": [c for c in rows["callbacks"] if s <= c[0] < e]})
+
+    @property
+    def complaints(self):
+        return self.rows["complaints"]
+
+
+def _as_date(value):
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def _rate(part, whole):
@@ -53,91 +126,69 @@ def _average(values, scale=1):
     return round(Decimal(sum(values)) / len(values) / scale, 1) if values else None
 
 
-def satisfaction(start, end, department_id=None):
+# Each formula reads Data; the complaint columns are (id, created_at, state, severity, first_handled_at,
+# handling_minutes).
+
+def satisfaction(data):
     """Of the complaints taken in, the share whose latest callback found the customer satisfied."""
-    from models.complaints import callback_outcomes
-    outcomes = callback_outcomes([c.id for c in _complaints(start, end, department_id)])
-    return _rate(sum(1 for o in outcomes.values() if o == "satisfied"), len(outcomes))
+    outcomes = [data.rows["outcomes"][c[0]] for c in data.complaints if c[0] in data.rows["outcomes"]]
+    return _rate(sum(1 for o in outcomes if o == "satisfied"), len(outcomes))
 
 
-def complaint_rate(start, end, department_id=None):
+def complaint_rate(data):
     """Complaints taken in per 100 sales recorded in the period (the sales lists imported for the
     callbacks); None without sales to measure against."""
-    from models.callbacks import Sale
-    sales = Sale.select().where(Sale.sale_date >= start, Sale.sale_date < end).count()
-    return _rate(len(_complaints(start, end, department_id)), sales)
+    return _rate(len(data.complaints), sum(data.rows["sales"].values()))
 
 
-def resolution_rate(start, end, department_id=None):
+def resolution_rate(data):
     """Of the complaints taken in, the share resolved: the customer's satisfaction confirmed or closed."""
-    rows = _complaints(start, end, department_id)
-    return _rate(sum(1 for c in rows if c.state in ("callback", "closed")), len(rows))
+    return _rate(sum(1 for c in data.complaints if c[2] in ("callback", "closed")), len(data.complaints))
 
 
-def _first_event_hours(start, end, department_id, condition):
-    from models.complaints import ComplaintEvent
-    rows = {c.id: c for c in _complaints(start, end, department_id)}
-    if not rows:
-        return None
-    firsts = dict(ComplaintEvent.select(ComplaintEvent.complaint, fn.MIN(ComplaintEvent.at))
-                  .where(ComplaintEvent.complaint.in_(list(rows)), condition(ComplaintEvent))
-                  .group_by(ComplaintEvent.complaint).tuples())
-    return _average([(firsts[cid] - c.created_at).total_seconds() for cid, c in rows.items() if cid in firsts],
-                    scale=3600)
+def _hours_to(data, events):
+    return _average([(events[c[0]] - c[1]).total_seconds() for c in data.complaints if c[0] in events], scale=3600)
 
 
-def response_hours(start, end, department_id=None):
+def response_hours(data):
     """Average hours from intake to the first step taken on a complaint (it leaves "newly received")."""
-    return _first_event_hours(start, end, department_id, lambda e: e.from_state == "received")
+    return _hours_to(data, data.rows["first_step"])
 
 
-def completion_hours(start, end, department_id=None):
+def completion_hours(data):
     """Average hours from intake to closing, of the complaints taken in and closed."""
-    return _first_event_hours(start, end, department_id, lambda e: e.to_state == "closed")
+    return _hours_to(data, data.rows["closed"])
 
 
-def waiting_minutes(start, end, department_id=None):
+def waiting_minutes(data):
     """Average minutes a visitor waited at the desk: arrival to meeting the host (of the
     department's hosts when one is given)."""
-    from models.visitors import Visit
-    visits = Visit.select(Visit.arrived_at, Visit.with_host_at).where(
-        Visit.arrived_at >= day_start_utc(start), Visit.arrived_at < day_start_utc(end),
-        Visit.with_host_at.is_null(False))
-    if department_id:
-        visits = visits.where(Visit.host.in_(User.select(User.id).where(User.department == department_id)))
-    return _average([(met - arrived).total_seconds() for arrived, met in visits.tuples()], scale=60)
+    return _average([(met - arrived).total_seconds() for arrived, met in data.rows["visits"]], scale=60)
 
 
-def handled_rate(start, end, department_id=None):
+def handled_rate(data):
     """Of the complaints taken in, the share the department has handled (seed 002: 100 %)."""
-    rows = _complaints(start, end, department_id)
-    return _rate(sum(1 for c in rows if c.first_handled_at is not None), len(rows))
+    return _rate(sum(1 for c in data.complaints if c[4] is not None), len(data.complaints))
 
 
-def handled_within(start, end, department_id=None):
+def handled_within(data):
     """Of the complaints handled, the share handled within the setting's hours (seed 002: < 24 h),
     counted in the complaint's deadline clock (waits on the customer left out)."""
     limit = settings.get(WITHIN_HOURS) * 60
-    handled = [c for c in _complaints(start, end, department_id) if c.handling_minutes is not None]
-    return _rate(sum(1 for c in handled if c.handling_minutes <= limit), len(handled))
+    handled = [c for c in data.complaints if c[5] is not None]
+    return _rate(sum(1 for c in handled if c[5] <= limit), len(handled))
 
 
-def callback_pass(start, end, department_id=None):
+def callback_pass(data):
     """Of the callbacks due in the period and made, the share with a satisfied customer
     (seed 002: ≥ 98 %); for a department, the callbacks on its complaints."""
-    from models.callbacks import DONE, Callback
-    from models.complaints import Complaint
-    rows = Callback.select().where(Callback.due_at >= day_start_utc(start), Callback.due_at < day_start_utc(end),
-                                   Callback.voided_at.is_null(), Callback.outcome.in_(DONE))
-    if department_id:
-        rows = rows.where(Callback.complaint.in_(Complaint.select(Complaint.id)
-                                                 .where(Complaint.department == department_id)))
-    return _rate(rows.where(Callback.outcome == "satisfied").count(), rows.count())
+    rows = data.rows["callbacks"]
+    return _rate(sum(1 for _due, outcome in rows if outcome == "satisfied"), len(rows))
 
 
-def major_complaints(start, end, department_id=None):
+def major_complaints(data):
     """Major complaints taken in (seed 002: none)."""
-    return Decimal(sum(1 for c in _complaints(start, end, department_id) if c.severity == "major"))
+    return Decimal(sum(1 for c in data.complaints if c[3] == "major"))
 
 
 def repair_pass_rate(start, end, department_id=None):
@@ -150,9 +201,9 @@ def repair_pass_rate(start, end, department_id=None):
     return pass_rate(start, end, department_id)
 
 
-def repair_quality(start, end, department_id=None):
+def repair_quality(data):
     """Of the repairs confirmed, the share good the first time, never reopened (seed 002: ≥ 98 %)."""
-    figures = repair_pass_rate(start, end, department_id)
+    figures = repair_pass_rate(data.start, data.end, data.department_id)
     return None if figures is None else _rate(*figures)
 
 
@@ -167,6 +218,11 @@ class Metric:
     #: the seed's target, proposed for a new plan
     default: Decimal
     source: object
+
+    def value(self, start, end, department_id=None, data=None):
+        """The figure of [start, end) (local days), from `data` when it holds that range."""
+        data = data.cut(start, end) if data is not None else Data.load(start, end, department_id)
+        return self.compute(data)
 
     def met(self, actual, target):
         if actual is None or target is None:
@@ -210,7 +266,14 @@ METRICS = {m.key: m for m in [
 
 
 def actual(metric_key, period, department_id=None):
-    return METRICS[metric_key].compute(period.start, period.end, department_id)
+    return METRICS[metric_key].value(period.start, period.end, department_id)
+
+
+def actuals(period, department_id=None, data=None):
+    """{metric key: value} of a period, every metric from one load."""
+    data = data.cut(period.start, period.end) if data is not None else Data.load(period.start, period.end,
+                                                                                  department_id)
+    return {key: metric.compute(data) for key, metric in METRICS.items()}
 
 
 # ---------------------------------------------------------------- the plan
@@ -413,10 +476,12 @@ def achievement(plan, period, with_previous=True):
     notes = {n.metric: n for n in PeriodNote.select().where(PeriodNote.plan == plan,
                                                              PeriodNote.period_key == period.key)}
     previous = period.previous() if with_previous else None
+    data = Data.load(previous.start if previous else period.start, period.end, plan.department_id)
+    now_values = actuals(period, data=data)
+    before_values = actuals(previous, data=data) if previous else {}
     rows = []
     for key, metric in METRICS.items():
-        value = metric.compute(period.start, period.end, plan.department_id)
-        before = metric.compute(previous.start, previous.end, plan.department_id) if previous else None
+        value, before = now_values[key], before_values.get(key)
         target = targets.get(key)
         met = metric.met(value, target)
         rows.append({"key": key, "metric": metric, "target": target, "actual": value, "previous": before,
@@ -515,12 +580,12 @@ def apply_measure(measure_id, action, actor, version, note=""):
 
 def measures(plan):
     Owner = User.alias("owner")
-    return list(Measure.select(Measure, Owner).join(Owner, on=(Measure.owner == Owner.id))
-                .where(Measure.plan == plan, Measure.state != "voided")
-                .order_by(Measure.state != "open", Measure.due_on, Measure.id).limit(500))
+    return (Measure.select(Measure, Owner).join(Owner, on=(Measure.owner == Owner.id))
+            .where(Measure.plan == plan, Measure.state != "voided")
+            .order_by(Measure.state != "open", Measure.due_on, Measure.id))
 
 
-def complaint_measures(plan, limit=100):
+def complaint_measures(plan, limit=30):
     """The improvements written in the year's complaint summaries (of the plan's department)."""
     from models.complaints import Complaint
     start, end = day_start_utc(dt.date(plan.year, 1, 1)), day_start_utc(dt.date(plan.year + 1, 1, 1))
@@ -534,7 +599,7 @@ def complaint_measures(plan, limit=100):
     return list(query)
 
 
-def rectification_measures(plan, limit=100):
+def rectification_measures(plan, limit=30):
     """The year's rectification items (整改) of the quality inspections (of the plan's department),
     where that area is installed: [(inspection number, item title, owner, due, state label)]."""
     try:
@@ -559,10 +624,13 @@ def evaluation(plan):
     year = Period("year", plan.year)
     months = [Period("month", plan.year, n) for n in range(1, 13)]
     today = local_now().date()
+    data = Data.load(year.start, year.end, plan.department_id)
+    by_month = [actuals(m, data=data) if m.start <= today else {} for m in months]
+    year_values = actuals(year, data=data)
     rows = []
     for key, metric in METRICS.items():
-        monthly = [metric.compute(m.start, m.end, plan.department_id) if m.start <= today else None for m in months]
-        value = metric.compute(year.start, year.end, plan.department_id)
+        monthly = [values.get(key) for values in by_month]
+        value = year_values[key]
         target = targets.get(key)
         proposal = metric.better(target, value)
         rows.append({"key": key, "metric": metric, "monthly": monthly, "actual": value, "target": target,
@@ -612,13 +680,14 @@ def board_panel(now=None):
         return None
     period = Period.containing("month", today)
     targets = plan.targets()
+    values = actuals(period)
     rows = []
     for key in BOARD_METRICS:
         metric = METRICS[key]
         target = targets.get(key)
         if target is None:
             continue
-        value = metric.compute(period.start, period.end, None)
+        value = values[key]
         with force_locale("zh_Hans"):
             zh, unit = str(metric.label), str(metric.unit)
         with force_locale("en"):

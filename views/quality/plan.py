@@ -21,7 +21,7 @@ from printing import qr_data_uri
 from views.access import allow
 from views.fields import DayField, WholeNumberField, show_refusal, strip
 from views.printing import record_url, render_pdf
-from views.ui import PortalForm, SubForm, redirect_to, render, toast
+from views.ui import PortalForm, SubForm, one_page, redirect_to, render, toast
 
 bp = Blueprint("quality_plan", __name__, url_prefix="/quality/plan")
 
@@ -96,9 +96,9 @@ def _plan(plan_id):
 @allow("quality.read")
 def index():
     """The plans, this year's first, with this month's achievement of the whole department."""
-    year = local_now().date().year
-    rows = list(plans.plans())
-    return render("quality/plan/index.html", rows=rows, year=year, panel=plans.board_panel())
+    rows, more_url, page = one_page(plans.plans(), "quality_plan.index")
+    return render("quality/plan/index.html", "rows" if page > 1 else None, rows=rows, more_url=more_url,
+                  panel=plans.board_panel())
 
 
 def _save(form, plan=None):
@@ -228,7 +228,7 @@ def _owners():
 
 
 def _tracking(plan, form=None, status=200, error=None, opened=None, posted=None):
-    rows = plans.measures(plan)
+    rows, more_url, page = one_page(plans.measures(plan), "quality_plan.tracking", plan_id=plan.id)
     if form is None:
         form = MeasureForm(formdata=None)
     form.owner.choices = _owners()
@@ -238,7 +238,8 @@ def _tracking(plan, form=None, status=200, error=None, opened=None, posted=None)
             steps[(m.id, name)] = StepForm(prefix=f"m{m.id}-{name}", formdata=None, data={"version": m.version})
     if posted is not None:
         steps[opened] = posted
-    return render("quality/plan/tracking.html", status=status, plan=plan, rows=rows, form=form, steps=steps,
+    return render("quality/plan/tracking.html", status=status, plan=plan, rows=rows, more_url=more_url, form=form,
+                  steps=steps,
                   error=error, opened=opened, complaints=plans.complaint_measures(plan),
                   rectifications=plans.rectification_measures(plan), today=local_now().date())
 
@@ -303,7 +304,7 @@ def evaluation_pdf(plan_id):
     """The year-end evaluation report (年度服务能力执行效果评估报告), printed with its charts."""
     plan = _plan(plan_id)
     return render_pdf("print/plan_evaluation.html", f"年度评价报告-{plan.year}.pdf", plan=plan,
-                      rows=plans.evaluation(plan), measures=plans.measures(plan), number=f"PJ-{plan.year}-{plan.id}",
+                      rows=plans.evaluation(plan), measures=list(plans.measures(plan).limit(200)), number=f"PJ-{plan.year}-{plan.id}",
                       qr=qr_data_uri(record_url("quality_plan.evaluation", plan_id=plan.id)))
 
 
