@@ -52,6 +52,10 @@ def seed_quality_plan_demo():
     training.create(manager, kind="special", title="投诉处理技巧专项培训", starts_at=_local(-3, "15:00"),
                     trainer="外聘讲师", place="三楼培训室", content="倾听、致歉、跟踪与回访",
                     department_ids=[d.id for d in (front, service) if d])
+    # The periodic course answers the checklist items the last inspections found most often.
+    found = training.findings_by_item(training.Period.containing("month", today))
+    for item_id, _title, _count, _points in found[:2]:
+        training.CourseTopic.create(course=periodic, item_id=item_id)
     for course, absent, scores in ((induction, set(), {}),
                                    (periodic, {"desk2"}, {"desk": 92, "specialist": 85, "head": 96})):
         for row in training.attendees(course):
