@@ -69,16 +69,11 @@ PERMISSIONS = {
     # Home visits are the specialists' round; repair visits are also taken in at the desk.
     "home_visits.work": {"specialist", "service_manager", "admin"},
     "service_visits.work": {"front_desk", "specialist", "service_manager", "admin"},
-    # Quality (服务质量): the service manager runs inspections, assessments, training and the plan;
-    # a head sees and acts for their own department (models.quality.inspections.scope); leadership
-    # reads; everyone sees their own fines, rectifications, assessments and training.
-    "quality.run": {"service_manager"},
-    "quality.department": {"service_manager", "dept_head"},
-    "quality.read": {"service_manager", "dept_head", "leadership"},
-    "quality.own": {AUTHENTICATED},
     # Admin services
     "admin_services.run": {"logistics"},
     "admin_services.use": {AUTHENTICATED},
+    # Vehicles: anyone requests a trip (admin_services.use); logistics keeps the fleet and the drivers.
+    "vehicles.manage": {"logistics", "admin"},
     # Meeting rooms: anyone books; logistics prepares; logistics and the administrator keep the rooms.
     "rooms.manage": {"logistics", "admin"},
     # Facility repairs: anyone reports a fault and follows their own; logistics runs the repairs.
@@ -94,6 +89,8 @@ PERMISSIONS = {
     "quality.read": {"service_manager", "dept_head", "leadership"},
     "quality.own": {AUTHENTICATED},
     "quality.checklist": {"admin", "service_manager"},
+    # Quality assessments: the weights of the dimensions and sources are the administrator's.
+    "quality.weights": {"admin"},
     # Documents (文件档案): drafting; the archive and its retention review. Reading what was issued to
     # one is admin_services.use; who reviews, signs off and issues is models.documents.TRANSITIONS.
     "documents.draft": {"logistics", "service_manager", "dept_head", "admin"},

@@ -72,6 +72,11 @@ SEEDED = {
     ("rooms", "prep_item_id"): "prep_item",
     ("rooms", "action_id"): "action_item",
     ("rooms", "room_id"): "room",
+    # Quality assessments
+    ("quality", "assessment_id"): "assessment",
+    ("quality", "period_id"): "assessment_period",
+    ("quality", "award_id"): "award",
+    ("quality", "entry_id"): "red_black_entry",
     ("repairs", "repair_id"): "repair",
     ("quality", "course_id"): "course",
     ("quality", "person_id"): "self",  # a person's own training record; on the seeded course's list
@@ -88,7 +93,7 @@ SEEDED = {
     ("documents", "document_id"): "document",
 }
 #: Arguments that are not records.
-VALUES = {"fmt": "csv", "action": "check"}
+VALUES = {"fmt": "csv", "action": "check", "month": "2026-02", "year": 2026}
 #: Arguments whose value depends on the route.
 ROUTE_VALUES = {("service_visits.ledger", "fmt"): "xlsx"}
 
@@ -156,6 +161,7 @@ def seed_records(app, make_user, person):
                                       planned_for=(UTC_NOW + dt.timedelta(days=1)).date())
         service_visit = service_visits.create(spec, phone=complaint.customer.phone, kind="repair", product="洗衣机",
                                               problem="不脱水")
+    assessment_records = _seed_assessments(app, make_user, person)
     with app.test_request_context():
         repair = repairs.report(desk, place="大堂东侧", what="自动门不开")
     with app.test_request_context():
@@ -197,6 +203,7 @@ def seed_records(app, make_user, person):
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
         "booking": booking.id, "prep_item": rooms.PrepItem.get().id, "action_item": action_item.id, "room": room.id,
+        **assessment_records,
         "repair": repair.id, "document": document.id,
         "course": course.id, "course_material": material.id, "plan": year_plan.id, "plan_measure": plan_measure.id,
         "self": person.id,
@@ -220,6 +227,23 @@ def _seed_quality(app, make_user, person):
     return {"quality_inspection": inspection.id, "quality_finding": finding.id, "quality_fine": Fine.get().id,
             "quality_rectification": Rectification.get().id, "quality_checklist_item": item.id,
             "quality_proposal": proposal.id}
+
+
+def _seed_assessments(app, make_user, person):
+    """An assessment period of 2026-02 with `person`'s own assessment (or, for a role not assessed, the
+    first one: they read all), a choice of best staff and the month's published red/black list."""
+    from models.quality import assessments, awards
+    from models.quality.assessments import Assessment
+    manager = make_user("assessmgr", "service_manager", display_name="考核经理")
+    with app.test_request_context():
+        period = assessments.open_period(manager, "2026-02")
+        own = Assessment.get_or_none(Assessment.period == period.id, Assessment.person == person.id)
+        assessment = own or period.assessments.order_by(Assessment.id).first()
+        award = awards.choose(manager, "period", period.key, vendor="美家家具", reason="顾客表扬")
+        entry = awards.add_entry(manager, "2026-02", colour="red", name="王芳", reason="顾客表扬")
+        awards.publish_list(manager, "2026-02")
+    return {"assessment": assessment.id, "assessment_period": period.id, "award": award.id,
+            "red_black_entry": entry.id}
 
 
 def record_url(app, rule, records):
