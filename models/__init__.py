@@ -28,6 +28,7 @@ def all_models():
     from models.compensations import Compensation, CompensationEvent, CompensationRecovery, CompensationTier
     from models.home_visits import HomeVisit, HomeVisitReminder
     from models.service_visits import ServiceVisit, ServiceVisitEvent
+    from models.broadcast import BroadcastLog, ProgrammeSlot, Script, ScriptVersion
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -39,7 +40,8 @@ def all_models():
             ApprovalStep, DepartmentApprover, Supplier, Requisition, RequisitionLine, RequisitionEvent,
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
             WeeklyArchive, GoodsReturn, ReturnEvent,
-            CompensationTier, Compensation, CompensationEvent, CompensationRecovery]
+            CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
+            Script, ScriptVersion, ProgrammeSlot, BroadcastLog]
 
 
 def create_tables():

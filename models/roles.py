@@ -9,6 +9,7 @@ ROLES = {
     "service_manager": _l("Service manager"),
     "leadership": _l("Leadership"),
     "admin": _l("Administrator"),
+    "broadcaster": _l("Broadcaster"),
 }
 
 #: Anyone logged in, whatever their roles.
@@ -69,6 +70,15 @@ PERMISSIONS = {
     # Home visits are the specialists' round; repair visits are also taken in at the desk.
     "home_visits.work": {"specialist", "service_manager", "admin"},
     "service_visits.work": {"front_desk", "specialist", "service_manager", "admin"},
+    # Admin services
+    "admin_services.run": {"logistics"},
+    "admin_services.use": {AUTHENTICATED},
+    # Broadcasting: the broadcaster airs the programme and writes scripts; the supervisor (service
+    # manager) approves scripts and sets the programme; the log is read by the supervisor, leadership
+    # and the broadcaster, whose own work it is.
+    "broadcast.air": {"broadcaster", "service_manager"},
+    "broadcast.edit": {"service_manager"},
+    "broadcast.read": {"broadcaster", "service_manager", "leadership"},
 }
 
 

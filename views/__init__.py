@@ -164,3 +164,5 @@ def init_app(app):
     from views import home_visits, service_visits
     app.register_blueprint(home_visits.bp)
     app.register_blueprint(service_visits.bp)
+    from views import broadcast
+    app.register_blueprint(broadcast.bp)

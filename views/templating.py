@@ -42,6 +42,8 @@ NAVIGATION = [
     (_l("Approval chain"), "approval_chain.index", "procurement.chain"),
     (_l("Advance compensation"), "compensations.index", "compensations.work"),
     (_l("Compensation tiers"), "compensations.tiers", "compensations.tiers"),
+    (_l("Broadcast"), "broadcast.index", "broadcast.air"),
+    (_l("Broadcast log"), "broadcast.log", "broadcast.read"),
 ]
 
 #: endpoint -> function(user) giving the count shown beside its navigation entry (an inbox).
