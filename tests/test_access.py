@@ -67,6 +67,9 @@ SEEDED = {
     ("suppliers", "supplier_id"): "supplier",
     ("visitors", "visit_id"): "visit",
     ("visitors", "entry_id"): "watchlist_entry",
+    ("broadcast", "script_id"): "broadcast_script",
+    ("broadcast", "version_id"): "script_version",
+    ("broadcast", "slot_id"): "programme_slot",
 }
 #: Arguments that are not records.
 VALUES = {"fmt": "csv", "action": "check"}
@@ -139,6 +142,12 @@ def seed_records(app, make_user, person):
                                               problem="不脱水")
     archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
                                           lambda *_: b"%PDF-1.4\n%%EOF\n")
+    from models import broadcast
+    with app.test_request_context():
+        script = broadcast.create_script(spec, kind="welcome", title="欢迎语", text_zh="欢迎光临！",
+                                         text_ru="Добро пожаловать!")
+        slot = broadcast.add_slot(None, variant="weekday", starts="09:42", ends="09:43", kind="welcome",
+                                  title="", script_id=script.id)
     return {
         "user": desk.id, "department": own, "board_token": token.id, "calendar_day": holiday.id,
         "appointment": appointment.id, "callback": complaint.callbacks.get().id, "call": call.id,
@@ -151,6 +160,8 @@ def seed_records(app, make_user, person):
         "stock_item": StockItem.get().id, "supplier": Supplier.get().id, "visit": visit.id,
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
+        "broadcast_script": script.id, "script_version": broadcast.latest_version(script).id,
+        "programme_slot": slot.id,
     }
 
 
