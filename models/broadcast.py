@@ -47,9 +47,9 @@ ROTATING = "promotion"
 VARIANTS = {"weekday": _l("Weekdays"), "holiday": _l("Weekends and holidays")}
 STATES = {"pending": _l("Waiting for approval"), "approved": _l("Approved, on air"),
           "returned": _l("Returned for changes"), "superseded": _l("Superseded")}
-OUTCOMES = {"done": _l("Broadcast done"), "missed": _l("Missed")}
+OUTCOMES = {"done": _l("Aired"), "missed": _l("Missed")}
 #: What a slot of a day shows in the log and on the screen.
-STATUS = {"done": _l("Done"), "missed": _l("Missed"), "not_recorded": _l("Not recorded"), "due": _l("Due now"),
+STATUS = {"done": _l("Aired"), "missed": _l("Missed"), "not_recorded": _l("Not recorded"), "due": _l("Due now"),
           "upcoming": _l("Upcoming")}
 APPROVERS = frozenset({"service_manager"})
 MONTH_ROWS = 2000  # a month's log: 31 days of a long programme, a cap all the same

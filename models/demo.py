@@ -1070,7 +1070,8 @@ def seed_broadcast_demo():
     weather = scripts["weather"]
     broadcast.edit_script(caster, weather.id, 1, text_zh="今天阴有小雨，气温两到八度。友情提醒：雨天地滑，请小心慢行，带好您的雨具。",
                           text_ru="Сегодня пасмурно, небольшой дождь, от 2 до 8 градусов. Осторожно, скользко!")
-    set_up = _local(30, "08:00")
+    ScriptVersion.update(written_at=_local(1, "16:10")).where(ScriptVersion.state == "pending").execute()
+    set_up = _local(8, "08:00")  # the programme came into use a week ago
     for variant, rows in (("weekday", BROADCAST_WEEKDAY), ("holiday", BROADCAST_HOLIDAY)):
         for starts, ends, kind, title in sorted(rows):
             slot = broadcast.add_slot(boss, variant=variant, starts=starts, ends=ends, kind=kind, title=title,

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length
 
 from models import broadcast, settings
 from models.base import DomainError
@@ -19,7 +19,7 @@ from models.submissions import submit_once
 from models.timezone import local_now
 from printing import qr_data_uri
 from views.access import allow
-from views.fields import ChosenIdField, month_period, show_refusal, strip
+from views.fields import month_period, show_refusal, strip
 from views.printing import record_url, render_pdf
 from views.ui import PortalForm, is_htmx, redirect_to, render, toast, wants_fragment
 
@@ -221,14 +221,15 @@ def decide(version_id):
 
 class SlotForm(PortalForm):
     variant = SelectField(_l("Days"), choices=[SelectChoice(k, v) for k, v in VARIANTS.items()])
-    starts = StringField(_l("From"), filters=[strip], validators=[DataRequired(), Length(max=5)],
+    starts = StringField(_l("Starts at"), filters=[strip], validators=[DataRequired(), Length(max=5)],
                          render_kw={"placeholder": "09:30", "inputmode": "numeric"})
-    ends = StringField(_l("To"), filters=[strip], validators=[DataRequired(), Length(max=5)],
+    ends = StringField(_l("Ends at"), filters=[strip], validators=[DataRequired(), Length(max=5)],
                        render_kw={"placeholder": "09:40", "inputmode": "numeric"})
     kind = SelectField(_l("What plays"), choices=[SelectChoice(k, v) for k, v in KINDS.items()])
     title = StringField(_l("Title"), filters=[strip], validators=[Length(max=80)],
                         description=_l("The music's name, or blank to use the script's title."))
-    script = ChosenIdField(_l("Script"), validators=[Optional()])
+    script = SelectField(_l("Script"), coerce=int, validate_choice=False,
+                         description=_l("For a welcome, weather, greeting, reminder or farewell line."))
 
 
 class VoidForm(PortalForm):
@@ -263,7 +264,7 @@ def programme():
         return _programme_page(form, 422)
     try:
         broadcast.add_slot(current_user, variant=form.variant.data, starts=form.starts.data, ends=form.ends.data,
-                           kind=form.kind.data, title=form.title.data, script_id=form.script.data)
+                           kind=form.kind.data, title=form.title.data, script_id=form.script.data or None)
     except DomainError as refused:
         show_refusal(form, refused, fallback="starts")
         return _programme_page(form, 422)
