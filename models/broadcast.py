@@ -168,11 +168,15 @@ def parse_clock(text, field):
 def variant_for(day):
     """Weekday or holiday programme: a public holiday of the working calendar, or a weekend day
     that is not a make-up working day (调休), plays the holiday variant."""
+    return _variants([day])[day]
+
+
+def _variants(days):
+    """{day: variant} for the days, reading the working calendar once."""
     from models.worktime import HOLIDAY, WORKDAY, CalendarDay
-    marked = CalendarDay.get_or_none(CalendarDay.day == day)
-    if marked is not None:
-        return "holiday" if marked.kind == HOLIDAY else "weekday" if marked.kind == WORKDAY else _weekend(day)
-    return _weekend(day)
+    marked = {row.day: row.kind for row in CalendarDay.select().where(CalendarDay.day.in_(list(days)))}
+    return {day: "holiday" if marked.get(day) == HOLIDAY else "weekday" if marked.get(day) == WORKDAY
+            else _weekend(day) for day in days}
 
 
 def _weekend(day):
@@ -185,20 +189,24 @@ def moment(day, clock):
 
 
 def slots_in_force(variant, day):
-    """The programme lines of a variant that applied on `day`: added before the line's end that day,
-    and not voided before it. Ordered by start."""
-    start, end = day_start_utc(day), day_start_utc(day + dt.timedelta(days=1))
-    rows = (ProgrammeSlot.select(ProgrammeSlot, Script)
-            .join(Script, JOIN.LEFT_OUTER, on=(ProgrammeSlot.script == Script.id))
-            .where(ProgrammeSlot.variant == variant, ProgrammeSlot.created_at < end,
-                   ProgrammeSlot.voided_at.is_null() | (ProgrammeSlot.voided_at >= start))
-            .order_by(ProgrammeSlot.starts, ProgrammeSlot.id))
-    kept = []
-    for slot in rows:
-        ends_at = moment(day, slot.end_time)
-        if slot.created_at < ends_at and (slot.voided_at is None or slot.voided_at >= ends_at):
-            kept.append(slot)
-    return kept
+    """The programme lines of a variant that applied on `day`, ordered by start."""
+    return [slot for slot in _slots_between(day, day) if slot.variant == variant and _in_force(slot, day)]
+
+
+def _slots_between(first, last):
+    """Every programme line that existed at some time between the two days (both included)."""
+    start, end = day_start_utc(first), day_start_utc(last + dt.timedelta(days=1))
+    return list(ProgrammeSlot.select(ProgrammeSlot, Script)
+                .join(Script, JOIN.LEFT_OUTER, on=(ProgrammeSlot.script == Script.id))
+                .where(ProgrammeSlot.created_at < end,
+                       ProgrammeSlot.voided_at.is_null() | (ProgrammeSlot.voided_at >= start))
+                .order_by(ProgrammeSlot.starts, ProgrammeSlot.id))
+
+
+def _in_force(slot, day):
+    """A line counts on a day when it was added before its end that day and not voided before it."""
+    ends_at = moment(day, slot.end_time)
+    return slot.created_at < ends_at and (slot.voided_at is None or slot.voided_at >= ends_at)
 
 
 def current_slots(variant):
@@ -269,31 +277,46 @@ class Entry:
 
 def day_programme(day, now=None):
     """Every slot of the day's programme with its approved text and its log: [Entry]."""
+    return programmes([day], now)[day]
+
+
+def programmes(days, now=None):
+    """{day: [Entry]} for consecutive days, in a fixed number of queries however many days: the
+    lines, the calendar, the texts on air, the records and what they aired, each read once."""
     now = now or utcnow()
-    slots = slots_in_force(variant_for(day), day)
-    versions = on_air_versions({s.script_id for s in slots if s.script_id})
-    promoted = rotation(day, sum(1 for s in slots if s.kind == ROTATING), promotions_on_air())
-    logs = {row.slot_id: row for row in
+    if not days:
+        return {}
+    first, last = min(days), max(days)
+    lines = _slots_between(first, last)
+    variants = _variants(days)
+    versions = on_air_versions({s.script_id for s in lines if s.script_id})
+    promotions = promotions_on_air()
+    logs = {(row.day, row.slot_id): row for row in
             BroadcastLog.select(BroadcastLog, User)
             .join(User, JOIN.LEFT_OUTER, on=(BroadcastLog.recorded_by == User.id))
-            .where(BroadcastLog.day == day)}
+            .where(BroadcastLog.day.between(first, last))}
     # What was read is what the record says (the rotation and the texts may have moved on since).
     aired = {v.id: v for v in ScriptVersion.select(ScriptVersion, Script)
              .join(Script, on=(ScriptVersion.script == Script.id))
              .where(ScriptVersion.id.in_([row.aired_id for row in logs.values() if row.aired_id]))}
-    entries, turn = [], iter(promoted)
-    for slot in slots:
-        if slot.kind == ROTATING:
-            version = next(turn)
-        elif slot.kind == "music" or not slot.script_id:
-            version = None
-        else:
-            version = versions.get(slot.script_id)
-        log = logs.get(slot.id)
-        if log is not None and log.aired_id:
-            version = aired.get(log.aired_id, version)
-        entries.append(Entry(day, slot, version, log, now))
-    return entries
+    result = {}
+    for day in days:
+        slots = [slot for slot in lines if slot.variant == variants[day] and _in_force(slot, day)]
+        turn = iter(rotation(day, sum(1 for s in slots if s.kind == ROTATING), promotions))
+        entries = []
+        for slot in slots:
+            if slot.kind == ROTATING:
+                version = next(turn)
+            elif slot.kind == "music" or not slot.script_id:
+                version = None
+            else:
+                version = versions.get(slot.script_id)
+            log = logs.get((day, slot.id))
+            if log is not None and log.aired_id:
+                version = aired.get(log.aired_id, version)
+            entries.append(Entry(day, slot, version, log, now))
+        result[day] = entries
+    return result
 
 
 def now_and_next(now=None):
@@ -360,11 +383,10 @@ def month_log(period, now=None):
     the printed log)."""
     now = now or utcnow()
     today = to_local(now).date()
-    days, day = [], period.start
-    while day < period.end and day <= today:
-        days.append((day, day_programme(day, now)))
-        day += dt.timedelta(days=1)
-    return days
+    days = [period.start + dt.timedelta(days=n) for n in range((period.end - period.start).days)
+            if period.start + dt.timedelta(days=n) <= today]
+    by_day = programmes(days, now)
+    return [(day, by_day[day]) for day in days]
 
 
 def summary(entries):

@@ -291,3 +291,14 @@ def test_the_month_log_prints_in_chinese_and_russian_with_embedded_fonts(app, cl
         assert "播音程序表" in text and "欢迎光临红星国际家居" in text
         assert "Добро пожаловать в наш центр!" in text
         assert_embedded_cjk_font(day.data)
+
+
+def test_a_month_of_the_log_costs_the_queries_of_a_day(app, cast, programme):
+    from playhouse.test_utils import count_queries
+    with time_machine.travel(at(dt.date(2026, 3, 31), "18:00"), tick=False):
+        with count_queries() as one_day:
+            broadcast.day_programme(MONDAY)
+        with count_queries() as month:
+            days = broadcast.month_log(Period.parse("month", "2026-03"))
+        assert len(days) == 31 and sum(len(entries) for _d, entries in days) > 31
+        assert month.count == one_day.count
