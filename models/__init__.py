@@ -29,6 +29,7 @@ def all_models():
     from models.home_visits import HomeVisit, HomeVisitReminder
     from models.service_visits import ServiceVisit, ServiceVisitEvent
     from models.broadcast import BroadcastLog, ProgrammeSlot, Script, ScriptVersion
+    from models.repairs import Repair, RepairMaterial, RepairPhoto
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -41,7 +42,8 @@ def all_models():
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
             WeeklyArchive, GoodsReturn, ReturnEvent,
             CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
-            Script, ScriptVersion, ProgrammeSlot, BroadcastLog]
+            Script, ScriptVersion, ProgrammeSlot, BroadcastLog,
+            Repair, RepairPhoto, RepairMaterial]
 
 
 def create_tables():

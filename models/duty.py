@@ -78,6 +78,14 @@ class DutyDay(BaseModel):
         return (DutyEntry.select(DutyEntry, User).join(User, JOIN.LEFT_OUTER, on=(DutyEntry.created_by == User.id))
                 .where(DutyEntry.day == self).order_by(DutyEntry.occurred_at, DutyEntry.id))
 
+    def handovers_with_people(self):
+        """The day's handovers with who handed over and who took over, for the day sheet."""
+        outgoing, incoming = User.alias(), User.alias()
+        return (Handover.select(Handover, outgoing, incoming)
+                .join(outgoing, on=(Handover.outgoing == outgoing.id), attr="outgoing")
+                .switch(Handover).join(incoming, JOIN.LEFT_OUTER, on=(Handover.incoming == incoming.id), attr="incoming")
+                .where(Handover.day == self).order_by(Handover.id))
+
     def unresolved_major(self):
         return DutyEntry.select().where(DutyEntry.day == self, DutyEntry.major == True,  # noqa: E712
                                         DutyEntry.resolved == False)  # noqa: E712

@@ -79,6 +79,11 @@ PERMISSIONS = {
     "broadcast.air": {"broadcaster", "service_manager"},
     "broadcast.edit": {"service_manager"},
     "broadcast.read": {"broadcaster", "service_manager", "leadership"},
+    # Facility repairs: anyone reports a fault and follows their own; logistics runs the repairs.
+    "repairs.report": {AUTHENTICATED},
+    "repairs.manage": {"logistics"},
+    # The repair ledger and its pass rate: logistics and those who read the reports.
+    "repairs.ledger": {"logistics", "service_manager", "leadership", "admin"},
 }
 
 

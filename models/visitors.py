@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
+from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from models import audit, settings
 from models.base import BaseModel, DomainError, VersionedModel, utcnow, write_transaction
@@ -12,7 +12,7 @@ from models.notifications import N_, Notification, notify
 from models.numbering import next_number
 from models.roles import has_permission
 from models.timezone import day_start_utc, local_now, to_local
-from models.users import User
+from models.users import Department, User
 
 VISITORS = _l("Visitors")
 WAIT_HIGHLIGHT_MINUTES = settings.define(
@@ -151,7 +151,9 @@ class Visit(VersionedModel):
 
     @classmethod
     def with_host(cls):
-        return cls.select(cls, User).join(User, on=(cls.host == User.id))
+        """With the host and the host's department, which the desk and the passes show beside each visitor."""
+        return (cls.select(cls, User, Department).join(User, on=(cls.host == User.id))
+                .join(Department, JOIN.LEFT_OUTER, on=(User.department == Department.id)))
 
     @classmethod
     def waiting(cls):

@@ -12,8 +12,8 @@ from flask import url_for
 from PIL import Image
 
 from models import (
-    board, calls, compensations, complaints, desk_items, duty, home_visits, reports, returns, service_visits, visitors,
-    weekly_archive, worktime,
+    board, calls, compensations, complaints, desk_items, duty, home_visits, repairs, reports, returns, service_visits,
+    visitors, weekly_archive, worktime,
 )
 from models.notifications import Notification
 from models.procurement import chain, requisitions
@@ -70,6 +70,7 @@ SEEDED = {
     ("broadcast", "script_id"): "broadcast_script",
     ("broadcast", "version_id"): "script_version",
     ("broadcast", "slot_id"): "programme_slot",
+    ("repairs", "repair_id"): "repair",
 }
 #: Arguments that are not records.
 VALUES = {"fmt": "csv", "action": "check"}
@@ -140,6 +141,8 @@ def seed_records(app, make_user, person):
                                       planned_for=(UTC_NOW + dt.timedelta(days=1)).date())
         service_visit = service_visits.create(spec, phone=complaint.customer.phone, kind="repair", product="洗衣机",
                                               problem="不脱水")
+    with app.test_request_context():
+        repair = repairs.report(desk, place="大堂东侧", what="自动门不开")
     archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
                                           lambda *_: b"%PDF-1.4\n%%EOF\n")
     from models import broadcast
@@ -162,6 +165,7 @@ def seed_records(app, make_user, person):
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
         "broadcast_script": script.id, "script_version": broadcast.latest_version(script).id,
         "programme_slot": slot.id,
+        "repair": repair.id,
     }
 
 

@@ -139,7 +139,57 @@ def _script_workflow():
         allowed=lambda people, action: people["manager"], refused=lambda people, action: people["desk"])
 
 
-WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "broadcast_script": _script_workflow()}
+BROADCAST_SCRIPTS = _script_workflow()
+
+
+# Repairs
+
+def _repair_people(people):
+    """The repair walk's own cast, made once per test: logistics and the fault's reporter."""
+    from models.users import User, create_user
+    if "repair_logistics" not in people:
+        people["repair_logistics"] = (User.get_or_none(User.username == "replog")
+                                      or create_user(None, "replog", "Rep Log", ["logistics"], "x" * 12))
+    return people
+
+
+def _make_repair(people, state):
+    from models import repairs
+    from models.repairs import Repair
+    repair = repairs.report(people["desk"], place="大厅", what="灯不亮")
+    done = utcnow() - dt.timedelta(hours=1)
+    return _set_state(Repair, repair.id, state, assignee=people["repairer"], done_at=done)
+
+
+def _apply_repair(people, record_id, action, actor):
+    from models import repairs
+    from models.repairs import Repair
+    repairs.apply(record_id, action, actor, Repair.get_by_id(record_id).version, assignee_id=people["repairer"].id,
+                  work_done="换灯泡", note="说明")
+
+
+def _repair_allowed(people, action):
+    _repair_people(people)
+    return {"done": people["repairer"], "confirm": people["desk"], "reopen": people["desk"]}.get(
+        action, people["repair_logistics"])
+
+
+def _repair_refused(people, action):
+    _repair_people(people)
+    return {"confirm": people["repair_logistics"], "reopen": people["repair_logistics"]}.get(action, people["host"])
+
+
+def _repair_workflow():
+    from models import repairs
+    from models.repairs import Repair
+    return Workflow(transitions=repairs.TRANSITIONS, states=tuple(repairs.STATES), model=Repair, make=_make_repair,
+                    apply=_apply_repair, allowed=_repair_allowed, refused=_repair_refused)
+
+
+REPAIRS = _repair_workflow()
+
+WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "repair": REPAIRS,
+             "broadcast_script": BROADCAST_SCRIPTS}
 PAIRS = [(name, state) for name, workflow in WORKFLOWS.items() for state in workflow.states]
 
 

@@ -166,3 +166,5 @@ def init_app(app):
     app.register_blueprint(service_visits.bp)
     from views import broadcast
     app.register_blueprint(broadcast.bp)
+    from views import repairs
+    app.register_blueprint(repairs.bp)

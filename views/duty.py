@@ -166,7 +166,7 @@ def day_sheet(day_id):
     day = _day_or_404(day_id)
     return render_pdf("print/duty_day.html", f"值班日志-{day.date.isoformat()}.pdf", day=day,
                       entries=list(day.entries()), number=f"ZB-{day.date:%Y%m%d}-{day.shift[0].upper()}",
-                      handovers=list(Handover.select().where(Handover.day == day)),
+                      handovers=list(day.handovers_with_people()),
                       qr=qr_data_uri(record_url("duty.day_page", day_id=day.id)))
 
 

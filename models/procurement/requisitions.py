@@ -37,6 +37,8 @@ REMIND_DAYS = settings.define(
     PROCUREMENT, minimum=1, maximum=60)
 
 
+#: One requisition sheet (物资采购申请表) holds this many items; more are a second requisition.
+MAX_LINES = 30
 STATES = {
     "draft": _l("Draft (not submitted)"),
     "pending": _l("Waiting for approval"),
@@ -147,8 +149,17 @@ class Requisition(VoidableModel, VersionedModel):
                                .order_by(RequisitionLine.position))
         return self._lines
 
+    def attachments_list(self):
+        """The files with who uploaded each."""
+        return (RequisitionAttachment.select(RequisitionAttachment, User)
+                .join(User, on=(RequisitionAttachment.uploaded_by == User.id))
+                .where(RequisitionAttachment.requisition == self).order_by(RequisitionAttachment.id))
+
     def events(self):
-        return (RequisitionEvent.select(RequisitionEvent, User).join(User, on=RequisitionEvent.actor == User.id)
+        """The timeline with who acted and at which step, in one query."""
+        return (RequisitionEvent.select(RequisitionEvent, User, ApprovalStep)
+                .join(User, on=RequisitionEvent.actor == User.id)
+                .switch(RequisitionEvent).join(ApprovalStep, JOIN.LEFT_OUTER, on=RequisitionEvent.step == ApprovalStep.id)
                 .where(RequisitionEvent.requisition == self)
                 .order_by(RequisitionEvent.at, RequisitionEvent.id))
 
@@ -257,6 +268,8 @@ def check_needed_on(day):
 def _check_lines(lines):
     if not lines:
         raise ProcurementError(_l("Add at least one item."))
+    if len(lines) > MAX_LINES:
+        raise ProcurementError(_l("A requisition has at most %(count)d items: split it in two.", count=MAX_LINES))
     for line in lines:
         if not line.get("item_name"):
             raise ProcurementError(_l("Every line needs an item name."))

@@ -17,7 +17,7 @@ from models import procurement, settings
 from models.procurement import chain as approval_chain
 from models.procurement import orders, requisitions
 from models.procurement import stock as ledger
-from models.procurement.orders import RETURN_KINDS, Delivery, ReturnRecord
+from models.procurement.orders import RETURN_KINDS, Delivery, OrderLine, ReturnRecord
 from models.procurement.requisitions import PURCHASE_METHODS, Requisition, RequisitionAttachment, SentBackForApproval
 from models.procurement.suppliers import Supplier
 from models.base import DomainError
@@ -233,14 +233,15 @@ def _show(requisition, status=200, posted=None, error=None, attachment_form=None
                    progress=requisitions.chain_progress(requisition), order=order, actions=actions, forms=forms,
                    open_form=posted[0] if posted else None, action_error=error,
                    manager=current_user.can("procurement.manage"), today=local_now().date(),
-                   attachments=list(requisition.attachments.order_by(RequisitionAttachment.id)),
+                   attachments=list(requisition.attachments_list()),
                    attachment_form=attachment_form or AttachmentForm(formdata=None),
                    may_attach=requisitions.may_attach(requisition, current_user))
     context["approvers"], context["approvers_why"] = requisitions.waiting_for(requisition)
     if order is not None:
-        context["order_lines"] = order.lines_list()
+        context["order_lines"] = order.lines_with_progress()
         context["deliveries"] = list(order.deliveries())
-        context["returns"] = list(ReturnRecord.select().join(Delivery).where(Delivery.order == order)
+        context["returns"] = list(ReturnRecord.select(ReturnRecord, OrderLine).join(Delivery)
+                                  .switch(ReturnRecord).join(OrderLine).where(Delivery.order == order)
                                   .order_by(ReturnRecord.id))
     return render("procurement/show.html", status=status, **context)
 

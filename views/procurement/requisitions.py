@@ -12,7 +12,7 @@ from wtforms.validators import Length, ValidationError
 from models import procurement
 from models.procurement import orders, requisitions
 from models.procurement.orders import RETURN_KINDS, Delivery, ReturnRecord
-from models.procurement.requisitions import PURCHASE_METHODS, STATES, Requisition
+from models.procurement.requisitions import MAX_LINES, PURCHASE_METHODS, STATES, Requisition
 from models.base import DomainError
 from models.money import money
 from models.submissions import submit_once
@@ -72,9 +72,17 @@ class LineForm(SubForm):
                 "purpose": self.purpose.data or ""}
 
 
+def _add_line(form):
+    """One more empty line, up to what one requisition sheet holds."""
+    if len(form.lines) >= MAX_LINES:
+        toast(_("A requisition has at most %(count)d items: split it in two.", count=MAX_LINES), "error")
+    else:
+        form.lines.append_entry()
+
+
 class RequisitionForm(PortalForm):
     department = SelectField(_l("Department"), coerce=int, validate_choice=False)
-    lines = FieldList(FormField(LineForm), min_entries=1, max_entries=30)
+    lines = FieldList(FormField(LineForm), min_entries=1, max_entries=MAX_LINES)
     note = TextAreaField(_l("Remarks"), filters=[strip], validators=[Length(max=2000)])
     version = HiddenField()
 
@@ -145,7 +153,7 @@ def new():
     if earlier := form.earlier_result():
         return redirect_to(earlier)
     if request.method == "POST" and request.form.get("add_line"):
-        form.lines.append_entry()
+        _add_line(form)
         return _form_page(form)
     if not form.validate_on_submit():
         return _form_page(form, status=422 if request.method == "POST" else 200)
@@ -185,7 +193,7 @@ def edit(requisition_id):
         return _form_page(form, requisition)
     form = RequisitionForm()
     if request.form.get("add_line"):
-        form.lines.append_entry()
+        _add_line(form)
         return _form_page(form, requisition)
     if not form.validate_on_submit():
         return _form_page(form, requisition, status=422)
