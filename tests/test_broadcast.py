@@ -302,3 +302,22 @@ def test_a_month_of_the_log_costs_the_queries_of_a_day(app, cast, programme):
             days = broadcast.month_log(Period.parse("month", "2026-03"))
         assert len(days) == 31 and sum(len(entries) for _d, entries in days) > 31
         assert month.count == one_day.count
+
+
+def test_the_supervisor_adds_a_line_and_an_overlapping_one_is_refused_with_what_was_typed(app, client, auth, cast,
+                                                                                         programme):
+    auth.login("boss")
+    response = client.post("/broadcast/programme/lines?variant=weekday", data={
+        "variant": "weekday", "starts": "9:35", "ends": "09:50", "kind": "music", "title": "轻音乐", "script": "0"})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422 and "It overlaps 09:30–09:40 迎宾曲." in text and 'value="轻音乐"' in text
+    response = client.post("/broadcast/programme/lines?variant=weekday", data={
+        "variant": "weekday", "starts": "12:00", "ends": "12:05", "kind": "reminder", "title": "", "script": "0"})
+    assert response.status_code == 422 and "Choose the script this line reads." in response.get_data(as_text=True)
+    response = client.post("/broadcast/programme/lines?variant=weekday", data={
+        "variant": "weekday", "starts": "12:00", "ends": "12:05", "kind": "music", "title": "午间轻音乐", "script": "0"})
+    assert response.status_code == 303
+    assert "午间轻音乐" in [s.title for s in broadcast.current_slots("weekday")]
+    auth.logout()
+    auth.login("caster")
+    assert client.post("/broadcast/programme/lines", data={"variant": "weekday"}).status_code == 403

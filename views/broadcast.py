@@ -251,14 +251,17 @@ def _programme_page(form=None, status=200):
                   form=form, script_choices=choices, today=local_now().date(), void_form=VoidForm(formdata=None))
 
 
-@bp.route("/programme", methods=["GET", "POST"])
+@bp.route("/programme")
 @allow("broadcast.read")
 def programme():
-    """The daily programme (播音程序表), weekday and holiday variants; the supervisor adds lines."""
-    if request.method == "GET":
-        return _programme_page()
-    if not current_user.can("broadcast.edit"):
-        abort(403)
+    """The daily programme (播音程序表), weekday and holiday variants."""
+    return _programme_page()
+
+
+@bp.route("/programme/lines", methods=["POST"])
+@allow("broadcast.edit")
+def add_line():
+    """The supervisor adds a line to a variant's programme."""
     form = SlotForm()
     if not form.validate_on_submit():
         return _programme_page(form, 422)
