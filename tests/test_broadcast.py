@@ -321,3 +321,8 @@ def test_the_supervisor_adds_a_line_and_an_overlapping_one_is_refused_with_what_
     auth.logout()
     auth.login("caster")
     assert client.post("/broadcast/programme/lines", data={"variant": "weekday"}).status_code == 403
+
+
+def test_an_administrator_can_give_the_broadcaster_role(client, admin):
+    page = client.get("/admin/users/new").get_data(as_text=True)
+    assert 'value="broadcaster"' in page and "Broadcaster" in page
