@@ -28,7 +28,7 @@ def all_models():
     from models.compensations import Compensation, CompensationEvent, CompensationRecovery, CompensationTier
     from models.home_visits import HomeVisit, HomeVisitReminder
     from models.service_visits import ServiceVisit, ServiceVisitEvent
-    from models.broadcast import BroadcastLog, ProgrammeSlot, Script, ScriptVersion
+    from models.broadcast import BroadcastDayCheck, BroadcastLog, ProgrammeSlot, Script, ScriptVersion
     from models.repairs import Repair, RepairMaterial, RepairPhoto
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
@@ -42,7 +42,7 @@ def all_models():
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
             WeeklyArchive, GoodsReturn, ReturnEvent,
             CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
-            Script, ScriptVersion, ProgrammeSlot, BroadcastLog,
+            Script, ScriptVersion, ProgrammeSlot, BroadcastLog, BroadcastDayCheck,
             Repair, RepairPhoto, RepairMaterial]
 
 

@@ -23,7 +23,8 @@ audit.name_record_type("broadcast_script", _l("Broadcast script"))
 audit.name_record_type("script_version", _l("Broadcast script version"))
 audit.name_record_type("programme_slot", _l("Broadcast programme slot"))
 audit.name_record_type("broadcast_log", _l("Broadcast record"))
-audit.ACTION_LABELS.update({"script_superseded": _l("Script version superseded")})
+audit.ACTION_LABELS.update({"script_superseded": _l("Script version superseded"),
+                            "broadcast_unrecorded": _l("Unrecorded broadcasts: supervisor told")})
 
 BROADCAST = _l("Broadcasting")
 SCREEN_REFRESH_SECONDS = settings.define(
@@ -52,6 +53,10 @@ OUTCOMES = {"done": _l("Aired"), "missed": _l("Missed")}
 STATUS = {"done": _l("Aired"), "missed": _l("Missed"), "not_recorded": _l("Not recorded"), "due": _l("Due now"),
           "upcoming": _l("Upcoming")}
 APPROVERS = frozenset({"service_manager"})
+UNRECORDED_ALERT_MINUTES = settings.define(
+    "broadcast_unrecorded_alert_minutes", int, 30,
+    _l("Tell the supervisor of slots left unrecorded this many minutes after the day's last slot"), BROADCAST,
+    minimum=0, maximum=600)
 MONTH_ROWS = 2000  # a month's log: 31 days of a long programme, a cap all the same
 
 
@@ -145,6 +150,13 @@ class BroadcastLog(BaseModel):
     @property
     def outcome_label(self):
         return OUTCOMES.get(self.outcome, self.outcome)
+
+
+class BroadcastDayCheck(BaseModel):
+    """The end-of-day check, once per day: the unique day is the sweep's mark."""
+    day = DateField(unique=True)
+    checked_at = DateTimeField(default=utcnow)
+    unrecorded = IntegerField(default=0)
 
 
 def _clock(text):
@@ -562,3 +574,37 @@ def void_slot(actor, slot_id, reason):
             raise BroadcastError(_l("This line is no longer in the programme."))
         audit.void(actor, slot, reason)
     return slot
+
+
+# ---------------------------------------------------------------- the end-of-day check
+
+UNRECORDED = N_("%(count)s broadcast slots of %(day)s were left unrecorded.")
+
+
+def check_day(now=None):
+    """After the day's last slot (and the setting's minutes), tell the supervisors once how many
+    slots were left unrecorded: the day's mark and the messages commit together, so a rerun, or
+    a run after the consumer was down, sends nothing twice and misses nothing of today."""
+    now = now or utcnow()
+    day = to_local(now).date()
+    entries = day_programme(day, now)
+    if not entries:
+        return 0
+    if now < max(e.ends_at for e in entries) + dt.timedelta(minutes=settings.get(UNRECORDED_ALERT_MINUTES)):
+        return 0
+    if BroadcastDayCheck.select().where(BroadcastDayCheck.day == day).exists():
+        return 0
+    missing = sum(1 for e in entries if e.status == "not_recorded")
+    with write_transaction():
+        try:
+            with db.atomic():
+                mark = BroadcastDayCheck.create(day=day, checked_at=now, unrecorded=missing)
+        except IntegrityError:
+            return 0  # another sweep marked it first
+        if missing:
+            for manager in User.active_with_role("service_manager"):
+                notify(manager, UNRECORDED, ("broadcast.log", {"day": day.isoformat()}), count=missing,
+                       day=day.isoformat())
+            audit.record_event(None, "broadcast_unrecorded", mark, changes={"unrecorded": [None, missing]})
+    return 1
+

@@ -326,3 +326,21 @@ def test_the_supervisor_adds_a_line_and_an_overlapping_one_is_refused_with_what_
 def test_an_administrator_can_give_the_broadcaster_role(client, admin):
     page = client.get("/admin/users/new").get_data(as_text=True)
     assert 'value="broadcaster"' in page and "Broadcaster" in page
+
+
+def test_the_supervisor_hears_of_unrecorded_slots_once_after_the_last_slot(app, cast, programme):
+    from models.notifications import Notification
+    from tasks.broadcast import broadcast_check_day
+    with time_machine.travel(at(MONDAY, "09:42", 30), tick=False):
+        with app.test_request_context():
+            broadcast.record(cast["caster"], _entry("欢迎语").slot.id, "done")
+    told = Notification.select().where(Notification.user == cast["boss"].id, Notification.message == broadcast.UNRECORDED)
+    with time_machine.travel(at(MONDAY, "17:45"), tick=False):  # the farewell ended 17:30; 30 minutes not yet
+        broadcast_check_day.call_local()
+        assert told.count() == 0
+    with time_machine.travel(at(MONDAY, "18:00"), tick=False):
+        broadcast_check_day.call_local()
+        broadcast_check_day.call_local()
+        assert told.count() == 1
+        assert '"count": 4' in told.get().params  # 迎宾曲, two promotions, the farewell
+        assert broadcast.BroadcastDayCheck.get().unrecorded == 4
