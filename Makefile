@@ -14,7 +14,7 @@ SYSTEM_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-sub
 # ...plus what the tests drive and read: Chromium, and poppler for pdftotext/pdffonts.
 TEST_SYSTEM_PACKAGES := chromium poppler-utils
 
-.PHONY: run test setup test-setup system-packages test-system-packages translations bench clean
+.PHONY: run test setup test-setup system-packages test-system-packages translations bench cluster-check clean
 
 setup: system-packages $(VENV)/.installed translations
 
@@ -52,3 +52,9 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) translations/*/LC_MESSAGES/*.mo
+
+# Two web servers and two task consumers from deploy/Procfile on PostgreSQL + Redis, 32 writers, one
+# server and the periodic consumer killed half-way: every record once, numbers without gaps, each
+# escalation and mail once, the same board from both (CLUSTER_DATABASE_URL, CLUSTER_HUEY_URL).
+cluster-check: setup
+	$(BIN)/python scripts/cluster_check.py

@@ -29,7 +29,15 @@ def all_models():
     from models.home_visits import HomeVisit, HomeVisitReminder
     from models.service_visits import ServiceVisit, ServiceVisitEvent
     from models.broadcast import BroadcastDayCheck, BroadcastLog, ProgrammeSlot, Script, ScriptVersion
+    from models.rooms import ActionItem, Booking, BookingGuest, BookingSeries, MeetingMinutes, PrepItem, Room, RoomSlot
     from models.repairs import Repair, RepairMaterial, RepairPhoto
+    from models.quality.checklists import ChecklistItem
+    from models.quality.inspections import Finding, FloorWalkReminder, Inspection
+    from models.quality.fines import BonusFundEntry, Fine, StaffProposal
+    from models.quality.rectifications import Rectification
+    from models.documents import (
+        Document, DocumentEvent, DocumentReceipt, DocumentRecipient, DocumentReviewer, DocumentVersion,
+    )
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
@@ -43,7 +51,10 @@ def all_models():
             WeeklyArchive, GoodsReturn, ReturnEvent,
             CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
             Script, ScriptVersion, ProgrammeSlot, BroadcastLog, BroadcastDayCheck,
-            Repair, RepairPhoto, RepairMaterial]
+            Room, BookingSeries, Booking, RoomSlot, PrepItem, BookingGuest, MeetingMinutes, ActionItem,
+            Repair, RepairPhoto, RepairMaterial,
+            ChecklistItem, Inspection, Finding, FloorWalkReminder, Fine, BonusFundEntry, StaffProposal, Rectification,
+            Document, DocumentReviewer, DocumentVersion, DocumentEvent, DocumentRecipient, DocumentReceipt]
 
 
 def create_tables():

@@ -2,7 +2,7 @@
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
+from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
 
 from models import audit, settings
 from models.base import BaseModel, DomainError, utcnow, write_transaction
@@ -74,8 +74,10 @@ class Call(BaseModel):
 
     @classmethod
     def promises_open(cls):
-        return (cls.select().where(cls.outcome == "promised", cls.replied_at.is_null())
-                .order_by(cls.reply_due))
+        """Promised replies not given yet, soonest due first, with who promised each."""
+        return (cls.select(cls, User).join(User, JOIN.LEFT_OUTER, on=(cls.promiser == User.id))
+                .where(cls.outcome == "promised", cls.replied_at.is_null())
+                .order_by(cls.reply_due, cls.id))
 
     def complaint_prefill(self):
         """What a complaint intake takes over from this call (the hand-over point)."""

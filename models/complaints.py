@@ -14,7 +14,7 @@ from models.base import BaseModel, DomainError, Transition, VersionedModel, Void
 from models.calls import Call
 from models.notifications import N_, notify
 from models.numbering import next_number
-from models.phones import normalise_phone
+from models.phones import SEPARATORS, normalise_phone
 from models.users import Department, User
 
 CHANNELS = {
@@ -135,9 +135,22 @@ DEADLINE_LABELS = {"reply": _l("Reply to the customer due"), "plan": _l("Major c
                    "handle": _l("Department handling due")}
 
 
+def starts_with(field, text):
+    """field LIKE 'text%', as a range the field's index answers on both databases (LIKE is a scan on
+    SQLite unless the index is NOCASE, and on PostgreSQL unless it is text_pattern_ops)."""
+    return (field >= text) & (field < text + "\U0010ffff")
+
+
+#: Customers a search looks at, at most: a search names a few people, not a crowd.
+SEARCH_CUSTOMERS = 200
+
+
 class Customer(BaseModel):
-    name = CharField(max_length=80)
+    name = CharField(max_length=80, index=True)
     phone = CharField(max_length=30, unique=True)
+    # The number backwards: staff type a number's last digits as often as its first, and a suffix
+    # is a prefix of this, which an index answers.
+    phone_reversed = CharField(max_length=30, default="", index=True)
     address = CharField(max_length=200, default="")
     organisation = CharField(max_length=120, default="")
     is_vip = BooleanField(default=False)
@@ -148,6 +161,27 @@ class Customer(BaseModel):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.phone_reversed = (self.phone or "")[::-1]
+        return super().save(*args, **kwargs)
+
+    @classmethod
+    def fill_added_columns(cls, names):
+        if "phone_reversed" in names:
+            for customer in cls.select(cls.id, cls.phone).iterator():
+                cls.update(phone_reversed=customer.phone[::-1]).where(cls.id == customer.id).execute()
+
+    @classmethod
+    def matching(cls, text):
+        """The customers whose name starts with what was typed, or whose number starts or ends with its
+        digits: every branch from an index, so a search costs the same at a million complaints."""
+        text = (text or "").strip()
+        condition = starts_with(cls.name, text)
+        digits = SEPARATORS.sub("", text)
+        if len(digits) >= 3 and digits.lstrip("+").isdigit():
+            condition |= starts_with(cls.phone, digits) | starts_with(cls.phone_reversed, digits[::-1])
+        return cls.select(cls.id).where(condition).limit(SEARCH_CUSTOMERS)
 
 
 class Complaint(VoidableModel, VersionedModel):
@@ -327,8 +361,8 @@ def listing(state=None, category=None, department_id=None, q=None):
     if department_id:
         query = query.where(Complaint.department == department_id)
     if q:
-        like = f"%{q}%"
-        query = query.where(Complaint.number ** like | Customer.name ** like | Customer.phone ** like)
+        q = q.strip()
+        query = query.where(starts_with(Complaint.number, q.upper()) | Complaint.customer.in_(Customer.matching(q)))
     return query
 
 

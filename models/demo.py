@@ -64,6 +64,10 @@ def seed_demo(only_if_empty=False):
         seed_desk_items_demo()
         seed_compensations_demo()
         seed_broadcast_demo()
+        from models.rooms_demo import seed_rooms_demo
+        seed_rooms_demo()
+        seed_quality_demo()
+        seed_documents_demo()
     return password
 
 
@@ -1099,3 +1103,198 @@ def seed_broadcast_demo():
         if entry.ends_at <= now:
             broadcast.record(caster, entry.slot.id, "done", now=now)
 
+# ---------------------------------------------------------------- quality (服务质量): inspections and fines
+
+#: The checklist (顾客满意度考核评分表) as seed 002 describes the posts: (department or None, post, item, points).
+QUALITY_CHECKLIST = [
+    ("前台接待", "前台接待", "迎声问候（顾客到台主动问候）", "1"),
+    ("前台接待", "前台接待", "仪容仪表（工装、工牌、精神状态）", "2"),
+    ("前台接待", "前台接待", "服务用语规范", "2"),
+    ("前台接待", "前台接待", "电话接听规范（及时接听、记录咨询类型）", "2"),
+    ("前台接待", "前台接待", "现场接待与导购服务", "2"),
+    ("前台接待", "前台接待", "30天无理由退货的接待与引导", "2"),
+    ("前台接待", "前台接待", "标价签打印与收费台帐记录", "1"),
+    ("客户服务部", "客服专员", "投诉接待记录完整", "3"),
+    ("客户服务部", "客服专员", "一般投诉处理周期小于24小时", "3"),
+    ("客户服务部", "客服专员", "电话回访记录", "2"),
+    ("工程维修部", "维修员", "上门维修保养台帐填写", "2"),
+    ("工程维修部", "维修员", "维修后现场清洁", "2"),
+    (None, "", "微笑服务", "1"),
+    (None, "", "岗位卫生（服务台、办公区整洁）", "2"),
+]
+
+
+def seed_quality_demo():
+    """Two months of checks: self-checks and regional checks with fines (a repeat, and a third
+    time flagged to the manager), faultless departments credited and one payout, special checks
+    and floor walks, rectifications open, done, verified and overdue; today's floor walk not yet done."""
+    from models.quality import checklists, fines, inspections, rectifications
+    from models.quality.checklists import ChecklistItem
+    from models.quality.inspections import Inspection
+    from models.quality.rectifications import Rectification
+    if ChecklistItem.select().exists():
+        return
+    staff = _staff()
+    manager = staff["manager"]
+    departments = {d.name: d for d in Department.select()}
+    items = {}
+    for position, (department, post, title, points) in enumerate(QUALITY_CHECKLIST):
+        items[title] = checklists.save_item(None, title=title, points=points, post=post, position=position,
+                                            department_id=departments[department].id if department else None)
+    today = local_now().date()
+
+    def check(kind, days_ago, department, faults, inspector=manager):
+        inspection = inspections.create(inspector, kind=kind, inspected_on=today - dt.timedelta(days=days_ago),
+                                        department_id=departments[department].id if department else None)
+        for username, title, lost, seen in faults:
+            inspections.add_finding(inspector, inspection.id, item_id=items[title].id,
+                                    person_id=staff[username].id, points_lost=lost, seen=seen)
+        done = inspections.apply(inspection.id, "complete", inspector, inspection.version)
+        moment = _local(days_ago, "15:00")
+        _set(Inspection, done.id, created_at=moment, completed_at=moment, updated_at=moment)
+        for row in Rectification.select().join(inspections.Finding).where(
+                inspections.Finding.inspection == done.id):
+            _set(Rectification, row.id, created_at=moment, due_on=done.inspected_on + dt.timedelta(
+                days=rectifications.settings.get(rectifications.DAYS)))
+        return done
+
+    def rectification_of(inspection):
+        return (Rectification.select().join(inspections.Finding)
+                .where(inspections.Finding.inspection == inspection.id).order_by(Rectification.id))
+
+    def step(row, action, who, note=""):
+        row = Rectification.get_by_id(row.id)
+        done = rectifications.apply(row.id, action, who, row.version, note=note)
+        # closed two days after the check, verified the day after that
+        inspected = done.finding.inspection.inspected_on
+        days_ago = (today - inspected).days
+        if action == "close":
+            _set(Rectification, row.id, done_at=_local(max(days_ago - 2, 0), "16:00"))
+        elif action == "verify":
+            _set(Rectification, row.id, verified_at=_local(max(days_ago - 3, 0), "10:00"))
+        return done
+
+    first = check("self", 40, "前台接待", [("desk", "迎声问候（顾客到台主动问候）", "0.5", "顾客走近服务台时未主动问候"),
+                                            ("desk2", "仪容仪表（工装、工牌、精神状态）", "1", "未佩戴工牌")])
+    for row in rectification_of(first):
+        step(row, "close", staff[row.owner.username], "已在班前会重申迎宾与着装要求")
+        step(row, "verify", manager)
+    again = check("self", 10, "前台接待", [("desk", "迎声问候（顾客到台主动问候）", "0.5", "再次未主动问候到台顾客")])
+    for row in rectification_of(again):
+        step(row, "close", staff["desk"], "已参加迎宾用语复训，每日自查")
+    for days in (55, 25, 3):
+        regional = check("regional", days, "前台接待", [("desk2", "服务用语规范", "0.5", "接待时未使用“您好，请问”")])
+        if days > 3:
+            for row in rectification_of(regional):
+                step(row, "close", staff["desk2"], "已背诵服务用语手册并由组长抽查")
+                step(row, "verify", manager)
+    check("self", 35, "客户服务部", [])
+    check("regional", 20, "工程维修部", [])
+    check("self", 30, "工程维修部", [("repairs", "维修后现场清洁", "1", "维修后地面留有污渍未清理")])
+    check("special", 7, None, [("specialist", "岗位卫生（服务台、办公区整洁）", "1", "客服办公区资料堆放杂乱")])
+    for days in (3, 2, 1):
+        faults = [("desk", "微笑服务", "0.5", "接待顾客时面无表情")] if days == 2 else []
+        check("floor_walk", days, None, faults)
+    inspections.create(staff["sales"], kind="self", department_id=departments["销售部"].id)  # a draft under way
+    fines.payout(manager, department_id=departments["工程维修部"].id, person_id=staff["repairs"].id, amount="200",
+                 reason="季度奖励：区域检查无失分", on=today - dt.timedelta(days=5))
+
+
+def seed_documents_demo():
+    """Documents in each state: a regulation issued a month ago (some have read it) superseding its
+    old version, a notice at its second reviewer, a letter returned to its author, a notice of 2015
+    past its retention period, and a draft."""
+    from models import documents, settings
+    from models.documents import Document, DocumentEvent, DocumentReceipt, DocumentReviewer, DocumentVersion
+    from models.numbering import Counter
+    from models.timezone import to_local
+    if Document.select().exists():
+        return
+    people = _staff()
+    logistics, manager, head, leader = (people[k] for k in ("logistics", "manager", "head", "leader"))
+    departments = {d.name: d.id for d in Department.select()}
+
+    def draft(author, doc_type, title, body, reviewers, to=("前台接待", "客户服务部")):
+        return documents.draft(author, doc_type=doc_type, title=title, classification="internal", body=body,
+                               reviewer_ids=[r.id for r in reviewers],
+                               department_ids=[departments[d] for d in to if d in departments])
+
+    def step(document, action, actor, note=""):
+        return documents.apply(document.id, action, actor, Document.get_by_id(document.id).version, note=note)
+
+    def issue(document, reviewers, days_ago):
+        step(document, "submit", document.author)
+        for reviewer in reviewers:
+            step(document, "approve", reviewer, "同意")
+        if documents.signoff_needed(document.doc_type):
+            step(document, "sign_off", leader, "同意印发")
+        issued = step(document, "issue", logistics)
+        when = _local(days_ago, "10:00")
+        _set(Document, issued.id, created_at=when - dt.timedelta(days=2), issued_at=when,
+             retention_until=documents._add_years(to_local(when).date(),
+                                                  settings.get(documents.RETENTION[issued.doc_type])))
+        DocumentReceipt.update(delivered_at=when).where(DocumentReceipt.document == issued.id).execute()
+        DocumentEvent.update(at=when).where(DocumentEvent.document == issued.id).execute()
+        DocumentVersion.update(created_at=when).where(DocumentVersion.document == issued.id).execute()
+        DocumentReviewer.update(decided_at=when).where(DocumentReviewer.document == issued.id).execute()
+        _set(Document, issued.id, updated_at=when, signed_at=when if issued.signed_at else None)
+        year = to_local(when).year
+        if year != local_now().year:  # numbered in its own year: the number it took goes back to this year's counter
+            key = documents.COUNTER_KEYS[issued.doc_type]
+            cursor = (Counter.insert(doc_type=key, year=year, value=1)
+                      .on_conflict(conflict_target=[Counter.doc_type, Counter.year],
+                                   update={Counter.value: Counter.value + 1})
+                      .returning(Counter.value).execute())
+            Counter.update(value=Counter.value - 1).where(Counter.doc_type == key,
+                                                          Counter.year == local_now().year).execute()
+            _set(Document, issued.id, issue_year=year,
+                 number=documents.format_number(issued.doc_type, year, next(iter(cursor)).value))
+        return Document.get_by_id(issued.id)
+
+    # The regulation's old version, issued last year, and its revision issued a month ago.
+    old = issue(draft(logistics, "regulation", "前台接待管理制度",
+                      "第一条 前台接待人员应主动起身迎接来访客户，微笑问候。\n第二条 电话铃响三声内接听。", [manager]),
+                [manager], 400)
+    revision = Document.get_by_id(step(old, "revise", logistics).successor_id)
+    documents.apply(revision.id, "edit", logistics, revision.version, content={
+        "doc_type": "regulation", "title": "前台接待管理制度（2026年修订）", "classification": "internal",
+        "body": "第一条 前台接待人员应主动起身迎接来访客户，微笑问候，询问来访事由并及时通知相关人员。\n"
+                "第二条 电话铃响三声内接听，准确记录来电人姓名、单位、电话号码、来电事由。\n"
+                "第三条 相关人员无法立即接待时，应向客户说明情况并提供茶水。",
+        "reviewer_ids": [manager.id], "department_ids": [departments["前台接待"], departments["客户服务部"]],
+        "user_ids": []})
+    current = issue(Document.get_by_id(revision.id), [manager], 30)
+    for username in ("desk", "specialist"):
+        documents.acknowledge(current.id, people[username])
+    DocumentReceipt.update(read_at=_local(29, "09:30")).where(DocumentReceipt.document == current.id,
+                                                               DocumentReceipt.read_at.is_null(False)).execute()
+
+    # A notice with its first reviewer's approval, now at the second.
+    notice = draft(logistics, "notice", "关于春节期间值班安排的通知",
+                   "各部门：\n春节期间公司实行轮流值班，请各部门于节前报送值班表。", [head, manager])
+    step(notice, "submit", logistics)
+    step(notice, "approve", head, "同意，请补充值班电话。")
+
+    # A letter its reviewer returned to the author.
+    letter = draft(manager, "letter", "致物业公司关于停车位调整的函",
+                   "物业公司：\n因我司客户来访增多，申请在地面停车场增设访客车位十个。", [leader], to=("行政后勤部",))
+    step(letter, "submit", manager)
+    step(letter, "return", leader, "请写明车位位置与使用时段，并附平面图。")
+
+    # A notice of 2015, past its ten years: listed for the archive's retention review.
+    past = issue(draft(logistics, "notice", "关于2015年消防演练的通知", "各部门：定于11月9日开展消防演练。", [manager]),
+                 [manager], 11 * 365 + 40)
+    for document in (old, past):  # read long ago
+        DocumentReceipt.update(read_at=to_utc(dt.datetime.combine(to_local(document.issued_at).date(), dt.time(15)))
+                               ).where(DocumentReceipt.document == document.id).execute()
+
+    # A regulation its reviewer approved, waiting for leadership's sign-off.
+    vehicles = draft(logistics, "regulation", "公司车辆使用管理制度",
+                     "第一条 用车须提前一天提交用车申请单，经部门负责人批准后由行政后勤部统一调度。\n"
+                     "第二条 车辆每次出车前后须登记里程与油耗。", [manager], to=("客户服务部", "销售部", "工程维修部"))
+    step(vehicles, "submit", logistics)
+    step(vehicles, "approve", manager, "同意")
+
+    # A draft not yet sent.
+    draft(head, "minutes", "客服部11月例会纪要", "一、回访完成率；二、投诉处理时效；三、下月培训安排。", [manager],
+          to=("客户服务部",))

@@ -20,6 +20,13 @@ def next_number(doc_type):
     Call it inside the transaction that creates the record: the upsert takes the
     counter row's lock until that transaction ends, so concurrent allocations queue
     and a rolled-back record gives its number back (no gap)."""
+    year, number = next_value(doc_type)
+    return f"{doc_type}-{year}-{number:06d}"
+
+
+def next_value(doc_type):
+    """(year, n) of the next number, for a form whose number is written its own way
+    (发文编号 通知〔2026〕12号); the same counter, lock and transaction rule as next_number."""
     assert db.in_transaction(), "allocate a document number inside the record's transaction"
     year = local_now().year
     cursor = (Counter.insert(doc_type=doc_type, year=year, value=1)
@@ -27,5 +34,4 @@ def next_number(doc_type):
                            update={Counter.value: Counter.value + 1})
               .returning(Counter.value)
               .execute())
-    number = next(iter(cursor)).value
-    return f"{doc_type}-{year}-{number:06d}"
+    return year, next(iter(cursor)).value

@@ -4,7 +4,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 
-_SEPARATORS = re.compile(r"[\s\-()（）]")
+SEPARATORS = re.compile(r"[\s\-()（）]")
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
 INTERNATIONAL = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -13,7 +13,7 @@ PHONE_HELP = _l("Mobile (11 digits), landline with area code (010-12345678) or i
 
 def normalise_phone(text):
     """The number without separators; ValueError with a message the user can act on."""
-    compact = _SEPARATORS.sub("", (text or "").strip())
+    compact = SEPARATORS.sub("", (text or "").strip())
     if compact.startswith("+86"):
         compact = compact[3:]
     if compact.startswith("0086"):

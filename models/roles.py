@@ -79,11 +79,25 @@ PERMISSIONS = {
     "broadcast.air": {"broadcaster", "service_manager"},
     "broadcast.edit": {"service_manager"},
     "broadcast.read": {"broadcaster", "service_manager", "leadership"},
+    # Meeting rooms: anyone books; logistics prepares; logistics and the administrator keep the rooms.
+    "rooms.manage": {"logistics", "admin"},
     # Facility repairs: anyone reports a fault and follows their own; logistics runs the repairs.
     "repairs.report": {AUTHENTICATED},
     "repairs.manage": {"logistics"},
     # The repair ledger and its pass rate: logistics and those who read the reports.
     "repairs.ledger": {"logistics", "service_manager", "leadership", "admin"},
+    # Quality (服务质量): the service manager runs inspections, assessments, training and the plan;
+    # a head sees and acts for their own department (models.quality.inspections.scope); leadership
+    # reads; everyone sees their own fines, rectifications, assessments and training.
+    "quality.run": {"service_manager"},
+    "quality.department": {"service_manager", "dept_head"},
+    "quality.read": {"service_manager", "dept_head", "leadership"},
+    "quality.own": {AUTHENTICATED},
+    "quality.checklist": {"admin", "service_manager"},
+    # Documents (文件档案): drafting; the archive and its retention review. Reading what was issued to
+    # one is admin_services.use; who reviews, signs off and issues is models.documents.TRANSITIONS.
+    "documents.draft": {"logistics", "service_manager", "dept_head", "admin"},
+    "documents.archive": {"logistics", "leadership", "admin"},
 }
 
 

@@ -212,9 +212,9 @@ def open_visits(limit=OPEN_SHOWN):
 
 def ledger(start_utc, end_utc):
     """The ledger (台帐) of the visits requested in [start, end), voided ones left out."""
-    return list(listing().where(ServiceVisit.created_at >= start_utc, ServiceVisit.created_at < end_utc,
-                                ServiceVisit.voided_at.is_null())
-                .order_by(ServiceVisit.created_at, ServiceVisit.id))
+    return (listing().where(ServiceVisit.created_at >= start_utc, ServiceVisit.created_at < end_utc,
+                            ServiceVisit.voided_at.is_null())
+            .order_by(ServiceVisit.created_at, ServiceVisit.id))
 
 
 def pass_rate(start_utc, end_utc):

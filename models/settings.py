@@ -77,16 +77,29 @@ def _cache():
     return {}
 
 
+def _value(spec, stored):
+    try:
+        return spec.parse(stored) if stored is not None else spec.default
+    except ValueError:
+        return spec.default
+
+
 def get(key):
-    spec = SPECS[key]
     cache = _cache()
     if key not in cache:
         row = Setting.get_or_none(Setting.key == key)
-        try:
-            cache[key] = spec.parse(row.value) if row else spec.default
-        except ValueError:
-            cache[key] = spec.default
+        cache[key] = _value(SPECS[key], row.value if row else None)
     return cache[key]
+
+
+def get_all():
+    """{key: value} of every setting, read in one query (the settings page shows them all)."""
+    cache = _cache()
+    stored = dict(Setting.select(Setting.key, Setting.value).tuples())
+    for key, spec in SPECS.items():
+        if key not in cache:
+            cache[key] = _value(spec, stored.get(key))
+    return {key: cache[key] for key in SPECS}
 
 
 def save(actor, values):

@@ -160,6 +160,11 @@ class Visit(VersionedModel):
         return cls.with_host().where(cls.state == "waiting").order_by(cls.arrived_at)
 
     @classmethod
+    def on_site_only(cls):
+        """With their host now (not those still waiting), the longest there first."""
+        return cls.with_host().where(cls.state == "on_site").order_by(cls.arrived_at)
+
+    @classmethod
     def on_site(cls):
         return cls.with_host().where(cls.state.in_(["waiting", "on_site"])).order_by(cls.arrived_at)
 

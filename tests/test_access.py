@@ -15,6 +15,7 @@ from models import (
     board, calls, compensations, complaints, desk_items, duty, home_visits, repairs, reports, returns, service_visits,
     visitors, weekly_archive, worktime,
 )
+from models import documents
 from models.notifications import Notification
 from models.procurement import chain, requisitions
 from models.procurement.chain import ApprovalStep
@@ -70,7 +71,19 @@ SEEDED = {
     ("broadcast", "script_id"): "broadcast_script",
     ("broadcast", "version_id"): "script_version",
     ("broadcast", "slot_id"): "programme_slot",
+    ("rooms", "booking_id"): "booking",
+    ("rooms", "prep_item_id"): "prep_item",
+    ("rooms", "action_id"): "action_item",
+    ("rooms", "room_id"): "room",
     ("repairs", "repair_id"): "repair",
+    ("quality", "inspection_id"): "quality_inspection",
+    ("quality", "finding_id"): "quality_finding",
+    ("quality", "fine_id"): "quality_fine",
+    ("quality", "rectification_id"): "quality_rectification",
+    ("quality", "checklist_item_id"): "quality_checklist_item",
+    ("quality", "proposal_id"): "quality_proposal",
+    ("quality", "department_id"): "department",
+    ("documents", "document_id"): "document",
 }
 #: Arguments that are not records.
 VALUES = {"fmt": "csv", "action": "check"}
@@ -143,6 +156,13 @@ def seed_records(app, make_user, person):
                                               problem="不脱水")
     with app.test_request_context():
         repair = repairs.report(desk, place="大堂东侧", what="自动门不开")
+        document = documents.draft(people["head"], doc_type="notice", title="关于值班安排的通知",
+                                   classification="internal", body="各部门：值班安排如下。",
+                                   reviewer_ids=[people["leader"].id], department_ids=[own],
+                                   file=("值班表.pdf", b"%PDF-1.4\n%%EOF\n"))
+        for action, actor in (("submit", people["head"]), ("approve", people["leader"]),
+                              ("issue", people["logistics"])):
+            documents.apply(document.id, action, actor, documents.Document.get_by_id(document.id).version)
     archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
                                           lambda *_: b"%PDF-1.4\n%%EOF\n")
     from models import broadcast
@@ -151,6 +171,14 @@ def seed_records(app, make_user, person):
                                          text_ru="Добро пожаловать!")
         slot = broadcast.add_slot(None, variant="weekday", starts="09:42", ends="09:43", kind="welcome",
                                   title="", script_id=script.id)
+    with app.test_request_context():
+        from models import rooms
+        room = rooms.add_room(None, name="一号会议室", capacity=10)
+        booking = rooms.book(person, room_id=room.id, title="周例会", starts_at=UTC_NOW + dt.timedelta(hours=1),
+                             ends_at=UTC_NOW + dt.timedelta(hours=2), prep=["drinks"],
+                             guests=[{"name": "陈静", "phone": "13700001111"}])
+        minutes = rooms.MeetingMinutes.create(booking=booking, attendees="张伟", decisions="更换投影仪")
+        action_item = rooms.ActionItem.create(minutes=minutes, text="采购投影仪", owner=person, due_on=UTC_NOW.date())
     return {
         "user": desk.id, "department": own, "board_token": token.id, "calendar_day": holiday.id,
         "appointment": appointment.id, "callback": complaint.callbacks.get().id, "call": call.id,
@@ -165,8 +193,29 @@ def seed_records(app, make_user, person):
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
         "broadcast_script": script.id, "script_version": broadcast.latest_version(script).id,
         "programme_slot": slot.id,
+        "booking": booking.id, "prep_item": rooms.PrepItem.get().id, "action_item": action_item.id, "room": room.id,
         "repair": repair.id,
+        "repair": repair.id, "document": document.id,
+        **_seed_quality(app, make_user, person),
     }
+
+
+def _seed_quality(app, make_user, person):
+    """A completed self-check of 客服部 that found `person` at fault: a fine, a rectification."""
+    from models.quality import checklists, inspections
+    from models.quality.fines import Fine, StaffProposal
+    from models.quality.rectifications import Rectification
+    inspector = make_user("qmanager", "service_manager", department="客服部")
+    with app.test_request_context():
+        item = checklists.save_item(None, title="服务用语", points="2", department_id=person.department_id)
+        inspection = inspections.create(inspector, kind="self", department_id=person.department_id)
+        finding = inspections.add_finding(inspector, inspection.id, item_id=item.id, person_id=person.id,
+                                          points_lost="0.5", seen="未使用礼貌用语", photo=(_photo(), "JPEG"))
+        inspections.apply(inspection.id, "complete", inspector, inspection.version)
+        proposal = StaffProposal.create(person=person, finding=finding)
+    return {"quality_inspection": inspection.id, "quality_finding": finding.id, "quality_fine": Fine.get().id,
+            "quality_rectification": Rectification.get().id, "quality_checklist_item": item.id,
+            "quality_proposal": proposal.id}
 
 
 def record_url(app, rule, records):

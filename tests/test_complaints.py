@@ -304,6 +304,33 @@ def test_similar_complaints_are_listed(app, client, auth, people):
     assert second.number in similar and other.number not in similar
 
 
+def test_the_search_finds_a_number_by_its_last_digits_a_name_by_its_start_and_a_complaint_by_its_number(
+        app, client, auth, people):
+    first = _make(app, people["spec"], name="张伟", phone="13912345678")
+    _make(app, people["spec"], name="李娜", phone="021-62345678")
+    auth.login("spec")
+
+    def found(q):
+        page = client.get("/complaints", query_string={"q": q}, headers={"HX-Request": "true"}).get_data(as_text=True)
+        return {name for name in ("张伟", "李娜") if name in page}
+    assert found("5678") == {"张伟", "李娜"}  # the last digits, as a caller reads them out
+    assert found("139 1234") == {"张伟"}
+    assert found("张") == {"张伟"}
+    assert found(first.number) == {"张伟"}
+    assert found(first.number[:8].lower()) == {"张伟", "李娜"}
+
+
+def test_the_search_is_answered_from_indexes(app):
+    """No table scan of complaints or customers, however many there are (SQLite's plan)."""
+    from models.base import db, is_sqlite
+    if not is_sqlite():
+        pytest.skip("the plan checked is SQLite's; PostgreSQL chooses by its statistics")
+    with app.app_context():
+        sql, params = complaints.listing(q="5678").sql()
+        plan = " / ".join(row[-1] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    assert "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), plan
+
+
 def test_customers_are_searchable(app, client, auth, people):
     _make(app, people["spec"], name="钱七", phone="13100131000")
     auth.login("spec")

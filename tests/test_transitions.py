@@ -12,7 +12,7 @@ from typing import Callable
 
 import pytest
 
-from models import callbacks, complaints, visitors
+from models import callbacks, complaints, documents, visitors
 from models.audit import AuditEntry
 from models.base import DomainError, utcnow
 from models.callbacks import Callback
@@ -142,6 +142,43 @@ def _script_workflow():
 BROADCAST_SCRIPTS = _script_workflow()
 
 
+# Meeting rooms: a booking (cancelled by its organiser or logistics) and an action item of the
+# minutes (closed by its owner).
+
+def _make_booking(people, state):
+    from models.rooms import Booking, Room
+    room = Room.get_or_create(name="一号会议室")[0]
+    start = utcnow().replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=1 + Booking.select().count())
+    booking = Booking.create(number=f"HY-T-{Booking.select().count() + 1}", room=room, organiser=people["host"],
+                             title="周例会", starts_at=start, ends_at=start + dt.timedelta(hours=1))
+    return _set_state(Booking, booking.id, state)
+
+
+def _make_action_item(people, state):
+    from models.rooms import ActionItem, Booking, MeetingMinutes
+    booking = Booking.get_by_id(_make_booking(people, "booked"))
+    minutes = MeetingMinutes.create(booking=booking, attendees="张三", decisions="更换投影仪")
+    item = ActionItem.create(minutes=minutes, text="采购投影仪", owner=people["spec"], due_on=utcnow().date())
+    return _set_state(ActionItem, item.id, state)
+
+
+def _rooms_workflows():
+    from models import rooms
+    return {
+        "booking": Workflow(
+            transitions=rooms.TRANSITIONS, states=tuple(rooms.STATES), model=rooms.Booking, make=_make_booking,
+            apply=lambda people, record_id, action, actor: rooms.apply(
+                record_id, action, actor, rooms.Booking.get_by_id(record_id).version, note="改期"),
+            allowed=lambda people, action: people["host"], refused=lambda people, action: people["spec"]),
+        "action_item": Workflow(
+            transitions=rooms.ACTION_TRANSITIONS, states=tuple(rooms.ACTION_STATES), model=rooms.ActionItem,
+            make=_make_action_item,
+            apply=lambda people, record_id, action, actor: rooms.apply_action(
+                record_id, action, actor, rooms.ActionItem.get_by_id(record_id).version, note="已完成"),
+            allowed=lambda people, action: people["spec"], refused=lambda people, action: people["host"]),
+    }
+
+
 # Repairs
 
 def _repair_people(people):
@@ -188,8 +225,50 @@ def _repair_workflow():
 
 REPAIRS = _repair_workflow()
 
+# Documents: the service manager drafts, leadership reviews first (and signs off), a specialist second.
+
+def _document_people(people):
+    from models.users import create_user
+    for key, role in (("doc_leader", "leadership"), ("doc_logistics", "logistics")):
+        if key not in people:
+            people[key] = create_user(None, key, key, [role], "correct-horse-battery")
+    return people
+
+
+def _make_document(people, state):
+    _document_people(people)
+    Department.get_or_create(name="Repairs")
+    document = documents.draft(people["manager"], doc_type="regulation", title="前台接待管理制度",
+                               classification="internal", body="第一条", reviewer_ids=[people["doc_leader"].id,
+                                                                                    people["spec"].id],
+                               department_ids=[Department.get(name="Repairs").id])
+    return _set_state(documents.Document, document.id, state, review_step=1 if state == "in_review" else 0)
+
+
+def _document_actor(people, action):
+    _document_people(people)
+    return {"approve": people["doc_leader"], "return": people["doc_leader"], "sign_off": people["doc_leader"],
+            "issue": people["doc_logistics"]}.get(action, people["manager"])
+
+
+def _apply_document(people, record_id, action, actor):
+    content = {"doc_type": "regulation", "title": "前台接待管理制度（修订）", "classification": "internal",
+               "body": "第一条 修订", "reviewer_ids": [people["doc_leader"].id], "department_ids": [],
+               "user_ids": [people["desk"].id]}
+    documents.apply(record_id, action, actor, documents.Document.get_by_id(record_id).version, note="意见",
+                    content=content if action == "edit" else None)
+
+
+DOCUMENTS = Workflow(
+    transitions=documents.TRANSITIONS, states=tuple(documents.STATES), model=documents.Document,
+    make=_make_document, apply=_apply_document, allowed=_document_actor,
+    refused=lambda people, action: people["desk"],
+)
+
 WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "repair": REPAIRS,
-             "broadcast_script": BROADCAST_SCRIPTS}
+             "document": DOCUMENTS}
+WORKFLOWS |= _rooms_workflows()
+WORKFLOWS["broadcast_script"] = BROADCAST_SCRIPTS
 PAIRS = [(name, state) for name, workflow in WORKFLOWS.items() for state in workflow.states]
 
 

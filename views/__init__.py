@@ -166,5 +166,11 @@ def init_app(app):
     app.register_blueprint(service_visits.bp)
     from views import broadcast
     app.register_blueprint(broadcast.bp)
+    from views import rooms
+    app.register_blueprint(rooms.bp)
     from views import repairs
     app.register_blueprint(repairs.bp)
+    from views.quality import inspections as quality_inspections
+    app.register_blueprint(quality_inspections.bp)
+    from views import documents
+    app.register_blueprint(documents.bp)

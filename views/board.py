@@ -12,7 +12,7 @@ from models.submissions import submit_once
 from models.timezone import local_now
 from views.access import allow, public
 from views.fields import strip
-from views.ui import PortalForm, redirect_to, render, render_fragment, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("board", __name__)
 
@@ -98,9 +98,13 @@ def tokens():
             submit_once(form.submission_key.data, current_user, create)
             new_link = created.get("link")
             form = TokenForm(formdata=None)
-    rows = list(board.BoardToken.select().order_by(board.BoardToken.created_at.desc()))
+    # Revoked links stay listed (who switched which screen off), so the list grows: the newest first, in pages.
+    rows, more_url, page = one_page(board.BoardToken.select().order_by(board.BoardToken.created_at.desc(),
+                                                                       board.BoardToken.id.desc()), "board.tokens")
+    if page > 1 and request.method == "GET":
+        return render_fragment("board/tokens.html", "more_tokens", rows=rows, more_url=more_url)
     status = 422 if request.method == "POST" and form.errors else 200
-    return render("board/tokens.html", status=status, form=form, rows=rows, new_link=new_link)
+    return render("board/tokens.html", status=status, form=form, rows=rows, more_url=more_url, new_link=new_link)
 
 
 @bp.route("/admin/board-tokens/<int:token_id>/revoke", methods=["POST"])

@@ -19,7 +19,7 @@ from printing import qr_data_uri
 from views.access import allow
 from views.fields import ChosenIdField, phone, show_refusal, strip
 from views.printing import record_url, render_pdf
-from views.ui import PortalForm, redirect_to, render, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("calls", __name__)
 
@@ -96,18 +96,29 @@ def _call_form_page(form, status=200):
 def index():
     """Today's calls, and the promised replies still open."""
     today_start = day_start_utc(local_now().date())
-    calls = list(Call.select().where(Call.taken_at >= today_start).order_by(Call.taken_at.desc()))
-    promises = list(Call.select(Call, User).join(User, JOIN.LEFT_OUTER, on=(Call.promiser == User.id))
-                    .where(Call.outcome == "promised", Call.replied_at.is_null()).order_by(Call.reply_due))
-    return render("calls/index.html", calls=calls, promises=promises, now=utcnow())
+    calls, more_calls, calls_page = one_page(
+        Call.select().where(Call.taken_at >= today_start).order_by(Call.taken_at.desc(), Call.id.desc()),
+        "calls.index", param="calls_page")
+    promises, more_promises, page = one_page(Call.promises_open(), "calls.index")
+    now = utcnow()
+    if calls_page > 1:
+        return render_fragment("calls/index.html", "more_calls", calls=calls, more_calls=more_calls)
+    if page > 1:
+        return render_fragment("calls/index.html", "more_promises", promises=promises, more_promises=more_promises,
+                               now=now)
+    return render("calls/index.html", calls=calls, more_calls=more_calls, promises=promises,
+                  more_promises=more_promises, now=now)
 
 
 @bp.route("/calls/due")
 @allow("home")
 def due():
     """My promised replies (every member of staff may have promised one)."""
-    promises = list(Call.promises_open().where(Call.promiser == current_user.id))
-    return render("calls/due.html", promises=promises, now=utcnow())
+    promises, more_promises, page = one_page(Call.promises_open().where(Call.promiser == current_user.id), "calls.due")
+    if page > 1:
+        return render_fragment("calls/due.html", "more_promises", promises=promises, more_promises=more_promises,
+                               now=utcnow())
+    return render("calls/due.html", promises=promises, more_promises=more_promises, now=utcnow())
 
 
 @bp.route("/calls/new", methods=["GET", "POST"])

@@ -242,12 +242,12 @@ def act(complaint_id):
 @bp.route("/customers")
 @allow("complaints.work")
 def customers():
-    """Customers, searchable by name or phone."""
+    """Customers, searchable by the start of a name, or the start or end of a phone number."""
     q = request.args.get("q", "").strip()[:80]
     rows = complaints.customers_visible_to(current_user, Customer.select().order_by(Customer.is_vip.desc(),
                                                                                     Customer.name))
     if q:
-        rows = rows.where(Customer.name ** f"%{q}%" | Customer.phone ** f"%{q}%")
+        rows = rows.where(Customer.id.in_(Customer.matching(q)))
     return render("complaints/customers.html", "rows", rows=rows.limit(200), q=q)
 
 
@@ -324,10 +324,19 @@ def register():
     if department_id and department is None:
         errors["department"] = _("Choose a department from the list.")
         department_id = None
-    stats = complaints.complaint_stats(start, end, department_id, current_user)
-    rows = list(complaints.register(start, end, department_id, current_user))
-    outcomes = complaints.callback_outcomes([c.id for c in rows])
     fmt = args.get("format")
+    if fmt not in ("csv", "xlsx") or errors:
+        # On screen the register comes fifty at a time; the download is the whole month.
+        rows, more_url, page = one_page(complaints.register(start, end, department_id, current_user),
+                                        "complaints.register")
+        outcomes = complaints.callback_outcomes([c.id for c in rows])
+        if page > 1:
+            return render_fragment("complaints/register.html", "more_register", rows=rows, more_url=more_url,
+                                   outcomes=outcomes, outcome_labels=OUTCOMES)
+    else:
+        rows = list(complaints.register(start, end, department_id, current_user))
+        outcomes = complaints.callback_outcomes([c.id for c in rows])
+    stats = complaints.complaint_stats(start, end, department_id, current_user)
     suffix = f"{month}" + (f"-{department.name}" if department else "")
     if fmt in ("csv", "xlsx") and not errors:
         if args.get("table") == "summary":
@@ -344,7 +353,7 @@ def register():
                   str(OUTCOMES.get(outcomes.get(c.id), "")), c.root_cause, c.improvement] for c in rows]
         return table_download(f"投诉台帐-{suffix}", headers, table, fmt)
     return render("complaints/register.html", "results", status=422 if errors else 200, stats=stats, rows=rows,
-                  outcomes=outcomes, month=month, department_id=department_id, errors=errors,
+                  more_url=more_url, outcomes=outcomes, month=month, department_id=department_id, errors=errors,
                   departments=Department.select().order_by(Department.name), percent=_percent,
                   outcome_labels=OUTCOMES)
 

@@ -14,7 +14,7 @@ from models.uploads import UploadError, check_image, stored_path
 from models.timezone import local_now, to_utc
 from views.access import allow
 from views.fields import strip
-from views.ui import PortalForm, redirect_to, render, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("lost_found", __name__)
 
@@ -71,9 +71,12 @@ def index():
 def _page(form, block=None, status=200, action_error=None):
     """The list and the form; `action_error` = (item id, action, message) keeps a refused
     claim or disposal open with what was typed and the message beside it."""
-    held = list(LostItem.held())
-    due = {item.id for item in LostItem.due_for_disposal()}
-    return render("desk/lost_found.html", block, status=status, form=form, held=held, due=due,
+    held, more_url, page = one_page(LostItem.held(), "lost_found.index")
+    due = {item.id for item in LostItem.due_for_disposal().where(LostItem.id.in_([item.id for item in held]))}
+    if page > 1 and request.method == "GET":
+        return render_fragment("desk/lost_found.html", "more_held", held=held, due=due, more_url=more_url,
+                               action_error=None, typed={})
+    return render("desk/lost_found.html", block, status=status, form=form, held=held, due=due, more_url=more_url,
                   action_error=action_error, typed=request.form)
 
 

@@ -12,7 +12,7 @@ from models.submissions import submit_once
 from models.users import User
 from views.access import allow
 from views.fields import strip
-from views.ui import PortalForm, redirect_to, render, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("mail", __name__)
 
@@ -64,13 +64,16 @@ def index():
             url, _created = submit_once(form.submission_key.data, current_user, create)
             toast(_("Registered."))
             return redirect_to(url)
-    overdue_ids = {item.id for item in MailItem.overdue()}
-    waiting = list(MailItem.waiting())
+    waiting, more_url, page = one_page(MailItem.waiting(), "mail.index")
+    overdue_ids = {item.id for item in MailItem.overdue().where(MailItem.id.in_([m.id for m in waiting]))}
+    if page > 1:
+        return render_fragment("desk/mail.html", "more_waiting", waiting=waiting, overdue_ids=overdue_ids,
+                               more_url=more_url)
     recent = list(MailItem.select().where((MailItem.incoming == False) | MailItem.collected_at.is_null(False))  # noqa: E712
                   .order_by(MailItem.registered_at.desc()).limit(30))
     status = 422 if request.method == "POST" else 200
     return render("desk/mail.html", "form" if request.method == "POST" else None, status=status, form=form,
-                  waiting=waiting, overdue_ids=overdue_ids, recent=recent, carriers=CARRIERS)
+                  waiting=waiting, overdue_ids=overdue_ids, more_url=more_url, recent=recent, carriers=CARRIERS)
 
 
 @bp.route("/mail/<int:item_id>/collect", methods=["POST"])

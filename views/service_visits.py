@@ -19,7 +19,7 @@ from views.exports import table_download
 from views.fields import month_period, phone, show_refusal, strip
 from views.printing import record_url, render_pdf
 from views.templating import local_datetime
-from views.ui import PortalForm, redirect_to, render, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("service_visits", __name__)
 
@@ -59,8 +59,11 @@ def index():
     """The visits still open, and the month's ledger with the repair quality pass rate."""
     period, error = _period()
     start, end = period.utc_range()
+    rows, more_url, page = one_page(service_visits.ledger(start, end), "service_visits.index")
+    if page > 1:
+        return render_fragment("service_visits/index.html", "more_ledger", rows=rows, more_url=more_url)
     return render("service_visits/index.html", status=422 if error else 200, open_rows=service_visits.open_visits(),
-                  rows=service_visits.ledger(start, end), figures=service_visits.pass_rate(start, end),
+                  rows=rows, more_url=more_url, figures=service_visits.pass_rate(start, end),
                   month=period.key, error=error, previous=period.previous().key, following=period.following().key)
 
 
@@ -144,7 +147,7 @@ def ledger(fmt):
         abort(404)
     period, _error = _period()
     start, end = period.utc_range()
-    rows = service_visits.ledger(start, end)
+    rows = list(service_visits.ledger(start, end))
     if fmt == "xlsx":
         headers = [_("Number"), _("Requested"), _("Customer"), _("Phone"), _("Kind"), _("Product"),
                    _("What is to be done"), _("Appointment"), _("Technician"), _("Parts used"),

@@ -17,7 +17,7 @@ MAX_VALUE_LENGTH = 500
 def edit():
     """Show and change the settings, grouped by section."""
     sections = settings.sections()
-    values = {key: settings.SPECS[key].format(settings.get(key)) for key in settings.SPECS}
+    values = {key: settings.SPECS[key].format(value) for key, value in settings.get_all().items()}
     errors = {}
     if request.method == "POST":
         parsed = {}

@@ -44,6 +44,12 @@ NAVIGATION = [
     (_l("Compensation tiers"), "compensations.tiers", "compensations.tiers"),
     (_l("Broadcast"), "broadcast.index", "broadcast.air"),
     (_l("Broadcast log"), "broadcast.log", "broadcast.read"),
+    (_l("Meeting rooms"), "rooms.index", "admin_services.use"),
+    # Quality: the overview shows each person what is theirs, and heads, managers, leadership the rest.
+    (_l("Quality"), "quality.index", "quality.own"),
+    # Documents (文件档案): what I am to read and what waits on me; the archive for those who keep it.
+    (_l("Documents"), "documents.index", "admin_services.use"),
+    (_l("Document archive"), "documents.archive_index", "documents.archive"),
 ]
 
 #: endpoint -> function(user) giving the count shown beside its navigation entry (an inbox).

@@ -36,15 +36,16 @@ def render(template, block=None, status=200, **context):
 PAGE_ROWS = 50
 
 
-def one_page(query, endpoint, **url_values):
+def one_page(query, endpoint, param="page", **url_values):
     """The ?page= slice of a list that grows with the data, PAGE_ROWS at a time, and the URL of the
-    next slice ("show more") when there is one. Returns (rows, more_url, page)."""
-    page = max(1, int_arg(request.args, "page") or 1)
+    next slice ("show more") when there is one. Returns (rows, more_url, page). A page with two
+    such lists names the second one's parameter."""
+    page = max(1, int_arg(request.args, param) or 1)
     rows = list(query.offset((page - 1) * PAGE_ROWS).limit(PAGE_ROWS + 1))
     more_url = None
     if len(rows) > PAGE_ROWS:
         rows = rows[:PAGE_ROWS]
-        more_url = url_for(endpoint, **(request.args.to_dict() | url_values | {"page": page + 1}))
+        more_url = url_for(endpoint, **(request.args.to_dict() | url_values | {param: page + 1}))
     return rows, more_url, page
 
 

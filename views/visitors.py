@@ -17,7 +17,7 @@ from models.timezone import day_start_utc, local_now, to_utc
 from models.users import Department, User
 from models.visitors import (
     HOST_ANSWERS, PASS_SIZE, PURPOSES, WAIT_HIGHLIGHT_MINUTES, Appointment, Visit, WatchlistEntry, add_to_watchlist,
-    apply, book, check_in, open_at_end_of_day, register_visit, retire_from_watchlist, watchlist_matches,
+    apply, book, check_in, register_visit, retire_from_watchlist, watchlist_matches,
 )
 from printing import qr_data_uri
 from views.access import allow
@@ -25,7 +25,7 @@ from views.fields import ChosenIdField, day_arg, int_arg, phone, show_refusal, s
 from views.exports import table_download
 from views.printing import record_url, render_pdf
 from views.templating import local_datetime
-from views.ui import PortalForm, redirect_to, render, render_fragment, safe_next, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, safe_next, toast
 
 bp = Blueprint("visitors", __name__)
 
@@ -66,14 +66,24 @@ def _now_local():
     return local_now().replace(tzinfo=None, second=0, microsecond=0)
 
 
+#: Each list of the live desk shows this many (the longest waiting, the soonest expected) and counts
+#: the rest: the roll call and the log list everyone.
+DESK_SHOWN = 50
+
+
+def _capped(query):
+    rows = list(query.limit(DESK_SHOWN))
+    return rows, (query.count() if len(rows) == DESK_SHOWN else len(rows))
+
+
 def _desk_context():
-    now_local = local_now()
-    waiting = list(Visit.waiting())
+    today = local_now().date()
+    (waiting, waiting_total), (on_site, on_site_total) = _capped(Visit.waiting()), _capped(Visit.on_site_only())
+    expected, expected_total = _capped(Appointment.expected_on(today))
     return dict(
-        waiting=waiting,
-        on_site=[v for v in Visit.on_site() if v.state == "on_site"],
-        expected=list(Appointment.expected_on(now_local.date())),
-        left_open=[v for v in open_at_end_of_day(now_local.date() - dt.timedelta(days=1))],
+        waiting=waiting, waiting_total=waiting_total, on_site=on_site, on_site_total=on_site_total,
+        expected=expected, expected_total=expected_total,
+        left_open=list(Visit.on_site().where(Visit.arrived_at < day_start_utc(today)).limit(DESK_SHOWN)),
         highlight_after=settings.get(WAIT_HIGHLIGHT_MINUTES),
     )
 
@@ -396,11 +406,14 @@ def watchlist():
             url, _created = submit_once(form.submission_key.data, current_user, create)
             toast(_("Added to the watchlist."))
             return redirect_to(url)
-    entries = list(WatchlistEntry.select().where(WatchlistEntry.active == True)  # noqa: E712
-                   .order_by(WatchlistEntry.created_at.desc()))
+    entries, more_url, page = one_page(WatchlistEntry.select().where(WatchlistEntry.active == True)  # noqa: E712
+                                       .order_by(WatchlistEntry.created_at.desc(), WatchlistEntry.id.desc()),
+                                       "visitors.watchlist")
+    if page > 1 and request.method == "GET":
+        return render_fragment("visitors/watchlist.html", "more_entries", entries=entries, more_url=more_url)
     status = 422 if request.method == "POST" else 200
     return render("visitors/watchlist.html", "form" if request.method == "POST" else None, status=status,
-                  form=form, entries=entries)
+                  form=form, entries=entries, more_url=more_url)
 
 
 @bp.route("/visitors/watchlist/<int:entry_id>/retire", methods=["POST"])

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from models import complaints, settings, worktime
 from models.base import utcnow
 from models.submissions import submit_once
+from models.timezone import local_now
 from models.worktime import DAY_KINDS, HOLIDAY, MAX_RANGE_DAYS, WEEKDAYS, CalendarDay
 from views.access import allow
 from views.fields import strip, whole_number
@@ -128,11 +129,12 @@ def _page(status=200, week_form=None, day_form=None, block=None):
         sample = calendar.add(today, dt.timedelta(hours=24))
     except worktime.NoWorkingTime:
         sample = None
-    year = request.args.get("year", "")
-    rows = worktime.days(int(year) if whole_number(year) and 2000 <= int(year) <= 2100 else None)
+    # One year at a time: the calendar gains a year of holidays every year.
+    asked = request.args.get("year", "")
+    year = int(asked) if whole_number(asked) and 2000 <= int(asked) <= 2100 else local_now().year
     return render("admin/working_hours.html", block, status=status, week_form=week_form, day_form=day_form,
-                  rows=list(rows), sample=sample, now=today, counts=bool(settings.get(complaints.WORKING_TIME)),
-                  weekdays=WEEKDAYS)
+                  rows=list(worktime.days(year)), year=year, sample=sample, now=today,
+                  counts=bool(settings.get(complaints.WORKING_TIME)), weekdays=WEEKDAYS)
 
 
 @bp.route("/working-hours")
@@ -167,7 +169,7 @@ def add_days():
 
     def create():
         worktime.add_days(current_user, dates[0], dates[-1], form.kind.data, form.label.data, form.periods.data)
-        return url_for("worktime.index")
+        return url_for("worktime.index", year=dates[0].year)
 
     url, created = submit_once(form.submission_key.data, current_user, create)
     if created:
@@ -182,4 +184,4 @@ def remove_day(day_id):
     row = CalendarDay.get_or_none(CalendarDay.id == day_id) or abort(404)
     worktime.remove_day(current_user, row)
     toast(_("%(day)s taken out of the calendar.", day=row.day.isoformat()))
-    return redirect_to(url_for("worktime.index"))
+    return redirect_to(url_for("worktime.index", year=row.day.year))

@@ -39,9 +39,13 @@ class IssueForm(PortalForm):
 
 
 def _stock_page(form, status=200):
-    return render("procurement/stock.html", "issue", status=status, form=form,
-                  items=list(ledger.stock_items()), issues=list(ledger.recent_issues()),
-                  may_issue=current_user.can("stock.issue"))
+    rows, more_url, page = one_page(ledger.stock_items(), "stock.index")
+    if page > 1 and request.method == "GET":
+        return render_fragment("procurement/stock.html", "more_items", rows=rows, more_url=more_url)
+    # The picker offers what can be handed out, and keeps the one chosen when the balance ran out meanwhile.
+    items = ledger.stock_items().where((StockItem.balance > 0) | (StockItem.id == (form.item.data or 0)))
+    return render("procurement/stock.html", "issue", status=status, form=form, rows=rows, more_url=more_url,
+                  items=list(items), issues=list(ledger.recent_issues()), may_issue=current_user.can("stock.issue"))
 
 
 @bp.route("/stock")

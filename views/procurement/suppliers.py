@@ -53,12 +53,14 @@ def _duplicate_supplier(form, supplier_id=None):
 def index():
     """The supplier register, and a new supplier."""
     form = SupplierForm()
-    rows = Supplier.active_ones()
+    rows, more_url, page = one_page(Supplier.active_ones(), "suppliers.index")
+    if page > 1 and request.method == "GET":
+        return render_fragment("procurement/suppliers.html", "more_suppliers", rows=rows, more_url=more_url)
     if earlier := form.earlier_result():
         return redirect_to(earlier)
     if not form.validate_on_submit() or _duplicate_supplier(form):
         status = 422 if request.method == "POST" else 200
-        return render("procurement/suppliers.html", "form", status=status, form=form, rows=rows)
+        return render("procurement/suppliers.html", "form", status=status, form=form, rows=rows, more_url=more_url)
 
     def create():
         register.save_supplier(current_user, **form.values())
@@ -68,7 +70,7 @@ def index():
         url, created = submit_once(form.submission_key.data, current_user, create)
     except IntegrityError:
         _duplicate_supplier(form)
-        return render("procurement/suppliers.html", "form", status=422, form=form, rows=rows)
+        return render("procurement/suppliers.html", "form", status=422, form=form, rows=rows, more_url=more_url)
     if created:
         toast(_("Supplier added."))
     return redirect_to(url)
