@@ -30,6 +30,8 @@ def all_models():
     from models.service_visits import ServiceVisit, ServiceVisitEvent
     from models.broadcast import BroadcastDayCheck, BroadcastLog, ProgrammeSlot, Script, ScriptVersion
     from models.rooms import ActionItem, Booking, BookingGuest, BookingSeries, MeetingMinutes, PrepItem, Room, RoomSlot
+    from models.quality.assessments import Assessment, AssessmentPeriod, AssessmentWeights
+    from models.quality.awards import Award, RedBlackEntry, RedBlackList
     from models.repairs import Repair, RepairMaterial, RepairPhoto
     from models.quality.checklists import ChecklistItem
     from models.quality.inspections import Finding, FloorWalkReminder, Inspection
@@ -54,7 +56,9 @@ def all_models():
             Room, BookingSeries, Booking, RoomSlot, PrepItem, BookingGuest, MeetingMinutes, ActionItem,
             Repair, RepairPhoto, RepairMaterial,
             ChecklistItem, Inspection, Finding, FloorWalkReminder, Fine, BonusFundEntry, StaffProposal, Rectification,
-            Document, DocumentReviewer, DocumentVersion, DocumentEvent, DocumentRecipient, DocumentReceipt]
+            Document, DocumentReviewer, DocumentVersion, DocumentEvent, DocumentRecipient, DocumentReceipt,
+            AssessmentWeights, AssessmentPeriod, Assessment, Award, RedBlackList, RedBlackEntry,
+            Repair, RepairPhoto, RepairMaterial]
 
 
 def create_tables():

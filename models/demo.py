@@ -68,6 +68,7 @@ def seed_demo(only_if_empty=False):
         seed_rooms_demo()
         seed_quality_demo()
         seed_documents_demo()
+        seed_quality_assessments_demo()
     return password
 
 
@@ -1298,3 +1299,66 @@ def seed_documents_demo():
     # A draft not yet sent.
     draft(head, "minutes", "客服部11月例会纪要", "一、回访完成率；二、投诉处理时效；三、下月培训安排。", [manager],
           to=("客户服务部",))
+# ---------------------------------------------------------------- quality assessments (考核)
+
+def seed_quality_assessments_demo():
+    """Last month's assessment period gone all the way (rated, acknowledged, closed, ranked, best staff
+    and the red/black list published); this month's open with some self-rated, rated and acknowledged."""
+    import datetime as dt
+
+    from models.quality import assessments, awards
+    from models.quality.assessments import DIMENSIONS, Assessment, AssessmentPeriod
+    from models.quality.awards import Award, RedBlackList
+    from models.reports import Period
+    if AssessmentPeriod.select().exists():
+        return
+    people = _staff()
+    manager = people["manager"]
+    today = local_now().date()
+    this_month = Period.containing("month", today)
+    last_month = this_month.previous()
+    scores = [(92, 95), (88, 90), (85, 80), (78, 72), (90, 86), (70, 58), (82, 84), (95, 91), (75, 70), (86, 88)]
+
+    def ratings(base, spread):
+        return {d: max(0, min(100, base + spread * i)) for i, d in enumerate(DIMENSIONS)}
+
+    def rate(assessment, index, upto):
+        own, boss = scores[index % len(scores)]
+        assessments.apply(assessment.id, "self_rate", assessment.person, ratings=ratings(own, -2),
+                          comment="本期按要求完成各项工作")
+        if upto == "self_rated":
+            return
+        superior = assessments.superiors_of(assessment.person)[0]
+        assessments.apply(assessment.id, "superior_rate", superior, ratings=ratings(boss, -3),
+                          comment="工作认真，继续保持" if boss >= 80 else "服务态度需改进，下月重点跟进")
+        if upto == "superior_rated":
+            return
+        assessments.apply(assessment.id, "confirm", assessment.person, comment="已知悉")
+
+    with _history():
+        period = assessments.open_period(manager, last_month.key)
+        for index, assessment in enumerate(period.assessments.order_by(Assessment.id)):
+            rate(assessment, index, "confirmed")
+        assessments.close_period(manager, period.id)
+        closed_at = to_utc(dt.datetime.combine(this_month.start, dt.time(10, 0)))
+        _set(AssessmentPeriod, period.id, opened_at=closed_at - dt.timedelta(days=4), closed_at=closed_at)
+        day = dt.timedelta(days=1)
+        for assessment in period.assessments:
+            _set(Assessment, assessment.id, created_at=closed_at - 4 * day, self_rated_at=closed_at - 3 * day,
+                 superior_rated_at=closed_at - 2 * day, confirmed_at=closed_at - day, archived_at=closed_at,
+                 updated_at=closed_at)
+        for rank, row in assessments.overall_ranking(period)[:2]:
+            awards.choose(manager, "period", period.key, person_id=row.person_id,
+                          reason=f"{period.key} 考核第 {rank} 名，顾客零投诉")
+        awards.choose(manager, "period", period.key, vendor="美家家具专柜", reason="本月顾客表扬信 3 封，无投诉")
+        awards.publish_awards(manager, "period", period.key)
+        Award.update(published_at=closed_at).where(Award.period_key == period.key).execute()
+        awards.propose(manager, last_month.key)
+        awards.publish_list(manager, last_month.key)
+        RedBlackList.update(published_at=closed_at).where(RedBlackList.month == last_month.key).execute()
+
+        current = assessments.open_period(manager, this_month.key)
+        steps = ["confirmed", "superior_rated", "superior_rated", "self_rated", "self_rated", "self_rated"]
+        for index, assessment in enumerate(current.assessments.order_by(Assessment.id)):
+            if index < len(steps):
+                rate(assessment, index + 3, steps[index])

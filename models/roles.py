@@ -70,6 +70,14 @@ PERMISSIONS = {
     # Home visits are the specialists' round; repair visits are also taken in at the desk.
     "home_visits.work": {"specialist", "service_manager", "admin"},
     "service_visits.work": {"front_desk", "specialist", "service_manager", "admin"},
+    # Quality (服务质量): the service manager runs it, heads act for their department, leadership reads,
+    # each person sees their own (models.quality decides which records).
+    "quality.run": {"service_manager"},
+    "quality.department": {"service_manager", "dept_head"},
+    "quality.read": {"service_manager", "dept_head", "leadership"},
+    "quality.own": {AUTHENTICATED},
+    # Quality assessments: the weights of the dimensions and sources are the administrator's.
+    "quality.weights": {"admin"},
     # Admin services
     "admin_services.run": {"logistics"},
     "admin_services.use": {AUTHENTICATED},

@@ -75,6 +75,11 @@ SEEDED = {
     ("rooms", "prep_item_id"): "prep_item",
     ("rooms", "action_id"): "action_item",
     ("rooms", "room_id"): "room",
+    # Quality assessments
+    ("quality", "assessment_id"): "assessment",
+    ("quality", "period_id"): "assessment_period",
+    ("quality", "award_id"): "award",
+    ("quality", "entry_id"): "red_black_entry",
     ("repairs", "repair_id"): "repair",
     ("quality", "inspection_id"): "quality_inspection",
     ("quality", "finding_id"): "quality_finding",
@@ -86,7 +91,7 @@ SEEDED = {
     ("documents", "document_id"): "document",
 }
 #: Arguments that are not records.
-VALUES = {"fmt": "csv", "action": "check"}
+VALUES = {"fmt": "csv", "action": "check", "month": "2026-02", "year": 2026}
 #: Arguments whose value depends on the route.
 ROUTE_VALUES = {("service_visits.ledger", "fmt"): "xlsx"}
 
@@ -154,6 +159,7 @@ def seed_records(app, make_user, person):
                                       planned_for=(UTC_NOW + dt.timedelta(days=1)).date())
         service_visit = service_visits.create(spec, phone=complaint.customer.phone, kind="repair", product="洗衣机",
                                               problem="不脱水")
+    assessment_records = _seed_assessments(app, make_user, person)
     with app.test_request_context():
         repair = repairs.report(desk, place="大堂东侧", what="自动门不开")
         document = documents.draft(people["head"], doc_type="notice", title="关于值班安排的通知",
@@ -194,7 +200,7 @@ def seed_records(app, make_user, person):
         "broadcast_script": script.id, "script_version": broadcast.latest_version(script).id,
         "programme_slot": slot.id,
         "booking": booking.id, "prep_item": rooms.PrepItem.get().id, "action_item": action_item.id, "room": room.id,
-        "repair": repair.id,
+        **assessment_records,
         "repair": repair.id, "document": document.id,
         **_seed_quality(app, make_user, person),
     }
@@ -216,6 +222,23 @@ def _seed_quality(app, make_user, person):
     return {"quality_inspection": inspection.id, "quality_finding": finding.id, "quality_fine": Fine.get().id,
             "quality_rectification": Rectification.get().id, "quality_checklist_item": item.id,
             "quality_proposal": proposal.id}
+
+
+def _seed_assessments(app, make_user, person):
+    """An assessment period of 2026-02 with `person`'s own assessment (or, for a role not assessed, the
+    first one: they read all), a choice of best staff and the month's published red/black list."""
+    from models.quality import assessments, awards
+    from models.quality.assessments import Assessment
+    manager = make_user("assessmgr", "service_manager", display_name="考核经理")
+    with app.test_request_context():
+        period = assessments.open_period(manager, "2026-02")
+        own = Assessment.get_or_none(Assessment.period == period.id, Assessment.person == person.id)
+        assessment = own or period.assessments.order_by(Assessment.id).first()
+        award = awards.choose(manager, "period", period.key, vendor="美家家具", reason="顾客表扬")
+        entry = awards.add_entry(manager, "2026-02", colour="red", name="王芳", reason="顾客表扬")
+        awards.publish_list(manager, "2026-02")
+    return {"assessment": assessment.id, "assessment_period": period.id, "award": award.id,
+            "red_black_entry": entry.id}
 
 
 def record_url(app, rule, records):

@@ -168,6 +168,8 @@ def init_app(app):
     app.register_blueprint(broadcast.bp)
     from views import rooms
     app.register_blueprint(rooms.bp)
+    from views.quality import assessments as quality_assessments
+    app.register_blueprint(quality_assessments.bp)
     from views import repairs
     app.register_blueprint(repairs.bp)
     from views.quality import inspections as quality_inspections

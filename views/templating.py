@@ -50,6 +50,7 @@ NAVIGATION = [
     # Documents (文件档案): what I am to read and what waits on me; the archive for those who keep it.
     (_l("Documents"), "documents.index", "admin_services.use"),
     (_l("Document archive"), "documents.archive_index", "documents.archive"),
+    (_l("Assessments"), "quality_assessments.index", "quality.own"),
 ]
 
 #: endpoint -> function(user) giving the count shown beside its navigation entry (an inbox).
