@@ -29,6 +29,7 @@ def all_models():
     from models.home_visits import HomeVisit, HomeVisitReminder
     from models.service_visits import ServiceVisit, ServiceVisitEvent
     from models.broadcast import BroadcastDayCheck, BroadcastLog, ProgrammeSlot, Script, ScriptVersion
+    from models.vehicles import Driver, Trip, Vehicle, VehicleReminder, VehicleService
     from models.rooms import ActionItem, Booking, BookingGuest, BookingSeries, MeetingMinutes, PrepItem, Room, RoomSlot
     from models.quality.assessments import Assessment, AssessmentPeriod, AssessmentWeights
     from models.quality.awards import Award, RedBlackEntry, RedBlackList
@@ -53,12 +54,12 @@ def all_models():
             WeeklyArchive, GoodsReturn, ReturnEvent,
             CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
             Script, ScriptVersion, ProgrammeSlot, BroadcastLog, BroadcastDayCheck,
+            Vehicle, Driver, Trip, VehicleService, VehicleReminder,
             Room, BookingSeries, Booking, RoomSlot, PrepItem, BookingGuest, MeetingMinutes, ActionItem,
             Repair, RepairPhoto, RepairMaterial,
             ChecklistItem, Inspection, Finding, FloorWalkReminder, Fine, BonusFundEntry, StaffProposal, Rectification,
             Document, DocumentReviewer, DocumentVersion, DocumentEvent, DocumentRecipient, DocumentReceipt,
-            AssessmentWeights, AssessmentPeriod, Assessment, Award, RedBlackList, RedBlackEntry,
-            Repair, RepairPhoto, RepairMaterial]
+            AssessmentWeights, AssessmentPeriod, Assessment, Award, RedBlackList, RedBlackEntry]
 
 
 def create_tables():

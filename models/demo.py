@@ -64,11 +64,14 @@ def seed_demo(only_if_empty=False):
         seed_desk_items_demo()
         seed_compensations_demo()
         seed_broadcast_demo()
+        seed_vehicles_demo(password)
         from models.rooms_demo import seed_rooms_demo
         seed_rooms_demo()
         seed_quality_demo()
         seed_documents_demo()
         seed_quality_assessments_demo()
+        from models.repairs_demo import seed_repairs_demo
+        seed_repairs_demo()
     return password
 
 
@@ -1103,6 +1106,91 @@ def seed_broadcast_demo():
     for entry in broadcast.day_programme(today, now):
         if entry.ends_at <= now:
             broadcast.record(caster, entry.slot.id, "done", now=now)
+# ---------------------------------------------------------------- vehicles
+
+def seed_vehicles_demo(password):
+    """Three vehicles (the car's insurance falls due within the reminder window, the van is in the
+    workshop), two drivers, and trips in every state over the last weeks and the next days."""
+    from decimal import Decimal
+
+    from models.numbering import next_number
+    from models.vehicles import Driver, Trip, Vehicle, VehicleService
+    staff = _staff()
+    logistics = staff["logistics"]
+    department = Department.get(name="行政后勤部")
+    today = local_now().date()
+    car = Vehicle.create(plate="沪A8D326", model="别克GL8 商务车", seats=7, odometer=68420,
+                         insurance_due=today + dt.timedelta(days=12), inspection_due=today + dt.timedelta(days=160),
+                         maintenance_due=today + dt.timedelta(days=75))
+    van = Vehicle.create(plate="沪B52719", model="五菱荣光 面包车", seats=7, odometer=121350, state="workshop",
+                         insurance_due=today + dt.timedelta(days=200), inspection_due=today + dt.timedelta(days=90),
+                         maintenance_due=today + dt.timedelta(days=2))
+    ev = Vehicle.create(plate="沪AD27183", model="比亚迪 秦PLUS EV", seats=5, odometer=23640,
+                        insurance_due=today + dt.timedelta(days=240), inspection_due=today + dt.timedelta(days=300),
+                        maintenance_due=today + dt.timedelta(days=120))
+    drivers = []
+    for username, name, licence in (("driver", "孙师傅", "A2 310101198203154211"),
+                                    ("driver2", "钱师傅", "B1 310104197911062318")):
+        user = create_user(None, username, name, [], password, department=department)
+        drivers.append(Driver.create(user=user, licence=licence))
+    VehicleService.create(vehicle=van, kind="repair", opened_on=today - dt.timedelta(days=1), garage="浦东汽修厂",
+                          work="离合器打滑，更换离合片", cost=Decimal("1850.00"), opened_by=logistics)
+    VehicleService.create(vehicle=car, kind="maintenance", opened_on=today - dt.timedelta(days=20),
+                          closed_on=today - dt.timedelta(days=20), state="closed", garage="别克4S店（浦东）",
+                          work="5000公里保养：机油、机滤", cost=Decimal("680.00"), opened_by=logistics)
+
+    def when(days, hour, minute=0):
+        return to_utc(dt.datetime.combine(today + dt.timedelta(days=days), dt.time(hour, minute)))
+
+    # (requester, approver, days from today, start hour, hours, state, vehicle, driver, km, fuel, tolls, destination, purpose)
+    odometers = {car.id: 67000, ev.id: 22900, van.id: 120900}
+    plans = [
+        ("specialist", "head", -20, 9, 3, "closed", car, 0, 64, "95.00", "30.00", "浦东国际机场", "接海尔售后工程师"),
+        ("sales", "leader", -16, 13, 4, "closed", ev, 1, 48, "0.00", "15.00", "虹桥商务区 国家会展中心", "家博会布展"),
+        ("desk", "manager", -12, 10, 2, "closed", van, 1, 36, "60.00", "0.00", "闵行仓库", "搬运前台物资"),
+        ("specialist", "head", -9, 14, 2, "closed", car, 0, 42, "70.00", "20.00", "徐汇区 顾客家中", "上门处理投诉"),
+        ("sales", "leader", -5, 9, 8, "closed", car, 1, 188, "260.00", "85.00", "苏州 供应商工厂", "验货"),
+        ("specialist", "head", -2, 9, 3, "back", ev, 0, 57, "0.00", "25.00", "浦东国际机场", "送客户"),
+        ("desk", "manager", 0, 8, 6, "out", car, 0, None, None, None, "嘉定 汽车城", "参加展会"),
+        ("specialist", "head", 1, 9, 2, "dispatched", ev, 1, None, None, None, "静安区 工商局", "办理执照变更"),
+        ("sales", "leader", 2, 13, 3, "approved", None, None, None, None, None, "松江 新桥镇 客户仓库", "大客户回访"),
+        ("specialist", None, 3, 10, 2, "requested", None, None, None, None, None, "长宁区 顾客家中", "上门回访"),
+        ("desk", "manager", 3, 14, 2, "sent_back", None, None, None, None, None, "南京西路", "采购礼品"),
+        ("specialist", "head", -6, 10, 2, "refused", None, None, None, None, None, "人民广场", "个人事务"),
+        ("sales", None, 4, 9, 2, "cancelled", None, None, None, None, None, "浦东 金桥", "客户改期"),
+        ("desk", None, -3, 15, 1, "voided", None, None, None, None, None, "测试", "重复提交"),
+    ]
+    for (who, approver, days, hour, hours, state, vehicle, driver, km, fuel, tolls, destination,
+         purpose) in sorted(plans, key=lambda p: (p[2], p[3])):
+        requester = staff[who]
+        starts = when(days, hour)
+        values = dict(number=next_number("YC"), requester=requester, department=requester.department_id,
+                      destination=destination, starts_at=starts, ends_at=starts + dt.timedelta(hours=hours),
+                      passengers=3 if vehicle is not ev else 2, purpose=purpose, state=state,
+                      created_at=starts - dt.timedelta(days=2), updated_at=starts - dt.timedelta(days=1))
+        if approver:
+            values.update(decided_by=staff[approver], decided_at=starts - dt.timedelta(days=1, hours=20),
+                          decision_note={"sent_back": "请写明参加人员", "refused": "私事不派公车"}.get(state, ""))
+        if vehicle is not None:
+            values.update(vehicle=vehicle, driver=drivers[driver], dispatched_by=logistics,
+                          dispatched_at=starts - dt.timedelta(days=1))
+        if state in ("out", "back", "closed"):
+            start = odometers[vehicle.id]
+            values.update(start_odometer=start, out_at=starts)
+            if km is not None:
+                values.update(end_odometer=start + km, back_at=starts + dt.timedelta(hours=hours),
+                              fuel=Decimal(fuel), tolls=Decimal(tolls))
+                odometers[vehicle.id] = start + km + 15  # the odd errand between logged trips
+        if state == "closed":
+            values["closed_at"] = starts + dt.timedelta(hours=hours + 1)
+        if state == "cancelled":
+            values["cancel_reason"] = "客户改期"
+        if state == "voided":
+            values.update(voided_at=starts - dt.timedelta(days=1), void_reason="重复提交")
+        Trip.create(**values)
+    for vehicle in (car, ev):
+        Vehicle.update(odometer=odometers[vehicle.id]).where(Vehicle.id == vehicle.id).execute()
+
 
 # ---------------------------------------------------------------- quality (服务质量): inspections and fines
 

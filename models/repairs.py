@@ -49,8 +49,8 @@ PHOTO_MAX_MB = settings.define(
 PHOTOS_MAX_MB = settings.define(
     "repair_photos_max_mb", int, 30, _l("All photos of one fault together (MB)"), REPAIRS, minimum=1, maximum=60)
 
-STATES = {"reported": _l("Reported"), "assigned": _l("Assigned"), "done": _l("Repaired, to confirm"),
-          "confirmed": _l("Confirmed good"), "reopened": _l("Reopened"), "voided": _l("Voided")}
+STATES = {"reported": _l("Waiting to be assigned"), "assigned": _l("Assigned for repair"), "done": _l("Repaired, to confirm"),
+          "confirmed": _l("Confirmed good"), "reopened": _l("Sent back for repair"), "voided": _l("Voided")}
 OPEN_STATES = ("reported", "assigned", "reopened")
 MANAGERS = frozenset({"logistics"})
 #: Names refusal() reads: the one assigned (or logistics), the person who reported the fault.
@@ -176,11 +176,12 @@ def escalation_recipients():
     return list(people.values())
 
 
-URGENT_MESSAGE = N_("%(urgency)s fault %(number)s at %(place)s: %(what)s")
+URGENT_MESSAGES = {"urgent": N_("Urgent fault %(number)s at %(place)s: %(what)s"),
+                   "emergency": N_("Emergency fault %(number)s at %(place)s: %(what)s")}
 ASSIGNED_MESSAGE = N_("Repair %(number)s at %(place)s is assigned to you.")
 DONE_MESSAGE = N_("Repair %(number)s at %(place)s is done: confirm it or reopen it.")
 REOPENED_MESSAGE = N_("Repair %(number)s at %(place)s was reopened: %(reason)s")
-ESCALATED_MESSAGE = N_("Repair %(number)s (%(urgency)s) at %(place)s is not done by its deadline.")
+ESCALATED_MESSAGE = N_("Repair %(number)s at %(place)s is not done within its %(hours)s hours.")
 
 
 def report(actor, *, place, what, urgency="normal", photos=(), now=None):
@@ -207,7 +208,7 @@ def report(actor, *, place, what, urgency="normal", photos=(), now=None):
         audit.record_create(actor, repair)
         if urgency in URGENT:
             for person in logistics_staff():
-                notify(person, URGENT_MESSAGE, ("repairs.show", {"repair_id": repair.id}), urgency=urgency,
+                notify(person, URGENT_MESSAGES[urgency], ("repairs.show", {"repair_id": repair.id}),
                        number=repair.number, place=repair.place, what=what[:80])
     return repair
 
@@ -330,7 +331,7 @@ def escalate_overdue(now=None):
             repair = Repair.get_by_id(row.id)
             for person in escalation_recipients():
                 notify(person, ESCALATED_MESSAGE, ("repairs.show", {"repair_id": repair.id}), number=repair.number,
-                       urgency=repair.urgency, place=repair.place)
+                       hours=deadline_hours(repair.urgency), place=repair.place)
             audit.record_event(None, "repair_escalated", repair, changes={"escalated_at": [None, now.isoformat()]})
             sent += 1
     return sent
@@ -342,29 +343,45 @@ def _department_id(department):
     return department.id
 
 
-def pass_rate(start_date, end_date, department=None):
-    """(good_first_time, confirmed_total): the repairs confirmed in the local days [start_date, end_date)
-    — of the reporter's department when one is given (a Department or its id) — and how many of them
-    were confirmed good the first time, never reopened. Voided repairs count in neither."""
+def _pass_counts(start_utc, end_utc, department_id=None):
     query = Repair.select(fn.COUNT(Repair.id).alias("total"),
                           fn.SUM(Case(None, ((Repair.reopen_count == 0, 1),), 0)).alias("good")).where(
         Repair.state == "confirmed", Repair.voided_at.is_null(),
-        Repair.confirmed_at >= day_start_utc(start_date), Repair.confirmed_at < day_start_utc(end_date))
-    department_id = _department_id(department)
+        Repair.confirmed_at >= start_utc, Repair.confirmed_at < end_utc)
     if department_id is not None:
         query = query.where(Repair.department == department_id)
     row = query.dicts().get()
     return int(row["good"] or 0), int(row["total"] or 0)
 
 
-def quality(start_date, end_date, department=None):
-    """The pass rate as the pages show it: {"good", "total", "percent" (None without confirmations),
-    "target", "met"}."""
-    good, total = pass_rate(start_date, end_date, department)
+def pass_rate(start_date, end_date, department=None):
+    """(good_first_time, confirmed_total): the repairs confirmed in the local days [start_date, end_date)
+    — of the reporter's department when one is given (a Department or its id) — and how many of them
+    were confirmed good the first time, never reopened. Voided repairs count in neither."""
+    return _pass_counts(day_start_utc(start_date), day_start_utc(end_date), _department_id(department))
+
+
+def _figures(good, total):
     target = settings.get(QUALITY_TARGET)
     percent = round(100 * good / total, 1) if total else None
     return {"good": good, "total": total, "percent": percent, "target": target,
             "met": percent is None or percent >= target}
+
+
+def report_section(start_utc, end_utc, department_id=None):
+    """The reports page's section (models.reports.SECTIONS): faults reported, escalated, and the pass rate."""
+    reported = Repair.select().where(Repair.created_at >= start_utc, Repair.created_at < end_utc,
+                                     Repair.voided_at.is_null())
+    if department_id:
+        reported = reported.where(Repair.department == department_id)
+    return {"reported": reported.count(), "escalated": reported.where(Repair.escalated_at.is_null(False)).count(),
+            **_figures(*_pass_counts(start_utc, end_utc, department_id or None))}
+
+
+def quality(start_date, end_date, department=None):
+    """The pass rate as the pages show it: {"good", "total", "percent" (None without confirmations),
+    "target", "met"}."""
+    return _figures(*pass_rate(start_date, end_date, department))
 
 
 def listing():

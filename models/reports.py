@@ -254,6 +254,14 @@ SECTIONS = [
 ]
 
 
+def repairs_section(start, end, department_id):
+    from models.repairs import report_section
+    return report_section(start, end, department_id)
+
+
+SECTIONS.append(("repairs", repairs_section))
+
+
 def _chart(period, department_id):
     """Per bucket counts of what the department met each day: visits, calls, complaints."""
     from models.calls import Call

@@ -70,14 +70,6 @@ PERMISSIONS = {
     # Home visits are the specialists' round; repair visits are also taken in at the desk.
     "home_visits.work": {"specialist", "service_manager", "admin"},
     "service_visits.work": {"front_desk", "specialist", "service_manager", "admin"},
-    # Quality (服务质量): the service manager runs it, heads act for their department, leadership reads,
-    # each person sees their own (models.quality decides which records).
-    "quality.run": {"service_manager"},
-    "quality.department": {"service_manager", "dept_head"},
-    "quality.read": {"service_manager", "dept_head", "leadership"},
-    "quality.own": {AUTHENTICATED},
-    # Quality assessments: the weights of the dimensions and sources are the administrator's.
-    "quality.weights": {"admin"},
     # Admin services
     "admin_services.run": {"logistics"},
     "admin_services.use": {AUTHENTICATED},
@@ -87,6 +79,8 @@ PERMISSIONS = {
     "broadcast.air": {"broadcaster", "service_manager"},
     "broadcast.edit": {"service_manager"},
     "broadcast.read": {"broadcaster", "service_manager", "leadership"},
+    # Vehicles: anyone requests a trip (admin_services.use); logistics keeps the fleet and the drivers.
+    "vehicles.manage": {"logistics", "admin"},
     # Meeting rooms: anyone books; logistics prepares; logistics and the administrator keep the rooms.
     "rooms.manage": {"logistics", "admin"},
     # Facility repairs: anyone reports a fault and follows their own; logistics runs the repairs.
@@ -102,6 +96,8 @@ PERMISSIONS = {
     "quality.read": {"service_manager", "dept_head", "leadership"},
     "quality.own": {AUTHENTICATED},
     "quality.checklist": {"admin", "service_manager"},
+    # Quality assessments: the weights of the dimensions and sources are the administrator's.
+    "quality.weights": {"admin"},
     # Documents (文件档案): drafting; the archive and its retention review. Reading what was issued to
     # one is admin_services.use; who reviews, signs off and issues is models.documents.TRANSITIONS.
     "documents.draft": {"logistics", "service_manager", "dept_head", "admin"},

@@ -71,6 +71,10 @@ SEEDED = {
     ("broadcast", "script_id"): "broadcast_script",
     ("broadcast", "version_id"): "script_version",
     ("broadcast", "slot_id"): "programme_slot",
+    ("vehicles", "trip_id"): "vehicle_trip",
+    ("vehicles", "vehicle_id"): "vehicle",
+    ("vehicles", "record_id"): "vehicle_service",
+    ("vehicles", "driver_id"): "driver",
     ("rooms", "booking_id"): "booking",
     ("rooms", "prep_item_id"): "prep_item",
     ("rooms", "action_id"): "action_item",
@@ -80,7 +84,6 @@ SEEDED = {
     ("quality", "period_id"): "assessment_period",
     ("quality", "award_id"): "award",
     ("quality", "entry_id"): "red_black_entry",
-    ("repairs", "repair_id"): "repair",
     ("quality", "inspection_id"): "quality_inspection",
     ("quality", "finding_id"): "quality_finding",
     ("quality", "fine_id"): "quality_fine",
@@ -89,6 +92,8 @@ SEEDED = {
     ("quality", "proposal_id"): "quality_proposal",
     ("quality", "department_id"): "department",
     ("documents", "document_id"): "document",
+    ("repairs", "repair_id"): "repair",
+    ("repairs", "photo_id"): "repair_photo",
 }
 #: Arguments that are not records.
 VALUES = {"fmt": "csv", "action": "check", "month": "2026-02", "year": 2026}
@@ -161,7 +166,8 @@ def seed_records(app, make_user, person):
                                               problem="不脱水")
     assessment_records = _seed_assessments(app, make_user, person)
     with app.test_request_context():
-        repair = repairs.report(desk, place="大堂东侧", what="自动门不开")
+        repair = repairs.report(person, place="大堂东侧", what="自动门不开",
+                                photos=[("门.jpg", _photo(), "JPEG", 64, 48)])
         document = documents.draft(people["head"], doc_type="notice", title="关于值班安排的通知",
                                    classification="internal", body="各部门：值班安排如下。",
                                    reviewer_ids=[people["leader"].id], department_ids=[own],
@@ -178,6 +184,13 @@ def seed_records(app, make_user, person):
         slot = broadcast.add_slot(None, variant="weekday", starts="09:42", ends="09:43", kind="welcome",
                                   title="", script_id=script.id)
     with app.test_request_context():
+        from models import vehicles
+        vehicle = vehicles.add_vehicle(None, plate="沪A12345", seats=7, model="别克GL8", odometer=1000)
+        driver = vehicles.add_driver(None, desk.id)
+        vehicle_service = vehicles.open_service(None, vehicle.id, kind="repair", opened_on=UTC_NOW.date(),
+                                                garage="4S店", work="刹车异响")
+        trip = vehicles.request_trip(person, destination="浦东机场", starts_at=UTC_NOW + dt.timedelta(days=1),
+                                     ends_at=UTC_NOW + dt.timedelta(days=1, hours=2), passengers=2, purpose="接客户")
         from models import rooms
         room = rooms.add_room(None, name="一号会议室", capacity=10)
         booking = rooms.book(person, room_id=room.id, title="周例会", starts_at=UTC_NOW + dt.timedelta(hours=1),
@@ -199,9 +212,10 @@ def seed_records(app, make_user, person):
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
         "broadcast_script": script.id, "script_version": broadcast.latest_version(script).id,
         "programme_slot": slot.id,
+        "vehicle_trip": trip.id, "vehicle": vehicle.id, "vehicle_service": vehicle_service.id, "driver": driver.id,
         "booking": booking.id, "prep_item": rooms.PrepItem.get().id, "action_item": action_item.id, "room": room.id,
         **assessment_records,
-        "repair": repair.id, "document": document.id,
+        "repair": repair.id, "repair_photo": repair.photo_list()[0].id, "document": document.id,
         **_seed_quality(app, make_user, person),
     }
 

@@ -131,7 +131,7 @@ def test_the_months_key_figures_are_held_to_the_seeds_targets(app, make_user):
     from tests.helpers import walk_to as _walk_to
     people = {"spec": make_user("spec", "specialist"), "manager": make_user("manager", "service_manager"),
               "head": make_user("head", "dept_head", department="Repairs")}
-    assert [t["value"] for t in board_model.targets(utcnow())] == [None, None, None, None]
+    assert [t["value"] for t in board_model.targets(utcnow())] == [None, None, None, None, None]
     handled = _make(app, people["spec"], phone="13900139001")
     _make(app, people["spec"], phone="13900139002")
     with app.test_request_context():

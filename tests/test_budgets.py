@@ -19,6 +19,7 @@ from playhouse.test_utils import count_queries
 from models import all_models
 from models.base import db
 from models.procurement.requisitions import MAX_ATTACHMENTS, MAX_LINES
+from models.quality.inspections import MAX_FINDINGS
 from models.roles import ROLES
 from tasks import huey
 from tests.test_access import NOW, endpoints, record_url, seed_records
@@ -42,7 +43,7 @@ ROWS_OF = {"department": 40, "user": 300,
            "requisition_attachment": MAX_ATTACHMENTS, "requisition_event": 100,
            "complaint_event": 300, "complaint_pause": 50, "callback_attempt": 20, "home_visit_reminder": 20,
            "return_event": 50, "compensation_event": 50, "compensation_recovery": 20, "service_visit_event": 50,
-           "duty_entry": 300, "handover": 4, "finding": 200,
+           "duty_entry": 300, "handover": 4, "finding": MAX_FINDINGS,
            "document_reviewer": 10, "document_version": 30, "document_event": 200, "document_recipient": 300, "handover_item": 100, "incident_photo": 20, "delivery": MAX_LINES, "return_record": MAX_LINES}
 #: Kept as seeded: the configuration, not data (a copied setting or counter would be a second one of
 #: the same key; copied approval steps or tiers a chain of thousands), and what would hand the copied
@@ -67,7 +68,8 @@ def _varied(field, value, copy):
         limit = getattr(field, "max_length", None) or 255
         return (value or "")[:limit - len(suffix)] + suffix
     if isinstance(field, DateTimeField):
-        return value - dt.timedelta(minutes=copy) if value else value
+        # Microseconds: copies of rows a whole slot apart (a room's half-hours) must not meet.
+        return value - dt.timedelta(microseconds=copy) if value else value
     if isinstance(field, DateField):
         return value - dt.timedelta(days=copy) if value else value
     if isinstance(field, IntegerField) and not isinstance(field, ForeignKeyField):

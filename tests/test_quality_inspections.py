@@ -368,3 +368,65 @@ def test_the_fine_notice_and_the_ledger_print_in_chinese(app, client, staffed, i
     text = pdf_text(weekly.data)
     assert "每周问题整改跟进表" in text and "迎宾问候声" in text and "前台" in text
     assert_embedded_cjk_font(weekly.data)
+
+
+def test_the_minute_sweep_runs_both_reminders_once(people, item):
+    from tasks.quality import quality_sweep
+    _check(people, item, "self", TODAY)
+    with time_machine.travel(NOW + dt.timedelta(days=8, hours=2), tick=False):  # overdue; 12:00 without a walk
+        assert quality_sweep.call_local() == 2
+        assert quality_sweep.call_local() == 0
+
+
+def test_the_manager_keeps_the_checklist_pays_out_corrects_and_decides_on_the_pages(app, client, staffed, item, auth):
+    front = Department.get(name="前台")
+    with app.test_request_context():
+        for days in (60, 30):
+            _check(staffed, item, "regional", TODAY - dt.timedelta(days=days))
+        fine = _fine_of(_check(staffed, item, "regional", TODAY))
+        _complete(_inspection(staffed, "self"), staffed["manager"])  # ¥100 into the fund
+    auth.login("manager")
+    refused = client.post("/quality/checklist", data={"title": "服务用语", "points": "0", "department": front.id,
+                                                      "submission_key": "c1"})
+    assert refused.status_code == 422 and "more than 0" in refused.get_data(as_text=True)
+    assert client.post("/quality/checklist", data={"title": "服务用语", "points": "2", "department": front.id,
+                                                   "active": "y", "submission_key": "c2"}).status_code == 303
+    assert ChecklistItem.select().where(ChecklistItem.title == "服务用语").count() == 1
+
+    too_much = client.post("/quality/fund/payout", data={"department": front.id, "person": staffed["desk"].id,
+                                                         "amount": "150", "reason": "季度奖励", "submission_key": "p1"})
+    assert too_much.status_code == 422 and "cannot exceed" in too_much.get_data(as_text=True)
+    assert client.post("/quality/fund/payout", data={"department": front.id, "person": staffed["desk"].id,
+                                                     "amount": "100", "reason": "季度奖励",
+                                                     "submission_key": "p2"}).status_code == 303
+    assert fines.balance(front.id) == 0
+
+    corrected = client.post(f"/quality/fines/{fine.id}", data={"version": fine.version, "amount": "100",
+                                                               "reason": "复核：按二倍计"})
+    assert corrected.status_code == 303
+    assert Fine.get_by_id(fine.id).state == "corrected"
+    assert Fine.get(Fine.corrects == fine.id).amount == Decimal("100.00")
+
+    proposal = StaffProposal.get()
+    missing = client.post(f"/quality/proposals/{proposal.id}", data={f"p{proposal.id}-version": proposal.version,
+                                                                     f"p{proposal.id}-decision": "keep"})
+    assert missing.status_code == 422
+    assert client.post(f"/quality/proposals/{proposal.id}", data={
+        f"p{proposal.id}-version": proposal.version, f"p{proposal.id}-decision": "keep",
+        f"p{proposal.id}-note": "已面谈，留岗观察"}).status_code == 303
+    assert StaffProposal.get_by_id(proposal.id).decision == "keep"
+
+
+def test_a_head_starts_only_their_own_departments_self_check(app, client, staffed, item, auth):
+    auth.login("head")
+    page = client.get("/quality/inspections/new").get_data(as_text=True)
+    assert "Regional monthly check" not in page and "工程维修部" not in page
+    repairs = Department.get(name="工程维修部")
+    refused = client.post("/quality/inspections/new", data={"kind": "self", "department": repairs.id,
+                                                            "inspected_on": "2026-11-10", "submission_key": "h1"})
+    assert refused.status_code == 422 and "may not start" in refused.get_data(as_text=True)
+    front = Department.get(name="前台")
+    assert client.post("/quality/inspections/new", data={"kind": "self", "department": front.id,
+                                                         "inspected_on": "2026-11-10",
+                                                         "submission_key": "h2"}).status_code == 303
+    assert Inspection.get().inspector_id == staffed["head"].id

@@ -231,7 +231,7 @@ def test_an_urgent_fault_tells_every_logistics_user_at_once(app, crew):
         _report(crew, urgency="normal")
         assert Notification.select().count() == 0
         _report(crew, urgency="emergency")
-    told = {n.user_id for n in Notification.select().where(Notification.message == repairs.URGENT_MESSAGE)}
+    told = {n.user_id for n in Notification.select().where(Notification.message == repairs.URGENT_MESSAGES["emergency"])}
     assert told == {crew["log"].id, crew["log2"].id}
 
 
@@ -306,3 +306,131 @@ def test_pass_rate_counts_first_time_good_among_confirmed_in_the_period(app, cre
         assert repairs.pass_rate(dt.date(2026, 10, 1), dt.date(2026, 11, 1), department=logistics.id) == (1, 1)
         figures = repairs.quality(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
     assert figures == {"good": 3, "total": 4, "percent": 75.0, "target": 98, "met": False}
+
+
+# ---------------------------------------------------------------- the pages
+
+def _report_form(**overrides):
+    data = {"place": "一楼大厅东门", "what": "自动门不能关闭", "urgency": "urgent", "submission_key": "bx-1"}
+    data.update(overrides)
+    return data
+
+
+def test_the_desk_reports_a_fault_with_a_photo(client, auth, crew):
+    auth.login("desk")
+    response = client.post("/repairs/new", data=_report_form(photos=[(io.BytesIO(_photo_bytes()), "门.png")]),
+                           content_type="multipart/form-data")
+    assert response.status_code == 303
+    repair = Repair.get()
+    assert response.headers["Location"].endswith(f"/repairs/{repair.id}")
+    assert repair.urgency == "urgent" and repair.reported_by_id == crew["desk"].id
+    photo = repair.photo_list()[0]
+    assert client.get(f"/repairs/photos/{photo.id}?thumb=1").mimetype == "image/jpeg"
+    page = client.get(f"/repairs/{repair.id}?lang=zh").get_data(as_text=True)
+    assert repair.number in page and "一楼大厅东门" in page and "紧急" in page
+    # a second tap on the same form makes no second fault
+    client.post("/repairs/new", data=_report_form(), content_type="multipart/form-data")
+    assert Repair.select().count() == 1
+
+
+def test_an_invalid_report_keeps_what_was_typed(client, auth, crew):
+    auth.login("desk")
+    data = _report_form(place="", photos=[(io.BytesIO(b"%PDF-1.4 not a photo"), "门.jpg")])
+    response = client.post("/repairs/new?lang=zh", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "自动门不能关闭" in page and "门.jpg: 该文件不是照片" in page
+    assert Repair.select().count() == 0
+
+
+def test_a_repair_through_the_pages_with_a_material_refused_beside_its_line(client, auth, crew):
+    with client.application.app_context():
+        bulb = StockItem.create(name="LED灯管", spec="T8", unit="支", balance=2)
+    with client.application.test_request_context():
+        repair = _report(crew)
+    auth.login("log")
+    response = client.post(f"/repairs/{repair.id}", data={"action": "assign", "assign-version": "1",
+                                                          "assign-assignee": crew["fitter"].id})
+    assert response.status_code == 303 and _fresh(repair).state == "assigned"
+    auth.logout()
+    auth.login("fitter")
+    done = {"action": "done", "done-version": str(_fresh(repair).version), "done-work_done": "更换灯管",
+            "done-materials-0-item": str(bulb.id), "done-materials-0-quantity": "5"}
+    response = client.post(f"/repairs/{repair.id}?lang=zh", data=done)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "更换灯管" in page and 'id="done-materials-0-quantity-error"' in page
+    assert _fresh(repair).state == "assigned"
+    done["done-materials-0-quantity"] = "2"
+    assert client.post(f"/repairs/{repair.id}", data=done).status_code == 303
+    assert StockItem.get_by_id(bulb.id).balance == 0 and _fresh(repair).state == "done"
+    # someone else confirming is refused with a message on the page
+    confirm = {"action": "confirm", "confirm-version": str(_fresh(repair).version)}
+    auth.logout()
+    auth.login("log")
+    response = client.post(f"/repairs/{repair.id}?lang=zh", data=confirm)
+    assert response.status_code == 422 and "只有报修人" in response.get_data(as_text=True)
+    auth.logout()
+    auth.login("desk")
+    assert client.post(f"/repairs/{repair.id}", data=confirm).status_code == 303
+    assert _fresh(repair).state == "confirmed"
+
+
+def test_someone_elses_repair_is_not_shown(client, auth, crew):
+    with client.application.test_request_context():
+        repair = _report(crew)
+    auth.login("desk2")
+    assert client.get(f"/repairs/{repair.id}").status_code == 404
+    assert repair.number not in client.get("/repairs").get_data(as_text=True)
+    auth.logout()
+    auth.login("log")
+    assert repair.number in client.get("/repairs").get_data(as_text=True)
+
+
+def test_the_ledger_prints_and_exports_the_month(client, auth, crew):
+    from tests.pdf import assert_embedded_cjk_font, pdf_text
+    with client.application.test_request_context():
+        with time_machine.travel(at(2026, 11, 3, 9, 0), tick=False):
+            repair = _repaired(crew)
+            _step(repair, "confirm", crew["desk"])
+    auth.login("log")
+    page = client.get("/repairs/ledger?month=2026-11&lang=zh").get_data(as_text=True)
+    assert repair.number in page and "100.0" in page
+    response = client.get("/repairs/ledger.pdf?month=2026-11")
+    assert response.mimetype == "application/pdf"
+    text = pdf_text(response.data)
+    assert "维修登记表" in text and repair.number in text and "一楼大厅东门" in text and "黄师傅" in text
+    assert "合格率" in text
+    assert_embedded_cjk_font(response.data)
+    csv = client.get("/repairs/ledger.csv?month=2026-11").get_data(as_text=True)
+    assert repair.number in csv and "更换门禁感应器" in csv
+    assert client.get("/repairs/ledger.xlsx?month=2026-11").status_code == 200
+    auth.logout()
+    auth.login("desk")
+    assert client.get("/repairs/ledger").status_code == 403
+
+
+# ---------------------------------------------------------------- reports page and board
+
+def test_the_report_and_the_board_show_the_months_repair_quality(client, auth, crew, make_user):
+    from models import board
+    from models.reports import Period, build
+    with client.application.test_request_context():
+        with time_machine.travel(at(2026, 11, 3, 9, 0), tick=False):
+            _step(_repaired(crew), "confirm", crew["desk"])
+            again = _repaired(crew)
+            _step(again, "reopen", crew["desk"], note="又坏了")
+            _step(again, "assign", crew["log"], assignee_id=crew["fitter"].id)
+            _step(again, "done", crew["fitter"], work_done="再修")
+            _step(again, "confirm", crew["desk"])
+        figures = build(Period.parse("month", "2026-11"))
+        assert figures["sections"]["repairs"] == {"reported": 2, "escalated": 0, "good": 1, "total": 2,
+                                                  "percent": 50.0, "target": 98, "met": False}
+        with time_machine.travel(at(2026, 11, 20, 9, 0), tick=False):
+            values = {t["key"]: t for t in board.targets(None)}
+    assert values["repair_pass"] == {"key": "repair_pass", "value": 50.0, "target": 98.0, "met": False}
+    make_user("mgr2", "service_manager")
+    with time_machine.travel(at(2026, 12, 2, 9, 0), tick=False):
+        auth.login("mgr2")
+        page = client.get("/reports?kind=month&month=2026-11&lang=zh").get_data(as_text=True)
+    assert "维修质量合格率" in page and "50.0 %" in page

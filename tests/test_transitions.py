@@ -7,6 +7,7 @@ A workflow plugs in with one Workflow(...): how to make a record in a given stat
 and who may not take each action, and how to apply it. Requisitions are walked the same way in
 tests/test_requisition_transitions.py, reaching each state along the chain rather than by setting it."""
 import datetime as dt
+from decimal import Decimal
 from dataclasses import dataclass
 from typing import Callable
 
@@ -140,6 +141,112 @@ def _script_workflow():
 
 
 BROADCAST_SCRIPTS = _script_workflow()
+
+
+# Vehicle trips
+
+def _fleet(people):
+    """The logistics clerk, a vehicle and a driver, made once per test."""
+    from models import vehicles
+    from models.users import User, create_user
+    if "logistics" not in people:
+        people["logistics"] = User.by_username("logistics") or create_user(
+            None, "logistics", "刘洋", ["logistics"], "correct-horse-battery")
+        driver = create_user(None, "chauffeur", "孙师傅", ["front_desk"], "correct-horse-battery")
+        people["vehicle"] = vehicles.add_vehicle(None, plate="沪A12345", seats=7, odometer=1000)
+        people["driver"] = vehicles.add_driver(None, driver.id)
+        people["driver2"] = vehicles.add_driver(None, create_user(None, "chauffeur2", "钱师傅", ["front_desk"],
+                                                                  "correct-horse-battery").id)
+    return people
+
+
+def _make_trip(people, state):
+    from models import vehicles
+    from models.vehicles import Trip
+    _fleet(people)
+    # Each record at its own time: records made in a holding state share the vehicle and driver.
+    start = utcnow() + dt.timedelta(days=1, hours=3 * Trip.select().count())
+    trip = vehicles.request_trip(people["desk"], destination="浦东机场", starts_at=start,
+                                 ends_at=start + dt.timedelta(hours=2), passengers=2, purpose="接客户")
+    return _set_state(Trip, trip.id, state, vehicle=people["vehicle"].id, driver=people["driver"].id,
+                      start_odometer=1000)
+
+
+def _apply_trip(people, record_id, action, actor):
+    from models import vehicles
+    from models.vehicles import Trip, Vehicle
+    trip = Trip.get_by_id(record_id)
+    start = utcnow() + dt.timedelta(days=2)
+    reading = (Vehicle.get_by_id(people["vehicle"].id).odometer if action == "start" else 1000) + 50
+    vehicles.apply(record_id, action, actor, trip.version, note="说明", vehicle_id=people["vehicle"].id,
+                   driver_id=people["driver2" if action == "redispatch" else "driver"].id, odometer=reading, fuel=Decimal("100"), tolls=Decimal("20"),
+                   destination="虹桥站", starts_at=start, ends_at=start + dt.timedelta(hours=1), passengers=2,
+                   purpose="接客户")
+
+
+_TRIP_ALLOWED = {"approve": "manager", "send_back": "manager", "refuse": "manager", "resubmit": "desk",
+                 "cancel": "desk"}
+_TRIP_REFUSED = {"approve": "spec", "send_back": "spec", "refuse": "spec", "dispatch": "manager", "close": "manager",
+                 "void": "manager"}
+
+
+def _trip_workflow():
+    from models import vehicles
+    from models.vehicles import Trip
+    return Workflow(
+        transitions=vehicles.TRANSITIONS, states=tuple(vehicles.STATES), model=Trip, make=_make_trip,
+        apply=_apply_trip,
+        allowed=lambda people, action: _fleet(people)[_TRIP_ALLOWED.get(action, "logistics")],
+        refused=lambda people, action: people[_TRIP_REFUSED.get(action, "host")],
+    )
+
+
+# Quality: inspections and rectifications
+
+def _make_inspection(people, state):
+    from models.quality import inspections
+    repairs = Department.get_or_create(name="Repairs")[0]
+    inspection = inspections.create(people["manager"], kind="self", department_id=repairs.id)
+    return _set_state(inspections.Inspection, inspection.id, state)
+
+
+def _apply_inspection(people, record_id, action, actor):
+    from models.quality import inspections
+    inspections.apply(record_id, action, actor, inspections.Inspection.get_by_id(record_id).version, note="录入错误")
+
+
+def _make_rectification(people, state):
+    from models.quality import checklists, inspections
+    from models.quality.rectifications import Rectification
+    repairs = Department.get(name="Repairs")
+    item = checklists.save_item(None, title="维修后现场清洁", points="2", department_id=repairs.id)
+    inspection = inspections.create(people["manager"], kind="self", department_id=repairs.id)
+    finding = inspections.add_finding(people["manager"], inspection.id, item_id=item.id,
+                                      person_id=people["repairer"].id, points_lost="1", seen="地面有污渍")
+    inspections.apply(inspection.id, "complete", people["manager"], inspection.version)
+    return _set_state(Rectification, Rectification.get(Rectification.finding == finding.id).id, state)
+
+
+def _apply_rectification(people, record_id, action, actor):
+    from models.quality import rectifications
+    rectifications.apply(record_id, action, actor, rectifications.Rectification.get_by_id(record_id).version,
+                         note="已清理并复训")
+
+
+def _quality_workflows():
+    from models.quality import inspections, rectifications
+    return {
+        "inspection": Workflow(
+            transitions=inspections.TRANSITIONS, states=tuple(inspections.STATES), model=inspections.Inspection,
+            make=_make_inspection, apply=_apply_inspection,
+            allowed=lambda people, action: people["manager"], refused=lambda people, action: people["desk"]),
+        "rectification": Workflow(
+            transitions=rectifications.TRANSITIONS, states=tuple(rectifications.STATES),
+            model=rectifications.Rectification, make=_make_rectification, apply=_apply_rectification,
+            # the owner closes; the inspector (here the manager) verifies or reopens; the owner may not
+            allowed=lambda people, action: people["repairer" if action == "close" else "manager"],
+            refused=lambda people, action: people["desk" if action == "close" else "repairer"]),
+    }
 
 
 # Meeting rooms: a booking (cancelled by its organiser or logistics) and an action item of the
@@ -323,11 +430,10 @@ DOCUMENTS = Workflow(
     refused=lambda people, action: people["desk"],
 )
 
-# One table of every workflow: two branches' merges had each written the whole dict, and the later
-# assignment dropped the documents', rooms' and broadcast scripts' walks.
+# One table of every workflow; an area adds its own entries.
 WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "repair": REPAIRS,
-             "document": DOCUMENTS, "assessment": ASSESSMENTS}
-WORKFLOWS |= _rooms_workflows()
+             "document": DOCUMENTS, "assessment": ASSESSMENTS, "vehicle_trip": _trip_workflow(),
+             **_rooms_workflows(), **_quality_workflows()}
 WORKFLOWS["broadcast_script"] = BROADCAST_SCRIPTS
 PAIRS = [(name, state) for name, workflow in WORKFLOWS.items() for state in workflow.states]
 

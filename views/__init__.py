@@ -166,6 +166,8 @@ def init_app(app):
     app.register_blueprint(service_visits.bp)
     from views import broadcast
     app.register_blueprint(broadcast.bp)
+    from views import vehicles
+    app.register_blueprint(vehicles.bp)
     from views import rooms
     app.register_blueprint(rooms.bp)
     from views.quality import assessments as quality_assessments

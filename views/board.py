@@ -19,7 +19,8 @@ bp = Blueprint("board", __name__)
 CHART_WIDTH, CHART_HEIGHT = 760, 220
 #: The key figures' names on the wall, in both languages at once.
 TARGET_LABELS = {"handled": ("投诉处理率", "complaints handled"), "on_time": ("按时处理率", "handled on time"),
-                 "callback_pass": ("回访合格率", "callback pass rate"), "satisfied": ("客户满意度", "satisfaction")}
+                 "callback_pass": ("回访合格率", "callback pass rate"), "satisfied": ("客户满意度", "satisfaction"),
+                 "repair_pass": ("维修质量合格率", "repair quality pass rate")}
 
 
 def complaint_state(state):

@@ -200,6 +200,13 @@ def table_rows(figures):
              [_("Procurement"), _("Requisitions approved"), procurement["approved"]],
              [_("Procurement"), _("Confirmed amount (CNY)"), Money(procurement["total_confirmed"])],
              [_("Procurement"), _("Average time to approve (hours)"), procurement["avg_hours_to_approve"]]]
+    if repairs := sections.get("repairs"):
+        rows += [[_("Facility repairs"), _("Faults reported"), repairs["reported"]],
+                 [_("Facility repairs"), _("Escalated: not repaired in time"), repairs["escalated"]],
+                 [_("Facility repairs"), _("Repairs confirmed"), repairs["total"]],
+                 [_("Facility repairs"), _("Good the first time"), repairs["good"]],
+                 [_("Facility repairs"), _("Repair quality pass rate, target ≥ %(target)s %%", target=repairs["target"]),
+                  repairs["percent"]]]
     chart = figures["chart"]
     for name, values in chart["series"].items():
         rows.extend([str(SERIES_LABELS[name]), label, n] for label, n in zip(chart["labels"], values))

