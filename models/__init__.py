@@ -28,6 +28,7 @@ def all_models():
     from models.compensations import Compensation, CompensationEvent, CompensationRecovery, CompensationTier
     from models.home_visits import HomeVisit, HomeVisitReminder
     from models.service_visits import ServiceVisit, ServiceVisitEvent
+    from models.broadcast import BroadcastDayCheck, BroadcastLog, ProgrammeSlot, Script, ScriptVersion
     from models.vehicles import Driver, Trip, Vehicle, VehicleReminder, VehicleService
     from models.quality.plan import Measure, PeriodNote, Plan, Target
     from models.quality.training import Attendee, Course, CourseMaterial, CourseTopic, InductionReminder
@@ -54,6 +55,7 @@ def all_models():
             RequisitionAttachment, PurchaseOrder, OrderLine, Delivery, DeliveryLine, ReturnRecord, StockItem, StockMove,
             WeeklyArchive, GoodsReturn, ReturnEvent,
             CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
+            Script, ScriptVersion, ProgrammeSlot, BroadcastLog, BroadcastDayCheck,
             Vehicle, Driver, Trip, VehicleService, VehicleReminder,
             Plan, Target, PeriodNote, Measure, Course, Attendee, CourseTopic, CourseMaterial, InductionReminder,
             Room, BookingSeries, Booking, RoomSlot, PrepItem, BookingGuest, MeetingMinutes, ActionItem,

@@ -32,6 +32,8 @@ STAFF = [
     # The departments complaints are assigned to handle them with their own people.
     ("repairs", "黄建国", "工程维修部", ["dept_head"], "8301"),
     ("sales", "周婷", "销售部", ["dept_head"], "8401"),
+    # The broadcast station (播音) of the service department.
+    ("broadcaster", "孙丽", "客户服务部", ["broadcaster"], "8103"),
 ]
 
 
@@ -61,6 +63,7 @@ def seed_demo(only_if_empty=False):
         seed_front_desk_demo()
         seed_desk_items_demo()
         seed_compensations_demo()
+        seed_broadcast_demo()
         seed_vehicles_demo(password)
         from models.rooms_demo import seed_rooms_demo
         seed_rooms_demo()
@@ -1004,6 +1007,107 @@ def _retime_compensation(compensation, times, paid_days_ago=None, recovery_days_
              recorded_at=to_utc(dt.datetime.combine(day, dt.time(10, 0))))
 
 
+# ---------------------------------------------------------------- broadcasting
+
+#: Seed 002's scripts (稿件), Chinese and Russian: kind, title, Russian title, vendor, texts.
+BROADCAST_SCRIPTS = [
+    ("welcome", "红星欢迎语", "Приветствие", "",
+     "尊敬的顾客朋友们，早上好！欢迎光临红星国际家居。本商场营业时间为上午九点半至下午五点半，祝您购物愉快！",
+     "Уважаемые покупатели, доброе утро! Добро пожаловать в торговый центр «Красная звезда». "
+     "Мы работаем с 9:30 до 17:30. Приятных покупок!"),
+    ("weather", "天气预报、友情提醒", "Прогноз погоды и напоминание", "",
+     "今天白天晴转多云，气温三到十二度。友情提醒：请看管好随身物品，带好您的小孩。",
+     "Сегодня днём ясно, временами облачно, от 3 до 12 градусов. Пожалуйста, следите за своими вещами и детьми."),
+    ("promotion", "林氏家居促销", "Акция Linshi", "林氏家居",
+     "林氏家居二楼展厅本周全场八折，购满五千元送床品四件套。",
+     "Салон Linshi на втором этаже: на этой неделе скидка 20%, при покупке от 5000 юаней — комплект белья в подарок."),
+    ("promotion", "顾家家居促销", "Акция Kuka", "顾家家居",
+     "顾家家居沙发限时特惠，三楼展厅欢迎您选购。",
+     "Диваны Kuka по специальной цене, третий этаж. Ждём вас!"),
+    ("greeting", "节日祝福语", "Праздничное поздравление", "",
+     "值此佳节，红星国际家居全体员工祝您节日快乐，阖家幸福！",
+     "Коллектив «Красной звезды» поздравляет вас с праздником и желает счастья вашей семье!"),
+    ("farewell", "送宾语", "Прощание", "",
+     "尊敬的顾客朋友们，本商场营业时间即将结束，感谢您的光临，欢迎再次光临红星国际家居，再见！",
+     "Уважаемые покупатели, наш центр скоро закрывается. Спасибо за визит, ждём вас снова. До свидания!"),
+]
+
+#: Seed 002's 播音程序表: (from, to, what plays, title, script kind or None). Promotions loop in
+#: half-hour turns; the holiday programme adds the greetings at 11:00 and 14:00 and moves the
+#: farewell later (双休及活动日顺延).
+BROADCAST_WEEKDAY = [
+    ("09:20", "09:29", "music", "相亲相爱 + 营业员心态调整"),
+    ("09:30", "09:40", "music", "迎宾曲"),
+    ("09:42", "09:43", "welcome", ""),
+    ("09:43", "10:00", "music", "背景音乐"),
+    ("10:00", "10:05", "weather", ""),
+    ("10:05", "10:30", "promotion", "厂商促销信息"),
+    ("10:30", "11:00", "promotion", "厂商促销信息"),
+    ("11:00", "11:30", "promotion", "厂商促销信息"),
+    ("11:30", "14:00", "music", "背景音乐"),
+    ("14:00", "14:30", "promotion", "厂商促销信息"),
+    ("14:30", "15:00", "promotion", "厂商促销信息"),
+    ("15:00", "15:30", "promotion", "厂商促销信息"),
+    ("15:30", "17:24", "music", "背景音乐"),
+    ("17:25", "17:30", "farewell", "送宾曲"),
+]
+BROADCAST_HOLIDAY = [row for row in BROADCAST_WEEKDAY if row[0] not in ("11:00", "14:00", "15:30", "17:25")] + [
+    ("11:00", "11:05", "greeting", ""),
+    ("11:05", "11:30", "promotion", "厂商促销信息"),
+    ("14:00", "14:05", "greeting", ""),
+    ("14:05", "14:30", "promotion", "厂商促销信息"),
+    ("15:30", "17:54", "music", "背景音乐"),
+    ("17:55", "18:00", "farewell", "送宾曲"),
+]
+
+
+def seed_broadcast_demo():
+    """Seed 002's programme (weekday and holiday), approved scripts in both languages, one newer
+    version waiting for approval, and the last week's log with a missed slot."""
+    from models import broadcast
+    from models.broadcast import BroadcastLog, ProgrammeSlot, Script, ScriptVersion
+    if Script.select().exists():
+        return
+    people = _staff()
+    caster, boss = people["broadcaster"], people["manager"]
+    scripts = {}
+    for kind, title, title_ru, vendor, zh, ru in BROADCAST_SCRIPTS:
+        script = broadcast.create_script(caster, kind=kind, title=title, title_ru=title_ru, vendor=vendor,
+                                         text_zh=zh, text_ru=ru)
+        version = broadcast.latest_version(script)
+        broadcast.apply(version.id, "approve", boss, version.version)
+        scripts.setdefault(kind, script)
+    weather = scripts["weather"]
+    broadcast.edit_script(caster, weather.id, 1, text_zh="今天阴有小雨，气温两到八度。友情提醒：雨天地滑，请小心慢行，带好您的雨具。",
+                          text_ru="Сегодня пасмурно, небольшой дождь, от 2 до 8 градусов. Осторожно, скользко!")
+    ScriptVersion.update(written_at=_local(1, "16:10")).where(ScriptVersion.state == "pending").execute()
+    set_up = _local(8, "08:00")  # the programme came into use a week ago
+    for variant, rows in (("weekday", BROADCAST_WEEKDAY), ("holiday", BROADCAST_HOLIDAY)):
+        for starts, ends, kind, title in sorted(rows):
+            slot = broadcast.add_slot(boss, variant=variant, starts=starts, ends=ends, kind=kind, title=title,
+                                      script_id=scripts[kind].id if kind in scripts and kind != "promotion" else None)
+            _set(ProgrammeSlot, slot.id, created_at=set_up)
+    for script in Script.select():
+        _set(Script, script.id, created_at=_local(31, "15:00"))
+    ScriptVersion.update(written_at=_local(31, "15:00"), decided_at=_local(31, "16:30")).where(
+        ScriptVersion.state == "approved").execute()
+    # The last week: recorded as the broadcaster went; one slot missed, two left unrecorded.
+    now = utcnow()
+    today = local_now().date()
+    for days_ago in range(7, 0, -1):
+        day = today - dt.timedelta(days=days_ago)
+        for n, entry in enumerate(broadcast.day_programme(day, now)):
+            if (days_ago, n) in ((5, 12), (2, 3)):
+                continue  # not recorded: the supervisor sees the gap
+            missed = (days_ago, n) == (3, 5)
+            BroadcastLog.create(day=day, slot=entry.slot, outcome="missed" if missed else "done",
+                                reason="音响设备故障，已报修" if missed else "",
+                                aired=None if missed else entry.version, recorded_by=caster,
+                                recorded_at=entry.starts_at + dt.timedelta(minutes=1))
+    # Today so far: what has begun is recorded, except the slot due now.
+    for entry in broadcast.day_programme(today, now):
+        if entry.ends_at <= now:
+            broadcast.record(caster, entry.slot.id, "done", now=now)
 # ---------------------------------------------------------------- vehicles
 
 def seed_vehicles_demo(password):

@@ -9,6 +9,7 @@ ROLES = {
     "service_manager": _l("Service manager"),
     "leadership": _l("Leadership"),
     "admin": _l("Administrator"),
+    "broadcaster": _l("Broadcaster"),
 }
 
 #: Anyone logged in, whatever their roles.
@@ -72,6 +73,12 @@ PERMISSIONS = {
     # Admin services
     "admin_services.run": {"logistics"},
     "admin_services.use": {AUTHENTICATED},
+    # Broadcasting: the broadcaster airs the programme and writes scripts; the supervisor (service
+    # manager) approves scripts and sets the programme; the log is read by the supervisor, leadership
+    # and the broadcaster, whose own work it is.
+    "broadcast.air": {"broadcaster", "service_manager"},
+    "broadcast.edit": {"service_manager"},
+    "broadcast.read": {"broadcaster", "service_manager", "leadership"},
     # Vehicles: anyone requests a trip (admin_services.use); logistics keeps the fleet and the drivers.
     "vehicles.manage": {"logistics", "admin"},
     # Meeting rooms: anyone books; logistics prepares; logistics and the administrator keep the rooms.

@@ -48,4 +48,5 @@ from tasks import vehicles  # noqa: E402,F401
 from tasks import quality_training  # noqa: E402,F401
 from tasks import rooms  # noqa: E402,F401
 from tasks import repairs  # noqa: E402,F401
+from tasks import broadcast  # noqa: E402,F401
 from tasks import quality  # noqa: E402,F401

@@ -68,6 +68,9 @@ SEEDED = {
     ("suppliers", "supplier_id"): "supplier",
     ("visitors", "visit_id"): "visit",
     ("visitors", "entry_id"): "watchlist_entry",
+    ("broadcast", "script_id"): "broadcast_script",
+    ("broadcast", "version_id"): "script_version",
+    ("broadcast", "slot_id"): "programme_slot",
     ("vehicles", "trip_id"): "vehicle_trip",
     ("vehicles", "vehicle_id"): "vehicle",
     ("vehicles", "record_id"): "vehicle_service",
@@ -188,6 +191,12 @@ def seed_records(app, make_user, person):
             documents.apply(document.id, action, actor, documents.Document.get_by_id(document.id).version)
     archive = weekly_archive.archive_week(weekly_archive.Week.containing(dt.date(2026, 2, 2)),
                                           lambda *_: b"%PDF-1.4\n%%EOF\n")
+    from models import broadcast
+    with app.test_request_context():
+        script = broadcast.create_script(spec, kind="welcome", title="欢迎语", text_zh="欢迎光临！",
+                                         text_ru="Добро пожаловать!")
+        slot = broadcast.add_slot(None, variant="weekday", starts="09:42", ends="09:43", kind="welcome",
+                                  title="", script_id=script.id)
     with app.test_request_context():
         from models import vehicles
         vehicle = vehicles.add_vehicle(None, plate="沪A12345", seats=7, model="别克GL8", odometer=1000)
@@ -215,6 +224,8 @@ def seed_records(app, make_user, person):
         "stock_item": StockItem.get().id, "supplier": Supplier.get().id, "visit": visit.id,
         "watchlist_entry": watch.id, "weekly_archive": archive.id, "goods_return": goods_return.id,
         "compensation": compensation.id, "home_visit": home_visit.id, "service_visit": service_visit.id,
+        "broadcast_script": script.id, "script_version": broadcast.latest_version(script).id,
+        "programme_slot": slot.id,
         "vehicle_trip": trip.id, "vehicle": vehicle.id, "vehicle_service": vehicle_service.id, "driver": driver.id,
         "booking": booking.id, "prep_item": rooms.PrepItem.get().id, "action_item": action_item.id, "room": room.id,
         **assessment_records,

@@ -117,6 +117,32 @@ CALLBACKS = Workflow(
     refused=lambda people, action: people["desk"],
 )
 
+# Broadcast script versions
+
+def _make_script_version(people, state):
+    from models import broadcast
+    script = broadcast.create_script(people["spec"], kind="welcome", title="欢迎语", text_zh="欢迎光临！",
+                                     text_ru="Добро пожаловать!")
+    return _set_state(broadcast.ScriptVersion, broadcast.latest_version(script).id, state)
+
+
+def _apply_script_version(people, record_id, action, actor):
+    from models import broadcast
+    broadcast.apply(record_id, action, actor, broadcast.ScriptVersion.get_by_id(record_id).version, note="俄语再短一些")
+
+
+def _script_workflow():
+    from models import broadcast
+    return Workflow(
+        transitions=broadcast.TRANSITIONS, states=tuple(broadcast.STATES), model=broadcast.ScriptVersion,
+        make=_make_script_version, apply=_apply_script_version,
+        # The supervisor approves; the desk (and the broadcaster who wrote it) may not.
+        allowed=lambda people, action: people["manager"], refused=lambda people, action: people["desk"])
+
+
+BROADCAST_SCRIPTS = _script_workflow()
+
+
 # Vehicle trips
 
 def _fleet(people):
@@ -408,6 +434,7 @@ DOCUMENTS = Workflow(
 WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "repair": REPAIRS,
              "document": DOCUMENTS, "assessment": ASSESSMENTS, "vehicle_trip": _trip_workflow(),
              **_rooms_workflows(), **_quality_workflows()}
+WORKFLOWS["broadcast_script"] = BROADCAST_SCRIPTS
 PAIRS = [(name, state) for name, workflow in WORKFLOWS.items() for state in workflow.states]
 
 

@@ -164,6 +164,8 @@ def init_app(app):
     from views import home_visits, service_visits
     app.register_blueprint(home_visits.bp)
     app.register_blueprint(service_visits.bp)
+    from views import broadcast
+    app.register_blueprint(broadcast.bp)
     from views import vehicles
     app.register_blueprint(vehicles.bp)
     from views.quality import plan as quality_plan, training as quality_training

@@ -42,6 +42,8 @@ NAVIGATION = [
     (_l("Approval chain"), "approval_chain.index", "procurement.chain"),
     (_l("Advance compensation"), "compensations.index", "compensations.work"),
     (_l("Compensation tiers"), "compensations.tiers", "compensations.tiers"),
+    (_l("Broadcast"), "broadcast.index", "broadcast.air"),
+    (_l("Broadcast log"), "broadcast.log", "broadcast.read"),
     (_l("Vehicles"), "vehicles.index", "admin_services.use"),
     (_l("Training"), "quality_training.index", "quality.own"),
     (_l("Service-capability plan"), "quality_plan.index", "quality.read"),
