@@ -32,7 +32,12 @@ SLOT = dt.timedelta(minutes=SLOT_MINUTES)
 DAY_START, DAY_END = 8, 20
 LONGEST = dt.timedelta(hours=12)
 SERIES_WEEKS_MAX = 52
-SHOWN = 200
+#: The most half-hours one room has in a day: no more bookings than this fit in one day of one room.
+SLOTS_A_DAY = 24 * 60 // SLOT_MINUTES
+#: Visitors one meeting invites, and action items one meeting's minutes hold: a meeting that needs more
+#: is a conference (its guest list goes to the front desk as a list), and the booking page lists them all.
+MAX_GUESTS = 100
+MAX_ACTION_ITEMS = 50
 
 ROOMS = _l("Meeting rooms")
 PREP_REMIND_MINUTES = settings.define(
@@ -277,6 +282,8 @@ def _hold(booking):
 
 
 def _invite(actor, booking, guests):
+    if guests and BookingGuest.select().where(BookingGuest.booking == booking.id).count() + len(guests) > MAX_GUESTS:
+        raise RoomError(_l("A meeting invites at most %(n)s visitors.", n=MAX_GUESTS), field="name")
     for guest in guests:
         appointment = visitors.book(
             actor, visitor_name=guest["name"], phone=guest["phone"], organisation=guest.get("organisation", ""),
@@ -287,6 +294,8 @@ def _invite(actor, booking, guests):
 
 def _clean_guests(guests):
     cleaned = []
+    if len(guests or ()) > MAX_GUESTS:
+        raise RoomError(_l("A meeting invites at most %(n)s visitors.", n=MAX_GUESTS), field="guests-0")
     for index, guest in enumerate(guests or []):
         name, phone = (guest.get("name") or "").strip(), (guest.get("phone") or "").strip()
         if not name and not phone:
@@ -510,12 +519,14 @@ def get(booking_id):
     return listing().where(Booking.id == booking_id).first()
 
 
-def day_bookings(day):
-    """The day's live bookings (a local date), for the grid."""
+def day_bookings(day, room_ids):
+    """The day's live bookings (a local date) of the rooms the grid shows; the slots' UNIQUE
+    index bounds them at SLOTS_A_DAY a room."""
     start = day_start_utc(day)
     end = day_start_utc(day + dt.timedelta(days=1))
-    return list(listing().where(Booking.state == "booked", Booking.starts_at < end, Booking.ends_at > start)
-                .order_by(Booking.starts_at).limit(SHOWN))
+    return list(listing().where(Booking.state == "booked", Booking.room.in_(room_ids), Booking.starts_at < end,
+                                Booking.ends_at > start)
+                .order_by(Booking.starts_at).limit(max(1, len(room_ids)) * (SLOTS_A_DAY + 1)))
 
 
 def grid_times(day):
@@ -540,14 +551,14 @@ def week_bookings(room_id, monday):
     start = day_start_utc(monday)
     end = day_start_utc(monday + dt.timedelta(days=7))
     return list(listing().where(Booking.room == room_id, Booking.state == "booked", Booking.starts_at < end,
-                                Booking.ends_at > start).order_by(Booking.starts_at).limit(SHOWN))
+                                Booking.ends_at > start).order_by(Booking.starts_at).limit(7 * (SLOTS_A_DAY + 1)))
 
 
-def mine(user, now=None):
-    """My bookings ahead (and today's)."""
+def mine(user):
+    """My bookings ahead (and today's), soonest first: a query, paged by the page."""
     since = day_start_utc(local_now().date())
-    return list(listing().where(Booking.organiser == user.id, Booking.state == "booked", Booking.ends_at > since)
-                .order_by(Booking.starts_at).limit(50))
+    return (listing().where(Booking.organiser == user.id, Booking.state == "booked", Booking.ends_at > since)
+            .order_by(Booking.starts_at, Booking.id))
 
 
 def guests_of(booking):
@@ -580,11 +591,19 @@ def tick(actor, item_id):
 
 
 def unfinished_prep(now=None):
-    """Bookings ahead (or under way) with preparation not yet ticked off, soonest first."""
+    """Bookings ahead (or under way) with preparation not yet ticked off, soonest first: a query, paged by the page."""
     now = now or utcnow()
     open_items = PrepItem.select(PrepItem.booking).where(PrepItem.done_at.is_null())
-    return list(listing().where(Booking.state == "booked", Booking.ends_at > now, Booking.id.in_(open_items))
-                .order_by(Booking.starts_at).limit(SHOWN))
+    return (listing().where(Booking.state == "booked", Booking.ends_at > now, Booking.id.in_(open_items))
+            .order_by(Booking.starts_at, Booking.id))
+
+
+def prep_items_of(bookings):
+    """{booking id: its preparation items}, for a page of bookings in one query."""
+    items = {}
+    for item in PrepItem.select().where(PrepItem.booking.in_([b.id for b in bookings])).order_by(PrepItem.id):
+        items.setdefault(item.booking_id, []).append(item)
+    return items
 
 
 def remind_prep(now=None):
@@ -665,6 +684,9 @@ def add_action(actor, minutes_id, *, text, owner_id, due_on):
             raise RoomError(_l("Enter the day it is due."), field="due_on")
         if due_on < to_local(booking.starts_at).date():
             raise RoomError(_l("The due day cannot be before the meeting."), field="due_on")
+        if ActionItem.select().where(ActionItem.minutes == minutes.id).count() >= MAX_ACTION_ITEMS:
+            raise RoomError(_l("One meeting's minutes hold at most %(n)s action items.", n=MAX_ACTION_ITEMS),
+                            field="text")
         item = ActionItem.create(minutes=minutes, text=text.strip(), owner=owner, due_on=due_on)
         audit.record_create(actor, item)
     if owner.id != actor.id:
@@ -713,11 +735,16 @@ def _actions_query():
             .join(Booking, on=(MeetingMinutes.booking == Booking.id)))
 
 
-def open_actions_for(user):
-    """(mine to do, those of meetings I organised), the open ones, soonest due first."""
-    query = _actions_query().where(ActionItem.state == "open").order_by(ActionItem.due_on, ActionItem.id)
-    return (list(query.where(ActionItem.owner == user.id).limit(SHOWN)),
-            list(query.where(Booking.organiser == user.id).limit(SHOWN)))
+def open_actions(user):
+    """The open action items that are mine to do, soonest due first: a query, paged by the page."""
+    return (_actions_query().where(ActionItem.state == "open", ActionItem.owner == user.id)
+            .order_by(ActionItem.due_on, ActionItem.id))
+
+
+def open_actions_organised(user):
+    """The open action items of meetings I organised, soonest due first."""
+    return (_actions_query().where(ActionItem.state == "open", Booking.organiser == user.id)
+            .order_by(ActionItem.due_on, ActionItem.id))
 
 
 def remind_actions(now=None):

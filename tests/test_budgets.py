@@ -20,6 +20,7 @@ from models import all_models
 from models.base import db
 from models.procurement.requisitions import MAX_ATTACHMENTS, MAX_LINES
 from models.quality.inspections import MAX_FINDINGS
+from models.rooms import MAX_ACTION_ITEMS, MAX_GUESTS, PREPARATION
 from models.roles import ROLES
 from tasks import huey
 from tests.test_access import NOW, endpoints, record_url, seed_records
@@ -45,6 +46,9 @@ ROWS_OF = {"department": 40, "user": 300,
            "return_event": 50, "compensation_event": 50, "compensation_recovery": 20, "service_visit_event": 50,
            "duty_entry": 300, "handover": 4, "finding": MAX_FINDINGS,
            "document_reviewer": 10, "document_version": 30, "document_event": 200, "document_recipient": 300, "handover_item": 100, "incident_photo": 20, "delivery": MAX_LINES, "return_record": MAX_LINES}
+# Meeting rooms: a booking's preparation is one item per kind (UNIQUE booking, kind); its invited visitors
+# and its minutes' action items are capped by the model (MAX_GUESTS, MAX_ACTION_ITEMS refuse one more).
+ROWS_OF |= {"prep_item": len(PREPARATION), "booking_guest": MAX_GUESTS, "action_item": MAX_ACTION_ITEMS}
 #: Kept as seeded: the configuration, not data (a copied setting or counter would be a second one of
 #: the same key; copied approval steps or tiers a chain of thousands), and what would hand the copied
 #: users roles they were never given.

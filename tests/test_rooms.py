@@ -174,6 +174,18 @@ def test_cancelling_the_booking_cancels_its_visitors(people, room):
     assert Appointment.get().cancelled_at is not None
 
 
+def test_a_meeting_invites_at_most_so_many_visitors(people, room, monkeypatch):
+    monkeypatch.setattr(rooms, "MAX_GUESTS", 2)
+    guests = [{"name": name, "phone": "13700001111"} for name in ("陈静", "王五", "赵六")]
+    with pytest.raises(RoomError) as refused:
+        _book(people, room, local(2026, 3, 2, 14), local(2026, 3, 2, 15), guests=guests)
+    assert "at most 2 visitors" in str(refused.value) and Booking.select().count() == 0
+    booking = _book(people, room, local(2026, 3, 2, 14), local(2026, 3, 2, 15), guests=guests[:2])
+    with pytest.raises(RoomError) as refused:
+        rooms.invite(people["org"], booking.id, guests[2])
+    assert refused.value.field == "name" and Appointment.select().count() == 2
+
+
 def test_a_visitor_without_a_phone_is_refused(people, room):
     with pytest.raises(RoomError) as refused:
         _book(people, room, local(2026, 3, 2, 14), local(2026, 3, 2, 15), guests=[{"name": "陈静", "phone": ""}])
@@ -195,7 +207,7 @@ def test_preparation_reminds_logistics_once_before_the_start_and_ticking_ends_it
     assert Notification.select().where(Notification.user == people["log"].id).count() == 2
     for item in rooms.prep_items(booking):
         rooms.tick(people["log"], item.id)
-    assert rooms.unfinished_prep() == []
+    assert list(rooms.unfinished_prep()) == []
     with pytest.raises(RoomError):
         rooms.tick(people["org"], item.id)
 
@@ -227,7 +239,7 @@ def test_action_items_remind_their_owner_once_and_only_the_owner_closes(people, 
     _booking, minutes = _held(people, room)
     item = rooms.add_action(people["org"], minutes.id, text="采购新投影仪", owner_id=people["log"].id,
                             due_on=dt.date(2026, 3, 6))
-    assert rooms.open_actions_for(people["org"])[1] == [item] and rooms.open_actions_for(people["log"])[0] == [item]
+    assert list(rooms.open_actions_organised(people["org"])) == [item] and list(rooms.open_actions(people["log"])) == [item]
     before = Notification.select().where(Notification.user == people["log"].id).count()
     assert rooms.remind_actions(local(2026, 3, 4, 9)) == 0  # due in two days, reminded one day ahead
     assert rooms.remind_actions(local(2026, 3, 5, 9)) == 1
@@ -237,7 +249,18 @@ def test_action_items_remind_their_owner_once_and_only_the_owner_closes(people, 
         rooms.apply_action(item.id, "close", people["org"], item.version, note="已买")
     closed = rooms.apply_action(item.id, "close", people["log"], item.version, note="已采购到货")
     assert closed.state == "closed" and ActionItem.get().result == "已采购到货"
-    assert rooms.open_actions_for(people["org"]) == ([], [])
+    assert not rooms.open_actions_organised(people["org"]).exists() and not rooms.open_actions(people["log"]).exists()
+
+
+def test_the_minutes_hold_at_most_so_many_action_items(people, room, monkeypatch):
+    monkeypatch.setattr(rooms, "MAX_ACTION_ITEMS", 2)
+    _booking, minutes = _held(people, room)
+    for text in ("采购投影仪", "通知各部门"):
+        rooms.add_action(people["org"], minutes.id, text=text, owner_id=people["log"].id, due_on=dt.date(2026, 3, 6))
+    with pytest.raises(RoomError) as refused:
+        rooms.add_action(people["org"], minutes.id, text="再一项", owner_id=people["log"].id, due_on=dt.date(2026, 3, 6))
+    assert refused.value.field == "text" and "at most 2 action items" in str(refused.value)
+    assert ActionItem.select().count() == 2
 
 
 def test_the_printed_minutes_show_the_meeting_in_chinese(client, auth, app, people, room):
@@ -265,6 +288,29 @@ def test_the_day_grid_shows_free_slots_and_the_booking(client, auth, app, people
     assert f"/rooms/book?room={room.id}&amp;day=2026-03-02&amp;start=08:30" not in page  # past
     assert client.get(f"/rooms/week?room={room.id}&day=2026-03-04").status_code == 200
     assert client.get("/rooms?day=tomorrow").status_code == 422
+
+
+def test_the_day_grid_shows_so_many_rooms_at_a_time_and_my_bookings_page_on(client, auth, app, people, room,
+                                                                           monkeypatch):
+    monkeypatch.setattr("views.rooms.GRID_ROOMS", 2)
+    monkeypatch.setattr("views.ui.PAGE_ROWS", 2)
+    with app.test_request_context():
+        others = [rooms.add_room(None, name=name, capacity=8) for name in ("七号会议室", "三号会议室")]  # by name: 一 七 三
+        _book(people, others[1], local(2026, 3, 2, 14), local(2026, 3, 2, 15), title="三号的会")
+        for hour in (10, 11):
+            _book(people, room, local(2026, 3, 3, hour), local(2026, 3, 3, hour + 1), title=f"{hour}点的会")
+    auth.login("org")
+    def grid(page):
+        return page.split('id="day-grid"')[1].split("</table>")[0]
+    page = client.get("/rooms?day=2026-03-02").get_data(as_text=True)
+    assert "一号会议室" in grid(page) and "七号会议室" in grid(page) and "三号的会" not in grid(page)
+    assert "/rooms?day=2026-03-02&amp;rooms=2" in page  # more rooms
+    page = client.get("/rooms?day=2026-03-02&rooms=2").get_data(as_text=True)
+    assert "三号的会" in grid(page) and "七号会议室" not in grid(page)
+    assert "/rooms?day=2026-03-03&amp;rooms=2" in page  # the next day keeps the rooms
+    assert "mine=2" in page and "11点的会" not in page  # my bookings: two, then "show more"
+    more = client.get("/rooms?day=2026-03-02&rooms=2&mine=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "11点的会" in more and "<table" not in more
 
 
 def test_booking_through_the_page_and_a_clash_keeps_what_was_typed(client, auth, app, people, room):
@@ -321,7 +367,7 @@ def test_logistics_ticks_preparation_and_the_owner_closes_an_action_item_on_the_
     assert booking.title in client.get("/rooms/prep").get_data(as_text=True)
     prep_id = rooms.PrepItem.get().id
     assert client.post(f"/rooms/prep/{prep_id}/tick").status_code == 303
-    assert rooms.PrepItem.get().done_by_id == people["log"].id and rooms.unfinished_prep() == []
+    assert rooms.PrepItem.get().done_by_id == people["log"].id and not rooms.unfinished_prep().exists()
     assert "采购新投影仪" in client.get("/rooms/actions").get_data(as_text=True)
     response = client.post(f"/rooms/actions/{item.id}/close", data={f"close-{item.id}-version": item.version,
                                                                     f"close-{item.id}-note": "已到货"})

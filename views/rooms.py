@@ -22,9 +22,12 @@ from printing import qr_data_uri
 from views.access import allow
 from views.fields import CheckboxesField, DayField, WholeNumberField, int_arg, phone, show_refusal, strip
 from views.printing import record_url, render_pdf
-from views.ui import PortalForm, SubForm, redirect_to, render, toast
+from views.ui import PortalForm, SubForm, one_page, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("rooms", __name__)
+
+#: Rooms side by side on the day grid: what a 768 px tablet shows with the times; more rooms are the next page.
+GRID_ROOMS = 8
 
 TIME_CHOICES = [f"{m // 60:02d}:{m % 60:02d}" for m in range(rooms.DAY_START * 60, rooms.DAY_END * 60 + 1,
                                                               rooms.SLOT_MINUTES)]
@@ -179,16 +182,30 @@ def _grid(columns, bookings):
     return rows
 
 
+def _grid_rooms():
+    """The rooms of this page of the day grid (?rooms=), GRID_ROOMS at a time, and the page's figures."""
+    query = Room.select().where(Room.voided_at.is_null()).order_by(Room.name, Room.id)
+    total = query.count()
+    pages = max(1, -(-total // GRID_ROOMS))
+    page = min(max(1, int_arg(request.args, "rooms") or 1), pages)
+    shown = list(query.offset((page - 1) * GRID_ROOMS).limit(GRID_ROOMS))
+    return shown, {"page": page, "pages": pages, "total": total, "first": (page - 1) * GRID_ROOMS + 1,
+                   "last": (page - 1) * GRID_ROOMS + len(shown)}
+
+
 @bp.route("/rooms")
 @allow("admin_services.use")
 def index():
-    """The day: rooms × half-hours, free ones at a glance; my bookings and open action items."""
+    """The day: rooms × half-hours, free ones at a glance (eight rooms at a time); my bookings and open action items."""
+    mine, more_mine, mine_page = one_page(rooms.mine(current_user), "rooms.index", param="mine")
+    if mine_page > 1:
+        return render_fragment("rooms/index.html", "more_mine", mine=mine, more_mine=more_mine)
     day, error = _day_arg()
-    all_rooms = rooms.rooms()
-    grid = _grid([(room, day) for room in all_rooms], rooms.day_bookings(day))
-    mine_to_do, _organised = rooms.open_actions_for(current_user)
-    return render("rooms/index.html", "grid", status=422 if error else 200, day=day, error=error, rooms=all_rooms,
-                  grid=grid, mine=rooms.mine(current_user), actions=mine_to_do,
+    shown, pager = _grid_rooms()
+    grid = _grid([(room, day) for room in shown], rooms.day_bookings(day, [r.id for r in shown]))
+    return render("rooms/index.html", "grid", status=422 if error else 200, day=day, error=error, rooms=shown,
+                  pager=pager, grid=grid, mine=mine, more_mine=more_mine,
+                  open_actions=rooms.open_actions(current_user).count(),
                   previous=day - dt.timedelta(days=1), following=day + dt.timedelta(days=1),
                   today=local_now().date())
 
@@ -388,13 +405,12 @@ def tick(prep_item_id):
 @bp.route("/rooms/prep")
 @allow("admin_services.run")
 def prep():
-    """Logistics: the meetings ahead whose preparation is not finished."""
-    bookings = rooms.unfinished_prep()
-    items = {}
-    for item in rooms.PrepItem.select().where(rooms.PrepItem.booking.in_([b.id for b in bookings])).order_by(
-            rooms.PrepItem.id):
-        items.setdefault(item.booking_id, []).append(item)
-    return render("rooms/prep.html", bookings=bookings, items=items)
+    """Logistics: the meetings ahead whose preparation is not finished, soonest first, fifty at a time."""
+    bookings, more_url, page = one_page(rooms.unfinished_prep(), "rooms.prep")
+    context = dict(bookings=bookings, items=rooms.prep_items_of(bookings), more_url=more_url)
+    if page > 1:
+        return render_fragment("rooms/prep.html", "more_prep", **context)
+    return render("rooms/prep.html", **context)
 
 
 # ----------------------------------------------------------------------------- minutes
@@ -467,11 +483,20 @@ def minutes_pdf(booking_id):
 @bp.route("/rooms/actions")
 @allow("admin_services.use")
 def actions():
-    """Open action items: mine to do, and those of the meetings I organised."""
-    mine_to_do, organised = rooms.open_actions_for(current_user)
+    """Open action items: mine to do, and those of the meetings I organised, fifty at a time each."""
+    mine_to_do, more_mine, mine_page = one_page(rooms.open_actions(current_user), "rooms.actions")
     close_forms = {i.id: CloseForm(prefix=f"close-{i.id}", formdata=None, data={"version": i.version})
                    for i in mine_to_do}
-    return render("rooms/actions.html", mine=mine_to_do, organised=organised, close_forms=close_forms)
+    if mine_page > 1:
+        return render_fragment("rooms/actions.html", "more_mine", mine=mine_to_do, more_mine=more_mine,
+                               close_forms=close_forms)
+    organised, more_organised, organised_page = one_page(rooms.open_actions_organised(current_user),
+                                                         "rooms.actions", param="organised")
+    if organised_page > 1:
+        return render_fragment("rooms/actions.html", "more_organised", organised=organised,
+                               more_organised=more_organised)
+    return render("rooms/actions.html", mine=mine_to_do, more_mine=more_mine, organised=organised,
+                  more_organised=more_organised, close_forms=close_forms)
 
 
 @bp.route("/rooms/actions/<int:action_id>/close", methods=["POST"])
@@ -511,8 +536,11 @@ def manage():
         else:
             toast(_("Room added."))
             return redirect_to(url_for("rooms.manage"))
-    return render("rooms/manage.html", status=422 if form.errors else 200, form=form,
-                  rooms=list(Room.select().order_by(Room.voided_at.is_null(False), Room.name)))
+    shown, more_url, page = one_page(Room.select().order_by(Room.voided_at.is_null(False), Room.name, Room.id),
+                                     "rooms.manage")
+    if page > 1:
+        return render_fragment("rooms/manage.html", "more_rooms", rooms=shown, more_url=more_url)
+    return render("rooms/manage.html", status=422 if form.errors else 200, form=form, rooms=shown, more_url=more_url)
 
 
 @bp.route("/rooms/manage/<int:room_id>/void", methods=["POST"])
