@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from peewee import (
-    JOIN, CharField, DateField, DateTimeField, DeferredForeignKey, ForeignKeyField, IntegerField, IntegrityError,
+    JOIN, Case, CharField, DateField, DateTimeField, DeferredForeignKey, ForeignKeyField, IntegerField, IntegrityError,
     TextField, fn,
 )
 
@@ -504,16 +504,31 @@ def set_window(actor, customer, text):
 def callback_stats(start_utc, end_utc, reason=None):
     """Of the callbacks due in [start, end): how many, done, done on time, satisfied, and
     the pass rate (satisfied ÷ done, in %, one decimal; None when none was done)."""
-    rows = Callback.select().where(Callback.due_at >= start_utc, Callback.due_at < end_utc,
-                                   Callback.voided_at.is_null())
-    if reason:
-        rows = rows.where(Callback.reason == reason)
-    due = rows.count()
-    done = rows.where(Callback.outcome.in_(DONE)).count()
-    on_time = rows.where(Callback.outcome.in_(DONE), Callback.done_at <= Callback.deadline_at).count()
-    satisfied = rows.where(Callback.outcome == "satisfied").count()
-    pass_rate = round(satisfied * 100 / done, 1) if done else None
-    return {"due": due, "done": done, "on_time": on_time, "satisfied": satisfied, "pass_rate": pass_rate}
+    return callback_stats_by_reason(start_utc, end_utc, reasons=[reason] if reason else None)[reason]
+
+
+def callback_stats_by_reason(start_utc, end_utc, reasons=None):
+    """callback_stats for all callbacks (key None) and for each reason, in one grouped query."""
+    done = Callback.outcome.in_(DONE)
+    counts = (Callback.select(Callback.reason, fn.COUNT(Callback.id),
+                              fn.SUM(Case(None, [(done, 1)], 0)),
+                              fn.SUM(Case(None, [(done & (Callback.done_at <= Callback.deadline_at), 1)], 0)),
+                              fn.SUM(Case(None, [(Callback.outcome == "satisfied", 1)], 0)))
+              .where(Callback.due_at >= start_utc, Callback.due_at < end_utc, Callback.voided_at.is_null())
+              .group_by(Callback.reason))
+    if reasons:
+        counts = counts.where(Callback.reason.in_(reasons))
+    rows = {reason: [int(n or 0) for n in numbers] for reason, *numbers in counts.tuples()}
+    total = [sum(column) for column in zip(*rows.values())] if rows else [0, 0, 0, 0]
+
+    def figures(due, done_, on_time, satisfied):
+        return {"due": due, "done": done_, "on_time": on_time, "satisfied": satisfied,
+                "pass_rate": round(satisfied * 100 / done_, 1) if done_ else None}
+    result = {reason: figures(*numbers) for reason, numbers in rows.items()}
+    for reason in reasons or REASONS:
+        result.setdefault(reason, figures(0, 0, 0, 0))
+    result[None] = figures(*total)
+    return result
 
 
 def today_figures(now=None):

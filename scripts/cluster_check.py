@@ -70,13 +70,16 @@ class Process:
         os.killpg(self.popen.pid, signal.SIGKILL)
         self.popen.wait()
 
-    def stop(self):
+    def terminate(self):
         if self.popen.poll() is None:
             os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+
+    def stop(self):
+        self.terminate()
+        try:
+            self.popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
 
 def wait_for_port(port, seconds=30):
@@ -368,6 +371,8 @@ def main():
         if not settled:
             problems.append("the sweeps did not finish within two minutes of the writers")
     finally:
+        for process in webs + workers:
+            process.terminate()  # all at once: each takes seconds to finish its requests and tasks
         for process in webs + workers:
             process.stop()
     latencies = sorted(writers.latencies)

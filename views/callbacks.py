@@ -187,11 +187,9 @@ def stats():
     text = request.args.get("month", "").strip()
     period, error = month_period(text)
     start, end = period.utc_range()
-    figures = callbacks.callback_stats(start, end)
-    by_reason = []
-    for reason, label in REASONS.items():
-        rows = callbacks.callback_stats(start, end, reason=reason)
-        by_reason.append((label, rows))
+    every = callbacks.callback_stats_by_reason(start, end)
+    figures = every[None]
+    by_reason = [(label, every[reason]) for reason, label in REASONS.items()]
     return render("callbacks/stats.html", status=422 if error else 200, figures=figures, by_reason=by_reason,
                   month=period.key, error=error, typed=text,
                   previous=period.previous().key, following=period.following().key,
