@@ -43,6 +43,8 @@ NAVIGATION = [
     (_l("Advance compensation"), "compensations.index", "compensations.work"),
     (_l("Compensation tiers"), "compensations.tiers", "compensations.tiers"),
     (_l("Vehicles"), "vehicles.index", "admin_services.use"),
+    (_l("Training"), "quality_training.index", "quality.own"),
+    (_l("Service-capability plan"), "quality_plan.index", "quality.read"),
     (_l("Meeting rooms"), "rooms.index", "admin_services.use"),
     # Quality: the overview shows each person what is theirs, and heads, managers, leadership the rest.
     (_l("Quality"), "quality.index", "quality.own"),
