@@ -19,6 +19,7 @@ from playhouse.test_utils import count_queries
 from models import all_models
 from models.base import db
 from models.procurement.requisitions import MAX_ATTACHMENTS, MAX_LINES
+from models.quality.awards import MAX_AWARDS
 from models.quality.inspections import MAX_FINDINGS
 from models.rooms import MAX_ACTION_ITEMS, MAX_GUESTS, PREPARATION
 from models.roles import ROLES
@@ -49,6 +50,11 @@ ROWS_OF = {"department": 40, "user": 300,
 # Meeting rooms: a booking's preparation is one item per kind (UNIQUE booking, kind); its invited visitors
 # and its minutes' action items are capped by the model (MAX_GUESTS, MAX_ACTION_ITEMS refuse one more).
 ROWS_OF |= {"prep_item": len(PREPARATION), "booking_guest": MAX_GUESTS, "action_item": MAX_ACTION_ITEMS}
+           "document_reviewer": 10, "document_version": 30, "document_event": 200, "document_recipient": 300, "handover_item": 100, "incident_photo": 20, "delivery": MAX_LINES, "return_record": MAX_LINES,
+           # A period holds one assessment per member of staff (as many as "user") and its few corrections.
+           "assessment": 300,
+           # Best staff of one period or year: awards.choose refuses more than MAX_AWARDS.
+           "award": MAX_AWARDS}
 #: Kept as seeded: the configuration, not data (a copied setting or counter would be a second one of
 #: the same key; copied approval steps or tiers a chain of thousands), and what would hand the copied
 #: users roles they were never given.

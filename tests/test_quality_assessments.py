@@ -271,6 +271,20 @@ def test_best_staff_are_chosen_from_the_ranking_and_published_to_everyone(people
         awards.publish_awards(people["manager"], "period", period.key)
 
 
+
+def test_at_most_max_awards_are_chosen_for_a_period(app, client, people):
+    with app.test_request_context():
+        period = _open(people)
+        for n in range(awards.MAX_AWARDS):
+            awards.choose(people["manager"], "period", period.key, vendor=f"厂商{n}", reason="顾客表扬")
+        with pytest.raises(AwardError, match=f"At most {awards.MAX_AWARDS}"):
+            awards.choose(people["manager"], "period", period.key, vendor="又一家", reason="顾客表扬")
+        # The year's choice is another list.
+        awards.choose(people["manager"], "year", "2026", vendor="又一家", reason="全年表扬")
+    _login(client, "manager")
+    text = client.get(f"/quality/assessments/periods/{period.id}").get_data(as_text=True)
+    assert 'id="awards-full"' in text and 'id="choose-award"' not in text
+
 def test_the_red_black_list_proposes_names_with_reasons_and_is_published(people):
     _scored_period(people)
     _staff_complaint(people, "李娜", local(2026, 11, 5, 10))

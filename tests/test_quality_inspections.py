@@ -430,3 +430,21 @@ def test_a_head_starts_only_their_own_departments_self_check(app, client, staffe
                                                          "inspected_on": "2026-11-10",
                                                          "submission_key": "h2"}).status_code == 303
     assert Inspection.get().inspector_id == staffed["head"].id
+
+
+def test_proposals_page_by_50_and_a_refused_decision_on_a_later_page_comes_back(app, client, staffed, item, auth):
+    with app.test_request_context():
+        for days in (60, 30, 0):
+            _check(staffed, item, "regional", TODAY - dt.timedelta(days=days))
+        first = StaffProposal.get()
+        StaffProposal.insert_many([{"person": first.person_id, "finding": first.finding_id}] * 50).execute()
+        last = StaffProposal.select().order_by(StaffProposal.id.desc()).get()
+    auth.login("manager")
+    page = client.get("/quality/proposals").get_data(as_text=True)
+    assert page.count('id="proposal-') == 50 and "?page=2" in page and f'id="proposal-{last.id}"' not in page
+    more = client.get("/quality/proposals?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in more and more.count('id="proposal-') == 1 and f'id="proposal-{last.id}"' in more
+    refused = client.post(f"/quality/proposals/{last.id}", data={f"p{last.id}-version": last.version,
+                                                                 f"p{last.id}-decision": "keep"})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and f'id="proposal-{last.id}"' in text

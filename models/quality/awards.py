@@ -29,6 +29,8 @@ AWARD_KINDS = {"period": _l("Best staff of the period"), "year": _l("Best staff 
 COLOURS = {"red": _l("Red list (praise)"), "black": _l("Black list (warning)")}
 SOURCES = {"assessment": _l("Assessment"), "fine": _l("Fine"), "complaint": _l("Staff complaint"),
            "manual": _l("Added by the manager")}
+#: Best staff and vendors named for one period or one year: an honour for the few, not a roll.
+MAX_AWARDS = 10
 
 
 class AwardError(DomainError):
@@ -94,6 +96,10 @@ def choose(actor, kind, key, *, person_id=None, vendor="", reason=""):
                                     (Award.person == person_id) if person_id else (Award.vendor == vendor))
         if same.exists():
             raise AwardError(_l("Chosen already."), field="person" if person_id else "vendor")
+        chosen = Award.select().where(Award.kind == kind, Award.period_key == key, Award.voided_at.is_null())
+        if chosen.count() >= MAX_AWARDS:
+            raise AwardError(_l("At most %(max)s are chosen for one period or year: withdraw a choice first.",
+                                max=MAX_AWARDS), field="person" if person_id else "vendor")
         award = Award.create(kind=kind, period_key=key, person=person_id or None, vendor=vendor, score=score,
                              reason=reason, chosen_by=actor)
         audit.record_create(actor, award)

@@ -329,7 +329,7 @@ def month_by_department(start, end, department_ids=None):
 
 def open_proposals():
     return (StaffProposal.select(StaffProposal, User).join(User, on=(StaffProposal.person == User.id))
-            .where(StaffProposal.state == "open").order_by(StaffProposal.created_at))
+            .where(StaffProposal.state == "open").order_by(StaffProposal.created_at, StaffProposal.id))
 
 
 def decide(actor, proposal_id, version, *, decision, note):

@@ -74,7 +74,7 @@ class AddEntryForm(PortalForm):
 @bp.context_processor
 def labels():
     return {"STATES": STATES, "DIMENSIONS": DIMENSIONS, "AWARD_KINDS": AWARD_KINDS, "COLOURS": COLOURS,
-            "SOURCE_LABELS": awards.SOURCES}
+            "SOURCE_LABELS": awards.SOURCES, "MAX_AWARDS": awards.MAX_AWARDS}
 
 
 def _this_month():

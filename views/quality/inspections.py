@@ -30,7 +30,7 @@ from views.access import allow
 from views.exports import table_download
 from views.fields import AmountField, DayField, WholeNumberField, month_period, show_refusal, strip
 from views.printing import record_url, render_pdf
-from views.ui import PortalForm, one_page, redirect_to, render, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("quality", __name__, url_prefix="/quality")
 
@@ -494,13 +494,19 @@ def proposals():
 
 
 def _proposals_page(posted=None, posted_id=None, status=200, error=None):
-    rows, more, _page = one_page(fines.open_proposals(), "quality.proposals")
+    rows, more, page = one_page(fines.open_proposals(), "quality.proposals")
+    if posted_id is not None and all(p.id != posted_id for p in rows):
+        # The decision refused was on a later page: it comes back first, beside its errors.
+        rows = list(fines.open_proposals().where(StaffProposal.id == posted_id)) + rows
     findings = {f.id: f for f in (Finding.select(Finding, ChecklistItem, Inspection)
                                   .join(ChecklistItem, on=(Finding.item == ChecklistItem.id))
                                   .switch(Finding).join(Inspection, on=(Finding.inspection == Inspection.id))
                                   .where(Finding.id.in_([p.finding_id for p in rows])))}
     forms = {p.id: (posted if p.id == posted_id else DecideForm(prefix=f"p{p.id}", formdata=None,
                                                               data={"version": p.version})) for p in rows}
+    if page > 1 and posted is None:
+        return render_fragment("quality/proposals.html", "more_proposals", rows=rows, findings=findings,
+                               forms=forms, more=more)
     decided = list(StaffProposal.select(StaffProposal, User).join(User, on=(StaffProposal.person == User.id))
                    .where(StaffProposal.state == "decided").order_by(StaffProposal.decided_at.desc()).limit(20))
     return render("quality/proposals.html", status=status, rows=rows, findings=findings, forms=forms, error=error,
