@@ -29,6 +29,8 @@ def all_models():
     from models.home_visits import HomeVisit, HomeVisitReminder
     from models.service_visits import ServiceVisit, ServiceVisitEvent
     from models.vehicles import Driver, Trip, Vehicle, VehicleReminder, VehicleService
+    from models.quality.plan import Measure, PeriodNote, Plan, Target
+    from models.quality.training import Attendee, Course, CourseMaterial, CourseTopic, InductionReminder
     from models.rooms import ActionItem, Booking, BookingGuest, BookingSeries, MeetingMinutes, PrepItem, Room, RoomSlot
     from models.quality.assessments import Assessment, AssessmentPeriod, AssessmentWeights
     from models.quality.awards import Award, RedBlackEntry, RedBlackList
@@ -53,6 +55,7 @@ def all_models():
             WeeklyArchive, GoodsReturn, ReturnEvent,
             CompensationTier, Compensation, CompensationEvent, CompensationRecovery,
             Vehicle, Driver, Trip, VehicleService, VehicleReminder,
+            Plan, Target, PeriodNote, Measure, Course, Attendee, CourseTopic, CourseMaterial, InductionReminder,
             Room, BookingSeries, Booking, RoomSlot, PrepItem, BookingGuest, MeetingMinutes, ActionItem,
             Repair, RepairPhoto, RepairMaterial,
             ChecklistItem, Inspection, Finding, FloorWalkReminder, Fine, BonusFundEntry, StaffProposal, Rectification,

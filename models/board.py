@@ -87,6 +87,7 @@ def figures(now=None):
         "requisitions_waiting": _requisitions_waiting(),
         "targets": cached_targets(now),
         "home_visits": _home_visits(),
+        "plan": cached_plan(now),
         "trend": {
             "visitors": _daily_counts(Visit.select(), Visit.arrived_at, trend_start, today),
             "calls": _daily_counts(Call.select(), Call.taken_at, trend_start, today),
@@ -201,3 +202,15 @@ def etag_of(values):
     return hashlib.sha1(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
+# The service-capability plan's month (models.quality.plan): a dozen metric formulas, as dear as
+# the targets above and moving as slowly, so recomputed once a minute per process.
+def _plan_panel(now):
+    from models.quality.plan import board_panel
+    return board_panel(now)
+
+
+_plan = ShortCache(TARGETS_SECONDS, _plan_panel)
+
+
+def cached_plan(now):
+    return _plan.get(now)

@@ -68,6 +68,8 @@ def seed_demo(only_if_empty=False):
         seed_rooms_demo()
         seed_quality_demo()
         seed_documents_demo()
+        from models.quality.plan_demo import seed_quality_plan_demo
+        seed_quality_plan_demo()
         seed_quality_assessments_demo()
         from models.repairs_demo import seed_repairs_demo
         seed_repairs_demo()

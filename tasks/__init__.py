@@ -45,6 +45,7 @@ def app_context():
 from tasks import callbacks, complaints, frontdesk, maintenance, notifications, procurement, reports, visits  # noqa: E402,F401  (registers the tasks)
 from tasks import weekly_archive  # noqa: E402,F401
 from tasks import vehicles  # noqa: E402,F401
+from tasks import quality_training  # noqa: E402,F401
 from tasks import rooms  # noqa: E402,F401
 from tasks import repairs  # noqa: E402,F401
 from tasks import quality  # noqa: E402,F401

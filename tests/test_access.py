@@ -81,6 +81,12 @@ SEEDED = {
     ("quality", "period_id"): "assessment_period",
     ("quality", "award_id"): "award",
     ("quality", "entry_id"): "red_black_entry",
+    ("repairs", "repair_id"): "repair",
+    ("quality", "course_id"): "course",
+    ("quality", "person_id"): "self",  # a person's own training record; on the seeded course's list
+    ("quality", "material_id"): "course_material",
+    ("quality", "plan_id"): "plan",
+    ("quality", "measure_id"): "plan_measure",
     ("quality", "inspection_id"): "quality_inspection",
     ("quality", "finding_id"): "quality_finding",
     ("quality", "fine_id"): "quality_fine",
@@ -89,7 +95,6 @@ SEEDED = {
     ("quality", "proposal_id"): "quality_proposal",
     ("quality", "department_id"): "department",
     ("documents", "document_id"): "document",
-    ("repairs", "repair_id"): "repair",
     ("repairs", "photo_id"): "repair_photo",
 }
 #: Arguments that are not records.
@@ -165,6 +170,15 @@ def seed_records(app, make_user, person):
     with app.test_request_context():
         repair = repairs.report(person, place="大堂东侧", what="自动门不开",
                                 photos=[("门.jpg", _photo(), "JPEG", 64, 48)])
+    with app.test_request_context():
+        from models.quality import plan as quality_plan, training as quality_training
+        planner = make_user("qplanner", "service_manager")
+        course = quality_training.create(planner, kind="induction", title="入职培训", starts_at=UTC_NOW,
+                                         trainer="王老师", person_ids=[desk.id, person.id])
+        material = quality_training.add_material(planner, course.id, b"%PDF-1.4\n%%EOF\n", "讲义.pdf")
+        year_plan = quality_plan.create(planner, year=UTC_NOW.year)
+        plan_measure = quality_plan.add_measure(planner, year_plan.id, title="增设取号机", owner_id=person.id,
+                                                due_on=UTC_NOW.date())
         document = documents.draft(people["head"], doc_type="notice", title="关于值班安排的通知",
                                    classification="internal", body="各部门：值班安排如下。",
                                    reviewer_ids=[people["leader"].id], department_ids=[own],
@@ -205,6 +219,8 @@ def seed_records(app, make_user, person):
         "booking": booking.id, "prep_item": rooms.PrepItem.get().id, "action_item": action_item.id, "room": room.id,
         **assessment_records,
         "repair": repair.id, "repair_photo": repair.photo_list()[0].id, "document": document.id,
+        "course": course.id, "course_material": material.id, "plan": year_plan.id, "plan_measure": plan_measure.id,
+        "self": person.id,
         **_seed_quality(app, make_user, person),
     }
 

@@ -411,6 +411,59 @@ WORKFLOWS = {"visit": VISITS, "complaint": COMPLAINTS, "callback": CALLBACKS, "r
 PAIRS = [(name, state) for name, workflow in WORKFLOWS.items() for state in workflow.states]
 
 
+# Training courses and the plan's improvement measures
+
+def _make_course(people, state):
+    from models.quality import training
+    course = training.create(people["manager"], kind="periodic", title="服务礼仪", starts_at=utcnow() - dt.timedelta(hours=1),
+                             trainer="王老师", person_ids=[people["desk"].id])
+    return _set_state(training.Course, course.id, state)
+
+
+def _prepare_course(people, record_id, action):
+    from models.quality.training import Attendee
+    if action == "hold":
+        Attendee.update(present=True).where(Attendee.course == record_id).execute()
+
+
+def _apply_course(people, record_id, action, actor):
+    from models.quality import training
+    training.apply(record_id, action, actor, training.Course.get_by_id(record_id).version, note="原因")
+
+
+def _make_measure(people, state):
+    from models.quality import plan as plans
+    plan = plans.plan_for(2026) or plans.create(people["manager"], year=2026)
+    measure = plans.add_measure(people["manager"], plan.id, title="前台增设取号机", owner_id=people["spec"].id,
+                                due_on=dt.date(2026, 12, 1))
+    return _set_state(plans.Measure, measure.id, state)
+
+
+def _apply_measure(people, record_id, action, actor):
+    from models.quality import plan as plans
+    plans.apply_measure(record_id, action, actor, plans.Measure.get_by_id(record_id).version, note="说明")
+
+
+def _course_workflow():
+    from models.quality import training
+    return Workflow(transitions=training.TRANSITIONS, states=tuple(training.STATES), model=training.Course,
+                    make=_make_course, apply=_apply_course, prepare=_prepare_course,
+                    allowed=lambda people, action: people["manager"], refused=lambda people, action: people["desk"])
+
+
+def _measure_workflow():
+    from models.quality import plan as plans
+    return Workflow(transitions=plans.MEASURE_TRANSITIONS, states=tuple(plans.MEASURE_STATES), model=plans.Measure,
+                    make=_make_measure, apply=_apply_measure,
+                    # done is the owner's (or a manager's); the rest the manager's
+                    allowed=lambda people, action: people["spec" if action == "done" else "manager"],
+                    refused=lambda people, action: people["desk" if action == "done" else "spec"])
+
+
+WORKFLOWS.update({"course": _course_workflow(), "measure": _measure_workflow()})
+PAIRS = [(name, state) for name, workflow in WORKFLOWS.items() for state in workflow.states]
+
+
 def _unchanged(workflow, people, record_id, action, actor):
     """The action is refused with a message, and neither the record nor the audit trail moved."""
     before = dict(workflow.model.get_by_id(record_id).__data__)

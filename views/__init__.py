@@ -166,6 +166,9 @@ def init_app(app):
     app.register_blueprint(service_visits.bp)
     from views import vehicles
     app.register_blueprint(vehicles.bp)
+    from views.quality import plan as quality_plan, training as quality_training
+    app.register_blueprint(quality_training.bp)
+    app.register_blueprint(quality_plan.bp)
     from views import rooms
     app.register_blueprint(rooms.bp)
     from views.quality import assessments as quality_assessments

@@ -7,7 +7,7 @@ from models.notifications import Notification
 from models.users import AVAILABILITY, set_availability
 from views.access import allow
 from views.notifications import list_context
-from views.templating import navigation
+from views.templating import navigation_sections
 from views.ui import redirect_to, render
 
 bp = Blueprint("home", __name__)
@@ -19,7 +19,9 @@ def index():
     """The home page of the user's role (the first role they hold, or the one chosen)."""
     roles = current_user.roles
     role = request.args.get("role") if request.args.get("role") in roles else current_user.primary_role
-    tiles = [(label, endpoint) for label, endpoint in navigation() if endpoint != "home.index"]
+    tiles = [(section, [(label, endpoint) for label, endpoint in entries if endpoint != "home.index"])
+             for section, entries in navigation_sections()]
+    tiles = [(section, entries) for section, entries in tiles if entries]
     notifications = list(Notification.recent_for(current_user, limit=8))
     promises = Call.promises_open().where(Call.promiser == current_user.id).count()
     return render("home/index.html", role=role, roles=roles, tiles=tiles, promises=promises,

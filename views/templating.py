@@ -43,6 +43,8 @@ NAVIGATION = [
     (_l("Advance compensation"), "compensations.index", "compensations.work"),
     (_l("Compensation tiers"), "compensations.tiers", "compensations.tiers"),
     (_l("Vehicles"), "vehicles.index", "admin_services.use"),
+    (_l("Training"), "quality_training.index", "quality.own"),
+    (_l("Service-capability plan"), "quality_plan.index", "quality.read"),
     (_l("Meeting rooms"), "rooms.index", "admin_services.use"),
     # Quality: the overview shows each person what is theirs, and heads, managers, leadership the rest.
     (_l("Quality"), "quality.index", "quality.own"),
@@ -69,8 +71,37 @@ def nav_count(endpoint):
     return cache[endpoint]
 
 
+#: The parts of the department, in the order the navigation and the home page show them.
+SECTIONS = [("desk", _l("Front-desk work")), ("service", _l("Customer service")),
+            ("logistics", _l("Admin and logistics")), ("management", _l("Management")), ("system", _l("System"))]
+#: Which part each area's pages belong to, by blueprint (a blueprint not named here goes to "management").
+BLUEPRINT_SECTIONS = {
+    "home": "desk", "visitors": "desk", "calls": "desk", "duty": "desk", "incidents": "desk", "mail": "desk",
+    "lost_found": "desk", "broadcast": "desk",
+    "complaints": "service", "callbacks": "service", "returns": "service", "home_visits": "service",
+    "service_visits": "service", "compensations": "service", "weekly_archive": "service",
+    "procurement": "logistics", "suppliers": "logistics", "stock": "logistics", "rooms": "logistics",
+    "vehicles": "logistics", "repairs": "logistics", "documents": "logistics",
+    "admin": "system", "settings_page": "system", "audit_log": "system", "board": "system", "worktime": "system",
+    "approval_chain": "system",
+}
+
+
 def navigation():
-    return [(label, endpoint) for label, endpoint, permission in NAVIGATION if can(permission)]
+    """The entries this person may open, part by part (the department's parts, then the system)."""
+    return [(label, endpoint) for _section, entries in navigation_sections() for label, endpoint in entries]
+
+
+def navigation_sections():
+    """[(section label, [(label, endpoint)])] of what this person may open; empty parts left out."""
+    if "navigation" in g:
+        return g.navigation
+    entries = {key: [] for key, _label in SECTIONS}
+    for label, endpoint, permission in NAVIGATION:
+        if can(permission):
+            entries[BLUEPRINT_SECTIONS.get(endpoint.split(".")[0], "management")].append((label, endpoint))
+    g.navigation = [(label, entries[key]) for key, label in SECTIONS if entries[key]]
+    return g.navigation
 
 
 NUMERIC_FORMATS = {"yyyy-MM-dd HH:mm": "%Y-%m-%d %H:%M", "HH:mm": "%H:%M", "MM-dd HH:mm": "%m-%d %H:%M"}
@@ -105,7 +136,7 @@ def register_template_helpers(app):
     app.jinja_env.filters["audit_action"] = action_label
     app.jinja_env.filters["record_type"] = record_type_label
     app.jinja_env.filters["dict_without"] = lambda mapping, *keys: {k: v for k, v in mapping.items() if k not in keys}
-    app.jinja_env.globals.update(can=can, navigation=navigation, ROLES=ROLES, url_with_lang=url_with_lang)
+    app.jinja_env.globals.update(can=can, navigation=navigation, navigation_sections=navigation_sections, ROLES=ROLES, url_with_lang=url_with_lang)
     app.jinja_env.globals["nav_count"] = nav_count
 
     @app.context_processor
