@@ -45,6 +45,9 @@ def _register_commands(app):
             create_user(None, username, "Administrator", ["admin"], password, must_change_password=True)
             click.echo(f"Created the admin account: username {username}, one-time password {password}")
             click.echo("(You will be asked to choose a new password at the first login.)")
+        from models.worktime import import_this_and_next_year
+        for year in import_this_and_next_year():
+            click.echo(f"Imported the State Council's holidays and make-up working days for {year}.")
         click.echo("Database ready.")
 
     @app.cli.command("create-user")

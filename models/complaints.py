@@ -58,7 +58,7 @@ MANAGER_AFTER_HOURS = settings.define(
     _l("Overdue complaints go to the service manager this many hours after the department head"), COMPLAINTS,
     minimum=1, maximum=720)
 WORKING_TIME = settings.define(
-    "complaint_working_time", bool, False,
+    "complaint_working_time", bool, True,
     _l("Deadlines count working hours only (the working-hours calendar: weekly hours, holidays, 调休)"),
     COMPLAINTS)
 

@@ -54,6 +54,8 @@ def seed_demo(only_if_empty=False):
                                department=departments.get(department), extension=extension,
                                mobile=f"139{extension}{extension[-4:]}")
             notify(user, N_("Welcome to the service portal, %(name)s."), name=name)
+        # The official calendar first: the complaints' deadlines count working time across it.
+        seed_calendar_demo()
         seed_complaints_demo()
         seed_callbacks_demo()
         seed_returns_demo()
@@ -221,9 +223,9 @@ COMPLAINTS = [
      "批量采购的办公桌椅甲醛超标，员工出现不适，客户称将向媒体反映", "封存货品，委托第三方检测机构检测", "", {}),
     ((1, "09:20"), "song", "phone", "service attitude", "general", "客户服务部", "handled",
      "客服热线等待超过 20 分钟无人接听", "调整高峰时段坐席排班", "", {}),
-    ((3, "10:00"), "hu", "phone", "product quality", "general", "工程维修部", "assigned",
+    ((9, "10:00"), "hu", "phone", "product quality", "general", "工程维修部", "assigned",
      "洗衣机脱水时剧烈晃动", "", "", {}),
-    ((2, "11:40"), "guo", "visit", "facilities", "general", "行政后勤部", "accepted",
+    ((10, "11:40"), "guo", "visit", "facilities", "general", "行政后勤部", "accepted",
      "写字楼 12 层卫生间长期有异味", "", "", {}),
     (150, "liang", "online", "delivery", "general", "销售部", "assigned",
      "网购的打印机少发了硒鼓", "", "", {}),
@@ -233,7 +235,7 @@ COMPLAINTS = [
      "餐厅门口排水沟堵塞，雨天积水", "", "", {}),
     (60, "lu", "phone", "service attitude", "general", "", "acknowledged",
      "客户经理多次未按约定时间回电", "", "", {}),
-    ((2, "09:05"), "feng", "letter", "other", "general", "", "received",
+    ((11, "09:05"), "feng", "letter", "other", "general", "", "received",
      "来信反映小区广场舞噪音扰民，希望物业出面协调", "", "", {}),
     (25, "yu", "phone", "product quality", "general", "", "received",
      "新买的电视机屏幕有亮点", "", "", {}),
@@ -287,7 +289,10 @@ def _complaint_story(spec, people, departments):
     when, customer_key, channel, category, severity, department, state, content, handling, result, extra = spec
     name, phone, organisation, is_vip = CUSTOMERS[customer_key]
     intake = _moment(when)
-    steps = _step_offsets(state, severity, extra, (utcnow() - intake).total_seconds() / 3600)
+    # Late handling is late by the rules' own clock (working time by default, across holidays).
+    handle_due = complaints.deadlines(intake, is_vip, severity == "major")[1]
+    late_hours = max(LATE_HANDLING_HOURS, (handle_due - intake).total_seconds() / 3600 + 3)
+    steps = _step_offsets(state, severity, extra, (utcnow() - intake).total_seconds() / 3600, late_hours)
     taker = people["desk"] if channel == "visit" else people["specialist"]
     complaint = complaints.create(taker, name=name, phone=phone, organisation=organisation, content=content,
                                   channel=channel, category=category, severity=severity, is_vip=is_vip,
@@ -324,10 +329,10 @@ def _complaint_story(spec, people, departments):
     _retime_complaint(complaint.id, [intake] + [intake + dt.timedelta(hours=hours) for _, hours in steps])
 
 
-def _step_offsets(state, severity, extra, age_hours):
+def _step_offsets(state, severity, extra, age_hours, late_hours=LATE_HANDLING_HOURS):
     """[(action, hours after intake)] up to the state, all in the past (squeezed into a recent complaint's age)."""
     hours = dict(STEP_HOURS)
-    handling = MAJOR_HANDLING_HOURS if severity == "major" else LATE_HANDLING_HOURS if extra.get("late") else None
+    handling = MAJOR_HANDLING_HOURS if severity == "major" else late_hours if extra.get("late") else None
     if handling:
         shift = handling - hours["handle"]
         for later in ("handle", "report", "inform", "satisfied", "unsatisfied", "close"):
@@ -1452,3 +1457,11 @@ def seed_quality_assessments_demo():
         for index, assessment in enumerate(current.assessments.order_by(Assessment.id)):
             if index < len(steps):
                 rate(assessment, index + 3, steps[index])
+
+
+# ---------------------------------------------------------------- the official calendar (cn-calendar)
+
+def seed_calendar_demo():
+    """This year's and next year's public holidays and 调休 days, as `flask init-db` imports them."""
+    from models.worktime import import_this_and_next_year
+    import_this_and_next_year()

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import CharField, DateField, DateTimeField, ForeignKeyField, IntegerField
 
 from models import audit
-from models.base import BaseModel, utcnow, write_transaction
+from models.base import BaseModel, DomainError, utcnow, write_transaction
 from models.timezone import to_local, to_utc
 from models.users import User
 
@@ -246,3 +246,81 @@ def remove_day(actor, row):
                                                           if k not in ("created_at", "created_by")})
         row.delete_instance()
     _forget()
+
+
+# --- The State Council's calendar, from the chinese-calendar package ---------------------
+# The package ships the announced holidays and make-up working days (调休) per year; its
+# data is updated with the package (pyproject.toml pins the version). An import only adds
+# the dates the calendar does not have yet: an admin's own entry for a date wins.
+
+audit.ACTION_LABELS.setdefault("imported", _l("Imported"))
+
+
+class UnknownYear(DomainError):
+    """The package has no holiday arrangement for that year (not announced yet, or too old)."""
+
+
+def official_years():
+    """The years the installed chinese-calendar package knows, as a sorted list."""
+    from chinese_calendar import constants
+    return sorted({day.year for day in constants.holidays} | {day.year for day in constants.workdays})
+
+
+def _festival(english):
+    from chinese_calendar import Holiday
+    try:
+        return Holiday(english).chinese
+    except ValueError:
+        return english
+
+
+def official_days(year):
+    """[(date, kind, label)] of `year` as the package has them, in date order; UnknownYear if it has none."""
+    from chinese_calendar import constants
+    if year not in official_years():
+        years = official_years()
+        raise UnknownYear(_l("The holiday arrangement for %(year)s is not known (the installed calendar package "
+                             "knows %(first)s–%(last)s); enter its days by hand, or update the package once the "
+                             "State Council has announced it.", year=year, first=years[0], last=years[-1]))
+    found = [(day, HOLIDAY, _festival(name)) for day, name in constants.holidays.items() if day.year == year]
+    found += [(day, WORKDAY, f"{_festival(name)}调休") for day, name in constants.workdays.items()
+              if day.year == year]
+    return sorted(found)
+
+
+def import_official(actor, year):
+    """Enter `year`'s public holidays and make-up working days from the package, skipping the
+    dates already in the calendar. -> (added, kept). One audit entry names what was added."""
+    found = official_days(year)
+    with write_transaction():
+        taken = {row.day for row in CalendarDay.select(CalendarDay.day).where(
+            CalendarDay.day.in_([day for day, _kind, _label in found]))}
+        added = [(day, kind, label) for day, kind, label in found if day not in taken]
+        if added:
+            CalendarDay.insert_many([{"day": day, "kind": kind, "label": label, "periods": "",
+                                      "created_at": utcnow(), "created_by": actor} for day, kind, label in added]
+                                    ).on_conflict_ignore().execute()
+        audit.record_event(actor, "imported", record_type="calendar_day", changes={
+            "year": [None, year], "added": [None, [f"{day.isoformat()} {label}" for day, _k, label in added]],
+            "kept": [None, sorted(day.isoformat() for day in taken)]})
+    _forget()
+    return len(added), len(taken)
+
+
+def import_missing_years(years, actor=None):
+    """On a first run: each of `years` the package knows and the calendar has nothing for is imported."""
+    known = set(official_years())
+    imported = []
+    for year in years:
+        if year in known and not days(year).exists():
+            import_official(actor, year)
+            imported.append(year)
+    return imported
+
+
+def import_this_and_next_year():
+    """`flask init-db` and the demo: this year's and next year's official calendar, where the
+    calendar has nothing for them yet and the package knows them (a quick, idempotent step)."""
+    from models.timezone import local_now
+    year = local_now().year
+    return import_missing_years([year, year + 1])

@@ -180,3 +180,13 @@ def receive(app, people, requisition, accepted, rejected=0, reason="", kind="ret
         line = current.order().lines_list()[0]
         return procurement.apply(people["logistics"], current.id, current.version, "receive", received_on=on,
                                  lines={line.id: (accepted, rejected, reason, kind)})
+
+
+# --- cn-calendar: complaint deadlines count working time by default ----------------------
+
+def on_the_clock(app):
+    """Complaint deadlines counted around the clock (the setting off), for a test whose
+    arithmetic is wall-clock hours: working time became the default with the official calendar."""
+    from models import settings
+    with app.app_context():
+        settings.save(None, {complaints.WORKING_TIME: False})

@@ -13,6 +13,15 @@ from models.reports import Period
 from models.users import Department
 from tests.helpers import apply_at as _do
 from tests.helpers import at, staff
+from tests.helpers import on_the_clock
+
+
+@pytest.fixture(autouse=True)
+def _deadlines_on_the_clock(app):
+    """These deadlines are wall-clock hours: the setting is turned off explicitly, since working
+    time is the default now (tests that count working time turn it on themselves)."""
+    on_the_clock(app)
+
 
 @pytest.fixture
 def people(make_user):

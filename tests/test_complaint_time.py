@@ -18,6 +18,15 @@ from tasks.complaints import escalate_overdue_complaints
 from tests.helpers import apply_action as _apply
 from tests.helpers import at, local
 from tests.helpers import make_complaint as _make
+from tests.helpers import on_the_clock
+
+
+@pytest.fixture(autouse=True)
+def _deadlines_on_the_clock(app):
+    """These deadlines are wall-clock hours: the setting is turned off explicitly, since working
+    time is the default now (tests that count working time turn it on themselves)."""
+    on_the_clock(app)
+
 
 H = dt.timedelta(hours=1)
 

@@ -11,6 +11,15 @@ from models.users import Department
 from tests.helpers import apply_action as _apply
 from tests.helpers import make_complaint as _make
 from tests.helpers import walk_to as _walk_to
+from tests.helpers import on_the_clock
+
+
+@pytest.fixture(autouse=True)
+def _deadlines_on_the_clock(app):
+    """These deadlines are wall-clock hours: the setting is turned off explicitly, since working
+    time is the default now (tests that count working time turn it on themselves)."""
+    on_the_clock(app)
+
 
 INTAKE = {"name": "张三", "phone": "138 0013 8000", "organisation": "", "address": "北京市海淀区",
           "channel": "phone", "category": "delivery", "severity": "general", "content": "送货晚了三天",

@@ -27,7 +27,7 @@ def _seed(app, moment):
 
 @pytest.mark.parametrize("moment", MOMENTS, ids=["morning", "month-start-evening", "before-day-shift"])
 def test_the_demo_shows_every_area_working(app, moment, quiet_password):
-    from models import callbacks, procurement
+    from models import callbacks, complaints, procurement, worktime
     from models.procurement import orders, requisitions
     from models.audit import AuditEntry
     from models.base import utcnow
@@ -63,10 +63,16 @@ def test_the_demo_shows_every_area_working(app, moment, quiet_password):
                                                  AuditEntry.record_id == complaint.id).order_by(AuditEntry.id).first())
             assert created.action == "create" and created.at == complaint.created_at
         overdue = next(c for c in open_ones if c.state == "assigned" and c.is_overdue())
-        assert overdue.handle_due_at == overdue.created_at + dt.timedelta(hours=24)
+        # In working time by default, across the official calendar the demo imported first.
+        assert overdue.deadlines_count_working_time and worktime.days(moment.year).exists()
+        assert overdue.handle_due_at == worktime.calendar().add(overdue.created_at, dt.timedelta(hours=24))
         assert overdue.escalated_head_at is not None  # the sweep took it up
         closed = [c for c in rows if c.state == "closed"]
-        assert all(c.root_cause and c.first_handled_at and c.handling_minutes for c in closed)
+        assert all(c.root_cause and c.first_handled_at for c in closed)
+        # Working minutes: none for one taken in and handled on a Sunday or in the Spring Festival.
+        assert all(c.handling_minutes == int(complaints.elapsed(c.created_at, c.first_handled_at).total_seconds()
+                                             // 60) for c in closed)
+        assert any(c.handling_minutes for c in closed)
         assert any(not c.handled_on_time for c in closed) and any(c.handled_on_time for c in closed)
         # Last month's report and this month's register have complaints to count.
         last_month = Period.containing("month", today).previous()

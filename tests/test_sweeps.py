@@ -158,7 +158,9 @@ def test_mail_reminders_killed_half_way_are_all_sent_once_by_the_rerun(app, desk
 
 def test_escalations_killed_half_way_are_all_sent_once_by_the_rerun(app, make_user, killed_after_first_message):
     from tests.helpers import make_complaint as _make
+    from tests.helpers import on_the_clock
     from tests.helpers import walk_to as _walk_to
+    on_the_clock(app)  # 24 wall-clock hours below; working time is the default now
     people = {"spec": make_user("spec", "specialist"), "manager": make_user("manager", "service_manager"),
               "head": make_user("head", "dept_head", department="Repairs")}
     start = dt.datetime(2026, 3, 2, 8, 0)

@@ -13,8 +13,18 @@ from models.numbering import Counter
 from models.weekly_archive import Week, WeeklyArchive, archive_week
 from tasks.weekly_archive import archive_weekly_complaints
 
+from tests.helpers import on_the_clock
+
 from .pdf import assert_embedded_cjk_font, pdf_text
 from .test_query_counts import assert_query_count_does_not_grow
+
+
+@pytest.fixture(autouse=True)
+def _deadlines_on_the_clock(app):
+    """These deadlines are wall-clock hours: the setting is turned off explicitly, since working
+    time is the default now (tests that count working time turn it on themselves)."""
+    on_the_clock(app)
+
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: The week under test: Monday 16 to Sunday 22 November 2026.

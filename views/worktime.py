@@ -119,7 +119,7 @@ class DayForm(PortalForm):
         return True
 
 
-def _page(status=200, week_form=None, day_form=None, block=None):
+def _page(status=200, week_form=None, day_form=None, block=None, year=None, import_error=None):
     week = worktime.week_texts()
     week_form = week_form or WeekForm(data={f"day{d}": week[d] for d in range(7)})
     day_form = day_form or DayForm()
@@ -131,9 +131,13 @@ def _page(status=200, week_form=None, day_form=None, block=None):
         sample = None
     # One year at a time: the calendar gains a year of holidays every year.
     asked = request.args.get("year", "")
-    year = int(asked) if whole_number(asked) and 2000 <= int(asked) <= 2100 else local_now().year
+    if year is None:
+        year = int(asked) if whole_number(asked) and 2000 <= int(asked) <= 2100 else local_now().year
+    official = worktime.official_years()
     return render("admin/working_hours.html", block, status=status, week_form=week_form, day_form=day_form,
                   rows=list(worktime.days(year)), year=year, sample=sample, now=today,
+                  official_known=year in official, official_first=official[0], official_last=official[-1],
+                  import_error=import_error,
                   counts=bool(settings.get(complaints.WORKING_TIME)), weekdays=WEEKDAYS)
 
 
@@ -185,3 +189,18 @@ def remove_day(day_id):
     worktime.remove_day(current_user, row)
     toast(_("%(day)s taken out of the calendar.", day=row.day.isoformat()))
     return redirect_to(url_for("worktime.index", year=row.day.year))
+
+
+@bp.route("/working-hours/import/<int:year>", methods=["POST"])
+@allow("settings.edit")
+def import_official(year):
+    """Enter a year's public holidays and 调休 days as the State Council announced them."""
+    if not 2000 <= year <= 2100:
+        abort(404)
+    try:
+        added, kept = worktime.import_official(current_user, year)
+    except worktime.UnknownYear as refusal:
+        return _page(422, year=year, import_error=str(refusal))
+    toast(_("%(year)s: %(added)d day(s) added from the State Council's arrangement, %(kept)d already entered kept.",
+            year=year, added=added, kept=kept))
+    return redirect_to(url_for("worktime.index", year=year))
