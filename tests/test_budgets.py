@@ -45,16 +45,16 @@ ROWS_OF = {"department": 40, "user": 300,
            "requisition_attachment": MAX_ATTACHMENTS, "requisition_event": 100,
            "complaint_event": 300, "complaint_pause": 50, "callback_attempt": 20, "home_visit_reminder": 20,
            "return_event": 50, "compensation_event": 50, "compensation_recovery": 20, "service_visit_event": 50,
-           "duty_entry": 300, "handover": 4, "finding": MAX_FINDINGS,
-           "document_reviewer": 10, "document_version": 30, "document_event": 200, "document_recipient": 300, "handover_item": 100, "incident_photo": 20, "delivery": MAX_LINES, "return_record": MAX_LINES}
-# Meeting rooms: a booking's preparation is one item per kind (UNIQUE booking, kind); its invited visitors
-# and its minutes' action items are capped by the model (MAX_GUESTS, MAX_ACTION_ITEMS refuse one more).
-ROWS_OF |= {"prep_item": len(PREPARATION), "booking_guest": MAX_GUESTS, "action_item": MAX_ACTION_ITEMS}
-           "document_reviewer": 10, "document_version": 30, "document_event": 200, "document_recipient": 300, "handover_item": 100, "incident_photo": 20, "delivery": MAX_LINES, "return_record": MAX_LINES,
+           "duty_entry": 300, "handover": 4, "handover_item": 100, "incident_photo": 20,
+           "delivery": MAX_LINES, "return_record": MAX_LINES, "finding": MAX_FINDINGS,
+           "document_reviewer": 10, "document_version": 30, "document_event": 200, "document_recipient": 300,
            # A period holds one assessment per member of staff (as many as "user") and its few corrections.
            "assessment": 300,
            # Best staff of one period or year: awards.choose refuses more than MAX_AWARDS.
-           "award": MAX_AWARDS}
+           "award": MAX_AWARDS,
+           # A booking's preparation is one item per kind (UNIQUE booking, kind); its invited visitors and
+           # its minutes' action items are capped by the model (MAX_GUESTS, MAX_ACTION_ITEMS refuse one more).
+           "prep_item": len(PREPARATION), "booking_guest": MAX_GUESTS, "action_item": MAX_ACTION_ITEMS}
 #: Kept as seeded: the configuration, not data (a copied setting or counter would be a second one of
 #: the same key; copied approval steps or tiers a chain of thousands), and what would hand the copied
 #: users roles they were never given.
