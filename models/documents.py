@@ -28,7 +28,7 @@ audit.ACTION_LABELS.update({"document_read": _l("Read (acknowledged)"),
                             "document_retention": _l("Retention reviewed")})
 
 DOC_TYPES = {"notice": _l("Notice"), "regulation": _l("Regulation"), "letter": _l("Letter"),
-             "minutes": _l("Minutes")}
+             "minutes": _l("Summary minutes")}
 #: The type as the printed number and header write it (通知〔2026〕12号).
 TYPE_ZH = {"notice": "通知", "regulation": "制度", "letter": "函", "minutes": "纪要"}
 #: The counter of models.numbering each type numbers from (one per type and year).

@@ -5,10 +5,19 @@ import datetime as dt
 import re
 
 import time_machine
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import act
 from tests.browser.conftest import log_in as enter
+from tests.helpers import on_the_clock
+
+
+@pytest.fixture(autouse=True)
+def _deadlines_on_the_clock(app):
+    """The deadlines read here are wall-clock hours; working time is the default since the official calendar."""
+    on_the_clock(app)
+
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 

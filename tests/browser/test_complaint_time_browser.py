@@ -1,11 +1,19 @@
 """The working-hours calendar, the paused clock, the register and the customer page, at
 tablet size, as the admin and a specialist would use them."""
+import pytest
 from playwright.sync_api import expect
 
 from models import complaints
 from tests.browser.conftest import act, log_in
 from tests.browser.conftest import log_in as enter
 from tests.conftest import PASSWORD
+from tests.helpers import on_the_clock
+
+
+@pytest.fixture(autouse=True)
+def _deadlines_on_the_clock(app):
+    """The deadlines read here are wall-clock hours; working time is the default since the official calendar."""
+    on_the_clock(app)
 
 
 def test_the_admin_enters_the_national_day_calendar(live_server, new_context, make_user, screenshot):
