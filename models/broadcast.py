@@ -519,9 +519,14 @@ def apply(version_id, action, actor, version, note=""):
     return updated
 
 
-def scripts():
-    """Every script with its version on air and its newest version: [(script, on air, newest)]."""
-    rows = list(Script.select().where(Script.voided_at.is_null()).order_by(Script.kind, Script.id))
+def script_list():
+    """The scripts in use, by kind (a query: the page shows them fifty at a time)."""
+    return Script.select().where(Script.voided_at.is_null()).order_by(Script.kind, Script.id)
+
+
+def scripts(rows=None):
+    """Each script with its version on air and its newest version: [(script, on air, newest)]."""
+    rows = list(script_list() if rows is None else rows)
     ids = [s.id for s in rows]
     versions = {}
     for v in ScriptVersion.select().where(ScriptVersion.script.in_(ids)).order_by(ScriptVersion.seq):
@@ -535,10 +540,17 @@ def scripts():
 
 # ---------------------------------------------------------------- the programme
 
+#: Lines of one variant's programme, at most: seed 002's day has fourteen.
+MAX_SLOTS = 100
+
+
 def add_slot(actor, *, variant, starts, ends, kind, title, script_id=None):
     """A new line of a variant's programme; lines of one variant never overlap (one voice on air)."""
     if variant not in VARIANTS:
         raise BroadcastError(_l("Choose the days this line plays."), field="variant")
+    if len(current_slots(variant)) >= MAX_SLOTS:
+        raise BroadcastError(_l("A programme has at most %(n)d lines: take one out first.", n=MAX_SLOTS),
+                             field="starts")
     starts, ends = parse_clock(starts, "starts"), parse_clock(ends, "ends")
     if ends <= starts:
         raise BroadcastError(_l("The end is not after the start."), field="ends")

@@ -18,6 +18,7 @@ from playhouse.test_utils import count_queries
 
 from models import all_models
 from models.base import db
+from models.broadcast import MAX_SLOTS
 from models.procurement.requisitions import MAX_ATTACHMENTS, MAX_LINES
 from models.quality.awards import MAX_AWARDS
 from models.quality.inspections import MAX_FINDINGS
@@ -54,7 +55,10 @@ ROWS_OF = {"department": 40, "user": 300,
            "award": MAX_AWARDS,
            # A booking's preparation is one item per kind (UNIQUE booking, kind); its invited visitors and
            # its minutes' action items are capped by the model (MAX_GUESTS, MAX_ACTION_ITEMS refuse one more).
-           "prep_item": len(PREPARATION), "booking_guest": MAX_GUESTS, "action_item": MAX_ACTION_ITEMS}
+           "prep_item": len(PREPARATION), "booking_guest": MAX_GUESTS, "action_item": MAX_ACTION_ITEMS,
+           # A broadcast programme's lines (add_slot refuses more than MAX_SLOTS); a script is rewritten a few
+           # dozen times in its life, not thousands, and its page lists every version.
+           "programme_slot": MAX_SLOTS, "script_version": 30}
 #: Kept as seeded: the configuration, not data (a copied setting or counter would be a second one of
 #: the same key; copied approval steps or tiers a chain of thousands), and what would hand the copied
 #: users roles they were never given.

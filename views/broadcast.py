@@ -21,7 +21,7 @@ from printing import qr_data_uri
 from views.access import allow
 from views.fields import month_period, show_refusal, strip
 from views.printing import record_url, render_pdf
-from views.ui import PortalForm, is_htmx, redirect_to, render, toast, wants_fragment
+from views.ui import PortalForm, is_htmx, one_page, redirect_to, render, render_fragment, toast, wants_fragment
 
 bp = Blueprint("broadcast", __name__, url_prefix="/broadcast")
 
@@ -120,7 +120,11 @@ class DecideForm(PortalForm):
 @allow("broadcast.air")
 def scripts():
     """The scripts, the version on air and what waits for approval."""
-    return render("broadcast/scripts.html", rows=broadcast.scripts())
+    page_rows, more_url, page = one_page(broadcast.script_list(), "broadcast.scripts")
+    rows = broadcast.scripts(page_rows)
+    if page > 1:
+        return render_fragment("broadcast/scripts.html", "more_scripts", rows=rows, more_url=more_url)
+    return render("broadcast/scripts.html", rows=rows, more_url=more_url)
 
 
 @bp.route("/scripts/new", methods=["GET", "POST"])
