@@ -413,8 +413,9 @@ def write_figures(figures, problems):
         before, _old, after = text.partition(marker)
         rest = after.split("\n## ", 1)
         text = before + section + ("\n## " + rest[1] if len(rest) > 1 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
+    else:  # above make bench's table, which that command rewrites to the end of the file
+        anchor = "## Reading `make bench`"
+        text = text.replace(anchor, section + "\n" + anchor, 1) if anchor in text else text.rstrip() + "\n\n" + section
     path.write_text(text)
 
 
