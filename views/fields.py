@@ -2,15 +2,18 @@
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
+from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, DecimalField, IntegerField, SelectMultipleField, ValidationError, widgets
 from wtforms.widgets import TextInput
 
+from models import settings
 from models.base import DomainError
 from models.phones import normalise_phone
 from models.reports import Period
 from models.timezone import local_now
+from models.uploads import UploadError, check_image
 
 
 class CheckboxesField(SelectMultipleField):
@@ -161,3 +164,26 @@ class DayField(DateField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError(_l("Enter a date like 2026-11-23.")) from None
+
+
+def checked_photos(field, photo_max_mb, all_max_mb):
+    """The photos uploaded in a file field, each checked by its content against the setting
+    photo_max_mb, all together against all_max_mb: [(name, bytes, format, width, height)];
+    what is refused is named beside the field."""
+    per_photo = settings.get(photo_max_mb) * 1024 * 1024
+    per_report = settings.get(all_max_mb) * 1024 * 1024
+    photos, total = [], 0
+    for upload in request.files.getlist(field.name):
+        if not upload or not upload.filename:
+            continue
+        data = upload.read(per_photo + 1)
+        total += len(data)
+        try:
+            image_format, width, height = check_image(data, per_photo)
+        except UploadError as exc:
+            field.errors.append(f"{upload.filename}: {exc}")
+            continue
+        photos.append((upload.filename, data, image_format, width, height))
+    if total > per_report:
+        field.errors.append(_("The photos together are larger than %(mb)d MB.", mb=per_report // (1024 * 1024)))
+    return photos

@@ -9,17 +9,16 @@ from wtforms import DateTimeLocalField, MultipleFileField, StringField, TextArea
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from models import settings
 from models.duty import (
     INCIDENT_PHOTO_MAX_MB, INCIDENT_REPORT_MAX_MB, NOTIFIED_PARTIES, DutyError, EmergencyReport, IncidentPhoto,
     create_emergency, resolve_emergency,
 )
 from models.submissions import submit_once
 from models.timezone import local_now, to_utc
-from models.uploads import UploadError, check_image, print_data_uri, stored_path
+from models.uploads import print_data_uri, stored_path
 from printing import qr_data_uri
 from views.access import allow
-from views.fields import CheckboxesField, strip
+from views.fields import CheckboxesField, checked_photos, strip
 from views.printing import record_url, render_pdf
 from views.ui import PortalForm, redirect_to, render, toast
 
@@ -42,26 +41,6 @@ class IncidentForm(PortalForm):
                                description=_l("Take them with the tablet's camera or choose them from its files."))
 
 
-def _checked_photos(form):
-    """The uploaded photos checked by content; errors land beside the photo field."""
-    per_photo = settings.get(INCIDENT_PHOTO_MAX_MB) * 1024 * 1024
-    per_report = settings.get(INCIDENT_REPORT_MAX_MB) * 1024 * 1024
-    photos, total = [], 0
-    for upload in request.files.getlist(form.photos.name):
-        if not upload or not upload.filename:
-            continue
-        data = upload.read(per_photo + 1)
-        total += len(data)
-        try:
-            image_format, width, height = check_image(data, per_photo)
-        except UploadError as exc:
-            form.photos.errors.append(f"{upload.filename}: {exc}")
-            continue
-        photos.append((upload.filename, data, image_format, width, height))
-    if total > per_report:
-        form.photos.errors.append(_("The photos together are larger than %(mb)d MB.", mb=per_report // (1024 * 1024)))
-    return photos
-
 
 @bp.route("/incidents")
 @allow("incidents.report")
@@ -82,7 +61,7 @@ def new():
     if earlier := form.earlier_result():
         return redirect_to(earlier)
     valid = form.validate()
-    photos = _checked_photos(form)
+    photos = checked_photos(form.photos, INCIDENT_PHOTO_MAX_MB, INCIDENT_REPORT_MAX_MB)
     if not valid or form.photos.errors:
         return render("incidents/new.html", "form", status=422, form=form)
 

@@ -12,17 +12,17 @@ from wtforms import FieldList, FormField, HiddenField, MultipleFileField, RadioF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from models import repairs, settings
+from models import repairs
 from models.base import DomainError
 from models.procurement.stock import StockItem
 from models.repairs import STATES, TRANSITIONS, URGENCY, Repair, RepairPhoto
 from models.submissions import submit_once
-from models.uploads import UploadError, check_image, stored_path
+from models.uploads import stored_path
 from models.users import User
 from printing import qr_data_uri
 from views.access import allow, can
 from views.exports import table_download
-from views.fields import WholeNumberField, month_period, show_refusal, strip
+from views.fields import WholeNumberField, checked_photos, month_period, show_refusal, strip
 from views.printing import record_url, render_pdf
 from views.ui import PortalForm, SubForm, one_page, redirect_to, render, toast
 
@@ -69,26 +69,6 @@ def labels():
     return {"STATES": STATES, "URGENCY": URGENCY}
 
 
-def _checked_photos(form):
-    """The uploaded photos checked by content; errors land beside the photo field."""
-    per_photo = settings.get(repairs.PHOTO_MAX_MB) * 1024 * 1024
-    per_report = settings.get(repairs.PHOTOS_MAX_MB) * 1024 * 1024
-    photos, total = [], 0
-    for upload in request.files.getlist(form.photos.name):
-        if not upload or not upload.filename:
-            continue
-        data = upload.read(per_photo + 1)
-        total += len(data)
-        try:
-            image_format, width, height = check_image(data, per_photo)
-        except UploadError as exc:
-            form.photos.errors.append(f"{upload.filename}: {exc}")
-            continue
-        photos.append((upload.filename, data, image_format, width, height))
-    if total > per_report:
-        form.photos.errors.append(_("The photos together are larger than %(mb)d MB.", mb=per_report // (1024 * 1024)))
-    return photos
-
 
 def _manages():
     return can("repairs.manage")
@@ -125,7 +105,7 @@ def new():
     if earlier := form.earlier_result():
         return redirect_to(earlier)
     valid = form.validate()
-    photos = _checked_photos(form)
+    photos = checked_photos(form.photos, repairs.PHOTO_MAX_MB, repairs.PHOTOS_MAX_MB)
     if not valid or form.photos.errors:
         return render("repairs/new.html", "form", status=422, form=form)
 
