@@ -84,6 +84,11 @@ class Notification(BaseModel):
             return _public_urls().build(self.endpoint, json.loads(self.endpoint_args or "{}"), force_external=True)
         return current_app.config["PUBLIC_URL"].rstrip("/") + (self.stored_url or "/")
 
+    @property
+    def answer_links(self):
+        """One-tap answers a message leaving the portal carries: [(label, full address)]."""
+        return [link for provider in ANSWER_PROVIDERS for link in provider(self)]
+
     @classmethod
     def linking_to(cls, endpoint, **args):
         """The condition "opens this page", for finding the notifications about one record."""
@@ -117,6 +122,11 @@ def _public_urls():
 def public_url(endpoint, **args):
     """A page's full address under PUBLIC_URL, outside any request (a task's printed QR code)."""
     return _public_urls().build(endpoint, args, force_external=True)
+
+
+#: provider(notification) -> [(label, full address)]: the areas whose notices can be answered
+#: from the message itself (a host's visitor notice) register here; empty for the rest.
+ANSWER_PROVIDERS = []
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ def email_notification(note, address):
     config = current_app.config
     with force_locale(note.user.locale or config["BABEL_DEFAULT_LOCALE"]):
         text = note.text
-    send_mail([address], text[:120], f"{text}\n\n{note.public_url}\n\n— {config['COMPANY_NAME']}")
+        answers = "".join(f"\n{label}: {url}" for label, url in note.answer_links)
+    send_mail([address], text[:120], f"{text}\n\n{note.public_url}\n{answers}\n— {config['COMPANY_NAME']}")
 
 
 #: channel -> send(notification, address); WeCom, DingTalk… join here.
