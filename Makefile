@@ -43,7 +43,7 @@ run: setup
 	wait
 
 test: setup test-system-packages
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 # Seeds 10 k, 100 k and 1 M records, serves with gunicorn and writes docs/perf.md
 # (BENCH_SIZES=10000 BENCH_SECONDS=3 for a quick look).

@@ -427,21 +427,28 @@ def department_people(department_id):
 
 def find_or_create_customer(actor, name, phone, address="", organisation="", is_vip=False):
     """The customer with this phone number (details updated), or a new one."""
+    return _customer_for(actor, name, phone, address, organisation, is_vip)[0]
+
+
+def _customer_for(actor, name, phone, address, organisation, is_vip):
+    """(the customer, whether they were a VIP before: None for a new one)."""
     phone = normalise_phone(phone)
     customer = Customer.get_or_none(Customer.phone == phone)
     if customer is None:
         customer = Customer.create(name=name, phone=phone, address=address, organisation=organisation,
                                    is_vip=is_vip)
         audit.record_create(actor, customer)
-        return customer
+        return customer, None
     before = customer.snapshot()
+    was_vip = customer.is_vip
     customer.name = name
     customer.address = address or customer.address
     customer.organisation = organisation or customer.organisation
     customer.is_vip = customer.is_vip or is_vip
-    customer.save()
-    audit.record_change(actor, customer, before)
-    return customer
+    if customer.snapshot() != before:  # a returning customer as they were: nothing to write or audit
+        customer.save()
+        audit.record_change(actor, customer, before)
+    return customer, was_vip
 
 
 def complaint_of_call(call_id):
@@ -465,24 +472,26 @@ def create(actor, *, name, phone, content, channel, category, severity, address=
     with write_transaction():
         if call_id is not None and (reason := call_refusal(call_id)):
             raise TransitionError(reason)
-        known = Customer.get_or_none(Customer.phone == normalise_phone(phone))
-        customer = find_or_create_customer(actor, name, phone, address, organisation, is_vip)
+        customer, was_vip = _customer_for(actor, name, phone, address, organisation, is_vip)
         now = utcnow()
         values = _deadline_values(now, now, customer.is_vip, severity == "major", ())
-        try:
-            with db.atomic():  # the unique call is the last word when two desks convert it at once
-                complaint = Complaint.create(
-                    number=next_number("TS"), customer=customer, channel=channel, category=category,
-                    severity=severity, content=content,
-                    staff_person=staff_person if category == STAFF_CATEGORY else "", call=call_id,
-                    received_by=actor, created_at=now, **{field.name: value for field, value in values.items()})
-        except IntegrityError:
-            raise TransitionError(call_refusal(call_id) or _l("Reload the page and try again.")) from None
+        fields = dict(number=next_number("TS"), customer=customer, channel=channel, category=category,
+                      severity=severity, content=content,
+                      staff_person=staff_person if category == STAFF_CATEGORY else "", call=call_id,
+                      received_by=actor, created_at=now, **{field.name: value for field, value in values.items()})
+        if call_id is None:
+            complaint = Complaint.create(**fields)
+        else:
+            try:
+                with db.atomic():  # the unique call is the last word when two desks convert it at once
+                    complaint = Complaint.create(**fields)
+            except IntegrityError:
+                raise TransitionError(call_refusal(call_id) or _l("Reload the page and try again.")) from None
         audit.record_create(actor, complaint)
         ComplaintEvent.create(complaint=complaint, actor=actor, action="receive", to_state="received", at=now)
         if complaint.is_major:
             _tell_managers_major(complaint)
-        if known is not None and not known.is_vip and customer.is_vip:
+        if was_vip is False and customer.is_vip:  # an existing customer recognised as VIP now
             # Recognised as VIP now: the customer's other open complaints are handled as VIP too.
             for other in _open_complaints_of(customer).where(Complaint.id != complaint.id):
                 _reclassify_other(other, actor, now, complaint.number)

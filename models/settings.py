@@ -87,15 +87,25 @@ def _value(spec, stored):
 def get(key):
     cache = _cache()
     if key not in cache:
-        row = Setting.get_or_none(Setting.key == key)
-        cache[key] = _value(SPECS[key], row.value if row else None)
+        cache[key] = _value(SPECS[key], _stored(cache).get(key))
     return cache[key]
+
+
+def _stored(cache):
+    """Every value an admin has set, read once per request: the table holds only those, a few dozen
+    rows at most, and a request that reads one setting usually reads several."""
+    if _STORED not in cache:
+        cache[_STORED] = dict(Setting.select(Setting.key, Setting.value).tuples())
+    return cache[_STORED]
+
+
+_STORED = object()  # the cache's entry for the stored rows, apart from any setting's key
 
 
 def get_all():
     """{key: value} of every setting, read in one query (the settings page shows them all)."""
     cache = _cache()
-    stored = dict(Setting.select(Setting.key, Setting.value).tuples())
+    stored = _stored(cache)
     for key, spec in SPECS.items():
         if key not in cache:
             cache[key] = _value(spec, stored.get(key))

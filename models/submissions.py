@@ -33,10 +33,7 @@ def submit_once(key, user, create):
     key = (key or "")[:64]
     if not key:
         raise ValueError("missing submission key")
-    earlier = result_of(key)
-    if earlier is not None:
-        return earlier, False
-    try:
+    try:  # claimed first: a second submission of the key fails here, before it does any work
         with write_transaction():
             claim = SubmissionKey.create(key=key, user=user)
             url = create()

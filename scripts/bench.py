@@ -180,7 +180,7 @@ class Session:
             token = self.csrf("/login")
             self.request("POST", "/login", {"username": username, "password": PASSWORD, "csrf_token": token})
 
-    def request(self, method, path, form=None, headers=None):
+    def request(self, method, path, form=None, headers=None, keep_cookies=True):
         headers = dict(headers or {})
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -192,7 +192,7 @@ class Session:
         response = self.connection.getresponse()
         data = response.read()
         for name, value in response.getheaders():
-            if name.lower() == "set-cookie":
+            if keep_cookies and name.lower() == "set-cookie":
                 key, _, rest = value.partition("=")
                 self.cookies[key] = rest.split(";")[0]
         return response.status, data, dict(response.getheaders())
@@ -231,7 +231,12 @@ def drive(spec):
                 form = {**spec["post"], "csrf_token": token, "submission_key": uuid.uuid4().hex}
             started = time.perf_counter()
             try:
-                status, body, _h = session.request("POST" if form else "GET", spec["path"], form, headers)
+                # A write's answer carries the "registered" message in the session cookie, which a
+                # browser hands back to the page it goes to next, and that page clears it; the driver
+                # goes to no page, so it keeps the cookie it had, or the messages would pile up in it
+                # and every later request would carry and re-sign them all.
+                status, body, _h = session.request("POST" if form else "GET", spec["path"], form, headers,
+                                                   keep_cookies=not form)
             except Exception as error:  # noqa: BLE001  a dropped connection is a counted error
                 my_errors.append(repr(error))
                 session = Session(port, spec.get("user"))

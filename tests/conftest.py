@@ -11,6 +11,36 @@ import pytest
 _INSTANCE = tempfile.mkdtemp(prefix="portal-test-instance-")
 os.environ["INSTANCE_PATH"] = _INSTANCE  # before the app is imported: secret key, huey db
 
+
+def _own_server_resources():
+    """Under pytest-xdist each worker (gw0, gw1…) empties tables between its tests, so each gets
+    a database and a Redis database of its own: <database>_gw0, and the Redis number counted down
+    from the one configured (15 → 15, 14…)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = os.environ.get("DATABASE_URL", "")
+    if not worker or not url:
+        return
+    number = int(worker.removeprefix("gw"))
+    import psycopg2
+    from psycopg2 import sql
+    base, _, name = url.rpartition("/")
+    own = f"{name}_{worker}"
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (own,))
+        if cursor.fetchone() is None:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(own)))
+    connection.close()
+    os.environ["DATABASE_URL"] = f"{base}/{own}"
+    huey_url = os.environ.get("HUEY_URL", "")
+    if huey_url.startswith("redis://"):
+        redis_base, _, redis_db = huey_url.rpartition("/")
+        os.environ["HUEY_URL"] = f"{redis_base}/{int(redis_db or 0) - number}"
+
+
+_own_server_resources()  # before the app and the queue read their URLs
+
 from flask.testing import FlaskClient  # noqa: E402
 
 from app import create_app  # noqa: E402

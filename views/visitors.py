@@ -54,7 +54,9 @@ class VisitForm(PortalForm):
     watchlist_reason = TextAreaField(_l("Reason to register anyway"), filters=[strip], validators=[Length(max=500)])
 
     def validate_host(self, field):
-        if not field.data or not User.select().where(User.id == field.data).exists():
+        # Kept for the registration: the host is read once per request, not checked then loaded.
+        self.chosen_host = User.get_or_none(User.id == field.data) if field.data else None
+        if self.chosen_host is None:
             raise ValidationError(_l("Choose the host."))
 
     def validate_purpose_other(self, field):
@@ -138,7 +140,7 @@ def new():
         visit = register_visit(
             current_user, visitor_name=form.visitor_name.data, phone=form.phone.data,
             organisation=form.organisation.data, purpose=form.purpose.data, purpose_other=form.purpose_other.data,
-            host=User.get_by_id(form.host.data), companions=form.companions.data or 0,
+            host=form.chosen_host, companions=form.companions.data or 0,
             id_number=form.id_number.data, car_plate=form.car_plate.data, note=form.note.data,
             arrived_at=to_utc(form.arrived_at.data), watchlist_reason=form.watchlist_reason.data)
         return url_for("visitors.show", visit_id=visit.id)
