@@ -181,7 +181,13 @@ class Visit(VersionedModel):
 
     @classmethod
     def search(cls, date_from=None, date_to=None, host_id=None, organisation=None, purpose=None):
-        query = cls.with_host().order_by(cls.arrived_at.desc(), cls.id.desc())
+        """The visitor log: only the columns its rows and its export show, with the host's name; a
+        log row built from every column of the visit and of the host's account cost a third of the
+        page's time in building the rows."""
+        query = (cls.select(cls.id, cls.number, cls.arrived_at, cls.left_at, cls.visitor_name, cls.phone,
+                            cls.organisation, cls.purpose, cls.purpose_other, cls.companions, User.id,
+                            User.display_name)
+                 .join(User, on=(cls.host == User.id)).order_by(cls.arrived_at.desc(), cls.id.desc()))
         if date_from:
             query = query.where(cls.arrived_at >= date_from)
         if date_to:
