@@ -213,3 +213,20 @@ def test_the_rule_is_one_function(app, people, two):
         assert seen == {two["repairs"].id}
         assert all(complaints.can_see(people["head"], c) == (c.id in seen) for c in Complaint.select())
         assert complaints.visible_to(people["spec"]).count() == 3
+
+
+def test_a_long_inbox_comes_fifty_at_a_time(app, client, auth, people):
+    from views.ui import PAGE_ROWS
+    first = _assigned(app, people)
+    made = [_make(app, people["spec"], content=f"第{n}件") for n in range(PAGE_ROWS)]
+    with app.app_context():
+        first = Complaint.get_by_id(first.id)
+        Complaint.update(state=first.state, department=first.department_id).where(
+            Complaint.id.in_([c.id for c in made])).execute()
+    auth.login("head")
+    page = client.get("/complaints/inbox").get_data(as_text=True)
+    assert page.count('href="/complaints/') - page.count('href="/complaints/inbox') >= PAGE_ROWS
+    more = re.search(r'hx-get="(/complaints/inbox\?page=2)"', page).group(1)
+    rest = client.get(more, headers={"HX-Request": "true"}).get_data(as_text=True)
+    shown = set(re.findall(r"TS-\d{4}-\d{6}", page + rest))
+    assert shown == {c.number for c in made + [first]}
