@@ -46,6 +46,20 @@ def test_the_english_catalog_knows_every_string():
     assert missing == [], "run scripts/translations.py"
 
 
+def test_each_msgid_is_translated_once():
+    """Branches' catalogs are merged line by line (*.po merge=union): two translations of one msgid
+    would both survive the merge, and the catalog would silently keep one of them."""
+    for locale in ("zh_Hans", "en"):
+        text = (ROOT / "translations" / locale / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8")
+        entries = re.findall(r'^(msgctxt "(?:[^"\\]|\\.)*"\n)?msgid ((?:"(?:[^"\\]|\\.)*"\n?)+)', text, re.M)
+        seen, twice = set(), []
+        for context, msgid in entries:
+            if (context, msgid) in seen:
+                twice.append(msgid.strip())
+            seen.add((context, msgid))
+        assert twice == [], f"{locale}: msgids listed more than once (keep one translation):\n" + "\n".join(twice)
+
+
 def test_placeholders_survive_translation():
     for message in catalog("zh_Hans"):
         msgid = message.id[0] if isinstance(message.id, tuple) else message.id
