@@ -17,6 +17,7 @@ def all_models():
     from models.submissions import SubmissionKey
     from models.users import Department, LoginAttempt, User, UserRole
     from models.visitors import Appointment, Visit, WatchlistEntry
+    from models.answers import AnswerLinkUse
     from models.procurement.chain import ApprovalStep, DepartmentApprover
     from models.procurement.orders import Delivery, DeliveryLine, OrderLine, PurchaseOrder, ReturnRecord
     from models.procurement.requisitions import Requisition, RequisitionAttachment, RequisitionEvent, RequisitionLine
@@ -47,7 +48,7 @@ def all_models():
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery,
             DutyDay, DutyEntry, EmergencyReport, IncidentPhoto, Handover, HandoverItem, MailItem, LostItem,
-            Visit, Appointment, WatchlistEntry, Call, BoardToken,
+            Visit, Appointment, WatchlistEntry, AnswerLinkUse, Call, BoardToken,
             Customer, Complaint, ComplaintEvent,
             ReportRun, ReportMailing, ComplaintPause, WorkWeekday, CalendarDay,
             Sale, ServiceVisit, ServiceVisitEvent, Callback, CallbackAttempt, HomeVisit, HomeVisitReminder,
@@ -86,3 +87,8 @@ def create_tables():
             migrate(*(migrator.add_column(table, field.column_name, field) for field in missing))
             model.fill_added_columns({field.name for field in missing})
     db.create_tables(models, safe=True)
+
+
+# Registers the one-tap answers of a host's visitor notice in notifications.ANSWER_PROVIDERS,
+# wherever models are used (the web app, the consumer that sends the messages, a script).
+from models import answers  # noqa: E402,F401

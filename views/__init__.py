@@ -108,7 +108,8 @@ def init_app(app):
     @app.before_request
     def check_access():
         response = access.enforce()
-        if response is None and request.method not in ("GET", "HEAD", "OPTIONS"):
+        if response is None and request.method not in ("GET", "HEAD", "OPTIONS") \
+                and not access.csrf_exempt(app, request.endpoint):
             csrf.protect()
         return response
 
@@ -159,6 +160,8 @@ def init_app(app):
     app.register_blueprint(weekly_archive.bp)
     from views import returns
     app.register_blueprint(returns.bp)
+    from views import answers
+    app.register_blueprint(answers.bp)
     from views import compensations
     app.register_blueprint(compensations.bp)
     from views import home_visits, service_visits

@@ -23,6 +23,19 @@ def public(view):
     return view
 
 
+def signed_link(view):
+    """Declare a view opened from a signed link in a message (a host's one-tap answer): open to
+    everyone, and its POST takes no CSRF token, because the signed token in its URL is the proof
+    and the person arriving from the message has no session to hold one."""
+    view.permission = PUBLIC
+    view.csrf_exempt = True
+    return view
+
+
+def csrf_exempt(app, endpoint):
+    return getattr(app.view_functions.get(endpoint), "csrf_exempt", False)
+
+
 def declared_permission(app, endpoint):
     if endpoint == "static":
         return PUBLIC
