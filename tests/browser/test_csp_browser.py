@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from models.board import create_token
+from models.board import create_token, revoke_token
 from models.roles import ROLES
 from tests.browser.conftest import WALL, log_in
 
@@ -30,7 +30,7 @@ def test_the_htmx_pages_run_under_the_policy_without_a_refusal(app, live_server,
     clerk = make_user("clerk", *sorted(ROLES), display_name="王芳", department="客服部")
     make_user("zhang", "specialist", display_name="张伟")
     with app.app_context():
-        _row, token = create_token(clerk, "大堂屏幕")
+        row, token = create_token(clerk, "大堂屏幕")
     faults = []
     wall = watch(new_context(viewport=WALL).new_page(), faults)
     wall.goto(f"{live_server}/board?token={token}")
@@ -85,4 +85,43 @@ def test_the_htmx_pages_run_under_the_policy_without_a_refusal(app, live_server,
 
     # The wall has polled meanwhile (every 5 s) and shows the visitor who came.
     expect(wall.locator(".tile.big .number")).to_have_text("1", timeout=7_000)
+    # Its link revoked, the wall says so and stops asking (that was an evaluated filter too).
+    with app.app_context():
+        revoke_token(clerk, row)
+    expect(wall.locator(".revoked")).to_contain_text("此看板链接已失效", timeout=7_000)
+    asked = []
+    wall.on("request", lambda request: asked.append(request.url))
+    wall.wait_for_timeout(6_000)
+    assert asked == []
+    assert not faults, "\n".join(faults)
+
+
+def test_the_broadcast_screen_holds_still_while_a_missed_entry_is_written(app, live_server, new_context, make_user):
+    """The poll's pause was an htmx filter (evaluated, which the policy forbids); it is a listener now."""
+    import datetime as dt
+
+    from models import broadcast, settings
+    from models.timezone import local_now
+    caster = make_user("caster", "broadcaster", "service_manager", display_name="孙丽")
+    now = local_now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = max(now - dt.timedelta(minutes=2), midnight).strftime("%H:%M")  # begun: it may be recorded
+    ends = min(now + dt.timedelta(minutes=30), midnight + dt.timedelta(hours=23, minutes=59)).strftime("%H:%M")
+    with app.test_request_context():
+        settings.save(caster, {broadcast.SCREEN_REFRESH_SECONDS: 5})
+        for variant in broadcast.VARIANTS:
+            broadcast.add_slot(caster, variant=variant, starts=starts, ends=ends, kind="music", title="迎宾曲")
+    faults = []
+    page = watch(new_context().new_page(), faults)
+    log_in(page, live_server, "caster")
+    page.goto(f"{live_server}/broadcast")
+    polls = []
+    page.on("request", lambda request: polls.append(request.url) if "/broadcast" in request.url else None)
+    page.locator("details.missed summary").first.click()
+    page.get_by_label("漏播原因").first.fill("设备故障")
+    page.wait_for_timeout(6_500)
+    assert polls == []  # held while the reason is being written
+    expect(page.get_by_label("漏播原因").first).to_have_value("设备故障")
+    page.locator("details.missed summary").first.click()
+    page.wait_for_event("request", lambda request: "/broadcast" in request.url, timeout=7_000)
     assert not faults, "\n".join(faults)
