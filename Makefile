@@ -8,21 +8,36 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 WEB_WORKERS ?= 2
 export FLASK_APP := app
+LOCK := requirements.lock
+PIP_TOOLS := pip-tools==7.6.2
 
 # Debian packages: venv for Python, WeasyPrint's Pango stack, a CJK font for the forms.
 SYSTEM_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
 # ...plus what the tests drive and read: Chromium, and poppler for pdftotext/pdffonts.
 TEST_SYSTEM_PACKAGES := chromium poppler-utils
 
-.PHONY: run test setup test-setup system-packages test-system-packages translations bench cluster-check clean
+.PHONY: run test setup test-setup system-packages test-system-packages translations lock bench cluster-check clean
 
 setup: system-packages $(VENV)/.installed translations
 
-$(VENV)/.installed: pyproject.toml
+# Every package, the ones pyproject.toml pulls in too, at the version and with the hashes of
+# requirements.lock: a changed or substituted file on the index is refused, not installed. The portal
+# itself then goes in without resolving anything (its build backend, setuptools, is in the lock).
+$(VENV)/.installed: $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# pyproject.toml stays the source of the pins; this writes what they pull in, with hashes, to
+# requirements.lock. After changing a pin: `make lock`; to move the unpinned ones too: `make lock UPGRADE=1`.
+# pip-tools runs in a virtualenv of its own, thrown away afterwards: it is no part of the portal.
+lock:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PY) -m venv "$$tmp" && "$$tmp/bin/pip" install --quiet $(PIP_TOOLS) && \
+	CUSTOM_COMPILE_COMMAND="make lock" "$$tmp/bin/pip-compile" --quiet --generate-hashes --allow-unsafe \
+		--extra test --strip-extras --build-deps-for editable --no-emit-index-url --no-emit-find-links \
+		$(if $(UPGRADE),--upgrade) --output-file $(LOCK) pyproject.toml
 
 system-packages:
 	@bash scripts/system-packages.sh $(SYSTEM_PACKAGES)

@@ -51,4 +51,6 @@ def default_config():
         "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "") == "1",
         # The portal's address as staff reach it: links in e-mails, the base URL of a form printed off a request.
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # How long browsers keep to HTTPS once they saw the portal over it (PUBLIC_URL https://); 0: not said.
+        "HSTS_MAX_AGE": int(os.environ.get("HSTS_MAX_AGE", str(365 * 24 * 3600))),
     }

@@ -290,6 +290,13 @@ def test_the_day_grid_shows_free_slots_and_the_booking(client, auth, app, people
     assert client.get("/rooms?day=tomorrow").status_code == 422
 
 
+def test_the_day_grid_of_a_site_with_no_room_yet_is_a_page(client, auth, people):
+    auth.login("other")
+    response = client.get("/rooms?day=2026-03-02")
+    assert response.status_code == 200
+    assert "<h1>Meeting rooms</h1>" in response.get_data(as_text=True)
+
+
 def test_the_day_grid_shows_so_many_rooms_at_a_time_and_my_bookings_page_on(client, auth, app, people, room,
                                                                            monkeypatch):
     monkeypatch.setattr("views.rooms.GRID_ROOMS", 2)

@@ -81,6 +81,35 @@ def _check_session_age():
         session["seen_at"] = now
 
 
+#: Pages run only the portal's own files: no inline script, event handler or style (they live in
+#: static/js and static/css), no eval (htmx's allowEval is off in the pages' htmx-config), no plugins,
+#: and no other site may frame them or receive their forms.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'",
+    "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+))
+#: The inspection form's photo field asks for the tablet's camera (capture="environment"); nothing
+#: else here needs a device.
+PERMISSIONS_POLICY = "camera=(self), microphone=(), geolocation=(), payment=(), usb=()"
+
+
+def _security_headers(app, response):
+    """Every response's browser-side protections, set here and nowhere else."""
+    headers = response.headers
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Permissions-Policy"] = PERMISSIONS_POLICY
+    if response.mimetype != "application/pdf":
+        # Chromium shows a PDF in a page it makes inside the PDF's own response, with inline
+        # styles and a plugin: this policy there would leave the printed form blank.
+        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    # Only for a portal reached over HTTPS (TLS ends at the proxy, so the request cannot tell): told
+    # so, a browser would refuse a portal on plain HTTP for the whole max-age.
+    if app.config["PUBLIC_URL"].startswith("https://") and app.config["HSTS_MAX_AGE"]:
+        headers["Strict-Transport-Security"] = f"max-age={app.config['HSTS_MAX_AGE']}"
+
+
 def init_app(app):
     from views import access, ui
     from views.errors import register_error_handlers
@@ -119,9 +148,7 @@ def init_app(app):
         if request.endpoint != "static":
             # Pages carry personal data: nothing but static files may be cached.
             response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        _security_headers(app, response)
         return ui.add_toast_header(response)
 
     @app.teardown_request

@@ -54,7 +54,7 @@ def login_redirect():
     """Send the user to log in and back to the page they were on afterwards.
     For an htmx request the page is the one in the browser, not the fragment URL."""
     from views.ui import is_htmx, safe_next
-    target = request.headers.get("HX-Current-URL") if is_htmx() else request.full_path
+    target = request.htmx.current_url if is_htmx() else request.full_path
     login_url = url_for("auth.login", next=safe_next(target) or None, expired="1" if g.get("session_expired") else None)
     if is_htmx():
         response = current_app.response_class(status=401)

@@ -12,7 +12,7 @@ from models.submissions import submit_once
 from models.timezone import local_now
 from views.access import allow, public
 from views.fields import strip
-from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, toast
+from views.ui import PortalForm, is_htmx, one_page, redirect_to, render, render_fragment, toast
 
 bp = Blueprint("board", __name__)
 
@@ -52,7 +52,7 @@ def show():
     """The board for a wall screen; polled every 5 s, answered 304 when nothing changed."""
     token = request.args.get("token", "")
     if board.valid_token(token) is None:
-        if request.headers.get("HX-Request") == "true":
+        if is_htmx():
             response = render_fragment("board/board.html", "revoked")
         else:
             response = render("board/board.html", revoked_page=True, now=local_now())
@@ -64,7 +64,7 @@ def show():
     # (W/"…"), and a client may send several; the figures are the same either way.
     if request.if_none_match.contains_weak(tag):
         response = make_response("", 304)
-    elif request.headers.get("HX-Request") == "true":
+    elif is_htmx():
         response = render_fragment("board/board.html", "figures", f=values, chart=trend_lines(values["trend"]),
                                    complaint_state=complaint_state, TARGET_LABELS=TARGET_LABELS)
     else:

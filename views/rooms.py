@@ -155,6 +155,8 @@ def _day_arg(name="day"):
 def _grid(columns, bookings):
     """Rows of half-hours × the columns [(room, day)]: each cell free (a link that books it),
     past, or a booking spanning its rows (None where a booking above covers it)."""
+    if not columns:
+        return []  # no room set up yet (a new site): no half-hours to draw
     taken = rooms.occupancy(bookings)
     times = [rooms.grid_times(day) for _room, day in columns]
     now = utcnow()

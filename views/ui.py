@@ -13,13 +13,13 @@ from views.fields import int_arg
 
 
 def is_htmx():
-    return request.headers.get("HX-Request") == "true"
+    """htmx-flask's request.htmx (views/__init__.py installs it) reads the HX-* request headers."""
+    return bool(request.htmx)
 
 
 def wants_fragment():
     """An htmx request that is not boosted and not a history restore gets the fragment."""
-    return (is_htmx() and request.headers.get("HX-Boosted") != "true"
-            and request.headers.get("HX-History-Restore-Request") != "true")
+    return is_htmx() and not request.htmx.boosted and not request.htmx.history_restore_request
 
 
 def render(template, block=None, status=200, **context):

@@ -194,7 +194,7 @@ def _desk_action(visit_id, action, done_message):
         toast(done_message % {"name": visit.visitor_name})
     except DomainError as refused:
         toast(str(refused), "error")
-    if request.headers.get("HX-Target") == "desk-board":
+    if request.htmx.target == "desk-board":
         return render("visitors/desk.html", "board", **_desk_context())
     return redirect_to(url_for("visitors.desk"))
 

@@ -24,13 +24,16 @@
     return { h: shifted.getUTCHours(), m: shifted.getUTCMinutes(), s: shifted.getUTCSeconds() };
   };
 
+  // A revoked link asks no more: the screen says so until it is given a new link.
+  let revoked = false;
+  document.body.addEventListener("htmx:confirm", (e) => { if (revoked) e.preventDefault(); });
   document.body.addEventListener("htmx:configRequest", (e) => {
     if (etag) e.detail.headers["If-None-Match"] = etag;
   });
   document.body.addEventListener("htmx:afterRequest", (e) => {
     const xhr = e.detail.xhr;
     if (xhr.status === 403) {
-      window.boardRevoked = true;
+      revoked = true;
       return;
     }
     const ok = xhr.status === 200 || xhr.status === 304;

@@ -10,6 +10,12 @@
       e.detail.headers["If-None-Match"] = `"${onAir.dataset.etag}"`;
     }
   });
+  /* A missed entry opened to record it is not redrawn under the broadcaster's hands: the poll
+     waits until it is closed or recorded. */
+  document.body.addEventListener("htmx:confirm", (e) => {
+    const onAir = e.detail.elt;
+    if (onAir && onAir.id === "on-air" && onAir.querySelector("details.missed[open]")) e.preventDefault();
+  });
   document.body.addEventListener("htmx:beforeSwap", (e) => {
     if (e.detail.xhr.status === 304) e.detail.shouldSwap = false;
   });

@@ -333,6 +333,11 @@
     });
   }
   toggleDependents(document);
+  /* A choice that takes effect at once (data-submit-on-change) sends its form when it changes;
+     without JavaScript the form has its own button. */
+  document.addEventListener("change", (e) => {
+    if (e.target.matches("[data-submit-on-change]")) e.target.form.requestSubmit();
+  });
   document.addEventListener("change", (e) => { if (e.target.form) toggleDependents(e.target.form); });
   body.addEventListener("htmx:load", (e) => toggleDependents(e.detail.elt.parentElement || document));
   /* A rejected form on a long page: the first error may be above the fold (the

@@ -23,7 +23,7 @@ from printing import qr_data_uri
 from views.access import allow, can
 from views.fields import CheckboxesField, WholeNumberField, month_period, show_refusal, strip
 from views.printing import record_url, render_pdf
-from views.ui import PortalForm, one_page, redirect_to, render, toast
+from views.ui import PortalForm, is_htmx, one_page, redirect_to, render, toast
 
 bp = Blueprint("quality_training", __name__, url_prefix="/quality/training")
 
@@ -168,7 +168,7 @@ def tap(course_id, person_id):
         training.toggle(current_user, course.id, person_id)
     except DomainError as refused:
         return _row(course, person_id, str(refused), 422)
-    return _row(course, person_id) if request.headers.get("HX-Request") else redirect_to(
+    return _row(course, person_id) if is_htmx() else redirect_to(
         url_for("quality_training.show", course_id=course.id))
 
 
@@ -184,7 +184,7 @@ def score(course_id, person_id):
         training.set_score(current_user, course.id, person_id, int(text) if text else None)
     except DomainError as refused:
         return _row(course, person_id, str(refused), 422)
-    return _row(course, person_id) if request.headers.get("HX-Request") else redirect_to(
+    return _row(course, person_id) if is_htmx() else redirect_to(
         url_for("quality_training.show", course_id=course.id))
 
 
