@@ -103,7 +103,9 @@ SEEDED = {
 #: Arguments that are not records.
 VALUES = {"fmt": "csv", "action": "check", "month": "2026-02", "year": 2026}
 #: Arguments whose value depends on the route.
-ROUTE_VALUES = {("service_visits.ledger", "fmt"): "xlsx"}
+ROUTE_VALUES = {("service_visits.ledger", "fmt"): "xlsx",
+                # A token that fails its signature: the answer page's refusal, as a stranger would see it.
+                ("answers.reply", "token"): "not-a-signed-token"}
 
 
 def _photo():
