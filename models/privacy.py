@@ -10,13 +10,13 @@ import json
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from peewee import fn
 
 from models import audit, settings
 from models.audit import AuditEntry
 from models.base import DomainError, utcnow, write_transaction
 from models.callbacks import Callback
 from models.calls import Call
+from models.compensations import Compensation
 from models.complaints import OPEN_STATES as COMPLAINTS_OPEN, Complaint, Customer
 from models.desk_items import LostItem
 from models.home_visits import OPEN_STATES as HOME_VISITS_OPEN, HomeVisit
@@ -70,23 +70,30 @@ def _customer_open(now):
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of record holding personal data."""
+    """One kind of record holding personal data, or (of_customer) a customer's records, which hold
+    none of their own and are listed so the person sees everything kept about them."""
     key: str
     label: object
     model: type
-    personal: tuple  # fields an anonymisation on request overwrites
-    names: tuple  # fields a search by name matches exactly
-    phones: tuple  # fields a search by phone number matches exactly
-    is_open: object  # now -> condition of the records exempt while it holds (open work, the watchlist)
+    personal: tuple = ()  # fields an anonymisation on request overwrites
+    names: tuple = ()  # fields a search by name matches exactly
+    phones: tuple = ()  # fields a search by phone number matches exactly
+    is_open: object = None  # now -> condition of the records exempt while it holds (open work, the watchlist)
     retained: tuple = ()  # fields the retention sweep overwrites (none: kept until asked)
     retention: str = None  # the setting with the days
     age: object = None  # the model field the days count from
     endpoint: object = None  # record -> (endpoint, values) of its page
     #: record -> (reference, when (UTC), name, phone, [other personal or identifying values])
     summary: object = None
+    of_customer: bool = False
 
     def open_records(self, now):
         return self.model.select(self.model.id).where(self.is_open(now))
+
+
+def _of_customer(key, label, model, endpoint):
+    return Kind(key, label, model, of_customer=True, endpoint=endpoint,
+                summary=lambda r: (r.number, r.created_at, "", "", []))
 
 
 KINDS = [
@@ -120,6 +127,15 @@ KINDS = [
     Kind("watchlist_entry", _l("Watchlist"), WatchlistEntry, personal=("name", "phone", "id_number"),
          names=("name",), phones=("phone",), is_open=lambda now: WatchlistEntry.active == True,  # noqa: E712
          summary=lambda r: (f"#{r.id}", r.created_at, r.name, r.phone, [r.id_number, r.reason[:60]])),
+    _of_customer("complaint", _l("Complaints"), Complaint,
+                 lambda r: ("complaints.show", {"complaint_id": r.id})),
+    _of_customer("callback", _l("Callbacks"), Callback, lambda r: ("callbacks.show", {"callback_id": r.id})),
+    _of_customer("home_visit", _l("Home visits"), HomeVisit, lambda r: ("home_visits.show", {"visit_id": r.id})),
+    _of_customer("service_visit", _l("Repair visits"), ServiceVisit,
+                 lambda r: ("service_visits.show", {"visit_id": r.id})),
+    _of_customer("goods_return", _l("Returns"), GoodsReturn, lambda r: ("returns.show", {"record_id": r.id})),
+    _of_customer("compensation", _l("Advance compensation"), Compensation,
+                 lambda r: ("compensations.show", {"compensation_id": r.id})),
 ]
 KINDS_BY_KEY = {kind.key: kind for kind in KINDS}
 
@@ -203,11 +219,22 @@ class Found:
     more: bool
     open_ids: set
 
+    def is_open(self, record):
+        return record.id in self.open_ids
+
+    @staticmethod
+    def anonymised_at(record):
+        """When the record was anonymised (a customer's records have no mark of their own)."""
+        return getattr(record, "anonymised_at", None)
+
 
 def subject_condition(kind, text):
     """The condition matching this person in a kind: the phone number when the text is one,
     else the name exactly (a request names one person; a prefix would take others with it)."""
     model = kind.model
+    if kind.of_customer:
+        customers = subject_condition(KINDS_BY_KEY["customer"], text)
+        return model.customer.in_(Customer.select(Customer.id).where(customers))
     try:
         number = normalise_phone(text)
     except ValueError:
@@ -244,8 +271,8 @@ def find_subject(text, now=None):
         if not rows:
             continue
         ids = [row.id for row in rows[:SUBJECT_ROWS]]
-        open_ids = {record_id for (record_id,) in
-                    kind.open_records(now).where(model.id.in_(ids)).tuples()}
+        open_ids = {record_id for (record_id,) in kind.open_records(now).where(model.id.in_(ids)).tuples()
+                    } if kind.is_open else set()
         found.append(Found(kind, rows[:SUBJECT_ROWS], len(rows) > SUBJECT_ROWS, open_ids))
     return found
 
@@ -265,15 +292,16 @@ def anonymise_subject(actor, text, reason, now=None):
     if not reason:
         raise PrivacyError(_l("Write why (e.g. the person's request of 2026-11-23)."), field="reason")
     anonymised = kept = 0
-    for kind in KINDS:
-        condition = subject_condition(kind, text)
-        if condition is None:
-            continue
-        model = kind.model
-        matching = model.select(model.id).where(condition)
-        with write_transaction():
+    # One transaction: a request is done for every area or for none.
+    with write_transaction():
+        for kind in KINDS:
+            condition = subject_condition(kind, text)
+            if condition is None or not kind.personal:
+                continue
+            model = kind.model
             open_ids = {record_id for (record_id,) in kind.open_records(now).where(condition).tuples()}
-            ids = [record_id for (record_id,) in matching.tuples() if record_id not in open_ids]
+            ids = [record_id for (record_id,) in model.select(model.id).where(condition).tuples()
+                   if record_id not in open_ids]
             kept += len(open_ids)
             for start in range(0, len(ids), SWEEP_BATCH):
                 anonymised += _overwrite(kind, ids[start:start + SWEEP_BATCH], kind.personal, actor, reason, now)

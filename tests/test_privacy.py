@@ -13,7 +13,7 @@ from PIL import Image
 from models import reports
 from models.audit import AuditEntry
 from models.calls import Call, close_promise, log_call
-from models.complaints import Customer
+from models.complaints import Complaint, Customer
 from models.desk_items import LostItem, claim_lost, register_lost
 from models.privacy import ANONYMISED, sweep_retention
 from models.reports import Period
@@ -21,6 +21,7 @@ from models.uploads import check_image, print_data_uri, store_image, stored_path
 from models.visitors import Appointment, Visit, WatchlistEntry, add_to_watchlist, apply, book, register_visit
 from tasks.privacy import retention_sweep
 
+from .helpers import apply_action, make_complaint
 from .pdf import pdf_text
 
 NOW = dt.datetime(2026, 11, 2, 2, 0)  # 10:00 in Shanghai
@@ -122,9 +123,13 @@ def subject(app, cast, frozen):
                             host=cast["host"], starts_at=dt.datetime.utcnow() + dt.timedelta(days=2), ends_at=None,
                             note=""),
         "watch": add_to_watchlist(cast["manager"], "王小明", PHONE, "", "多次无理纠缠前台"),
-        "customer": Customer.create(name="王小明", phone=PHONE, address="浦东新区世纪大道100号"),
+        "complaint": make_complaint(app, cast["manager"], name="王小明", phone=PHONE, address="浦东新区世纪大道100号",
+                                    content="空调漏水"),
         "other": visit(cast, name="李明", phone="13900000001"),
     }
+    # Handled and voided: nothing is open for the customer any more.
+    apply_action(app, records["complaint"], "void", cast["manager"], note="重复录入")
+    records["customer"] = Customer.get(Customer.phone == PHONE)
     return records
 
 
@@ -133,7 +138,8 @@ def test_an_admin_finds_a_person_everywhere_exports_and_anonymises_them_audited(
     auth.login("boss")
     page = client.get("/admin/personal-data?lang=zh&q=138 0013 8000").get_data(as_text=True)
     assert "个人信息查询" in page
-    for text in (subject["visit"].number, "浦东新区世纪大道100号", "多次无理纠缠前台", "138 0013 8000"):
+    for text in (subject["visit"].number, "浦东新区世纪大道100号", "多次无理纠缠前台", "138 0013 8000",
+                 subject["complaint"].number):
         assert text in page
     assert subject["other"].number not in page
     by_name = client.get("/admin/personal-data?q=王小明").get_data(as_text=True)
@@ -142,7 +148,7 @@ def test_an_admin_finds_a_person_everywhere_exports_and_anonymises_them_audited(
     export = client.post("/admin/personal-data/export?lang=en", data={"q": PHONE, "fmt": "csv"})
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
     assert {row[0] for row in rows[1:]} == {"Visitor register", "Phone calls", "Appointments", "Customers",
-                                           "Watchlist"}
+                                           "Watchlist", "Complaints"}
     assert any(row[1] == subject["visit"].number and row[3] == "王小明" for row in rows)
     exported = AuditEntry.get(AuditEntry.action == "personal_data_export")
     assert f"visit#{subject['visit'].id}" in exported.changes and PHONE not in exported.changes
@@ -162,9 +168,13 @@ def test_an_admin_finds_a_person_everywhere_exports_and_anonymises_them_audited(
     assert Appointment.get_by_id(subject["appointment"].id).phone == PHONE
     assert WatchlistEntry.get_by_id(subject["watch"].id).phone == PHONE
     assert Visit.get_by_id(subject["other"].id).visitor_name == "李明"
+    assert Complaint.get_by_id(subject["complaint"].id).number == subject["complaint"].number
     assert not holds("王小明", "visit", "call", "customer") and not holds(PHONE, "visit", "call", "customer")
     reasons = {e.reason for e in AuditEntry.select().where(AuditEntry.action == "anonymised")}
     assert reasons == {"本人2026-11-02来电要求删除"}
+
+    printed = pdf_text(client.get(f"/customers/{customer.id}.pdf").data)
+    assert "已匿名" in printed and "王小明" not in printed and subject["complaint"].number in printed
 
     after = client.get("/admin/personal-data?q=13800138000").get_data(as_text=True)
     assert subject["visit"].number not in after and "多次无理纠缠前台" in after

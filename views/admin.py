@@ -282,9 +282,9 @@ def export_personal_data():
 
 
 def _subject_status(part, record):
-    if record.id in part.open_ids:
-        return _("Open: kept")
-    return _("Anonymised") if record.anonymised_at else ""
+    if part.is_open(record):
+        return _("Kept: still open or active")
+    return _("Anonymised") if part.anonymised_at(record) else ""
 
 
 @bp.route("/personal-data/anonymise", methods=["POST"])
