@@ -15,9 +15,10 @@ from models.audit import AuditEntry
 from models.calls import Call, close_promise, log_call
 from models.complaints import Complaint, Customer
 from models.desk_items import LostItem, claim_lost, register_lost
+from models.phones import normalise_phone
 from models.privacy import ANONYMISED, sweep_retention
 from models.reports import Period
-from models.uploads import check_image, print_data_uri, store_image, stored_path
+from models.uploads import check_image, print_data_uri, stored_path
 from models.visitors import Appointment, Visit, WatchlistEntry, add_to_watchlist, apply, book, register_visit
 from tasks.privacy import retention_sweep
 
@@ -215,16 +216,25 @@ def gps_photo():
     return buffer.getvalue()
 
 
-def test_a_stored_photo_is_upright_and_carries_no_metadata(app):
+def test_an_uploaded_photo_is_stored_shown_and_printed_upright_without_metadata(app, client, auth, cast, frozen):
     data = gps_photo()
     assert Image.open(io.BytesIO(data)).getexif().get_ifd(0x8825)  # the test photo has GPS
     assert check_image(data, 10 * 1024 * 1024) == ("JPEG", 20, 40)
-    with app.test_request_context():
-        name = store_image("lost", data, "JPEG")
-        stored = Image.open(stored_path("lost", name))
-        thumbnail = Image.open(stored_path("lost", name, thumbnail=True))
-        printed = Image.open(io.BytesIO(base64.b64decode(print_data_uri("lost", name).split(",", 1)[1])))
-    for image in (stored, thumbnail, printed):
+    auth.login("desk")
+    form = {"description": "黑色双肩包", "finder_name": "保洁 赵阿姨", "found_at": "2026-11-02T09:30",
+            "found_place": "二楼洗手间", "stored_at": "前台失物柜2号", "submission_key": "p1",
+            "photo": (io.BytesIO(data), "IMG_0001.jpg")}
+    assert client.post("/lost-found", data=form).status_code == 303
+    item = LostItem.get()
+    shown = Image.open(io.BytesIO(client.get(f"/lost-found/{item.id}/photo").data))
+    thumbnail = Image.open(io.BytesIO(client.get(f"/lost-found/{item.id}/photo?thumb=1").data))
+    with app.app_context():
+        path = stored_path("lost", item.photo_name)
+        printed = Image.open(io.BytesIO(base64.b64decode(print_data_uri("lost", item.photo_name).split(",", 1)[1])))
+    stored = Image.open(path)
+    with open(path, "rb") as f:
+        assert stored.format == "JPEG" and b"PhoneMaker" not in f.read()
+    for image in (stored, shown, thumbnail, printed):
         assert image.size == (20, 40)
         assert not image.getexif() and "exif" not in image.info and "comment" not in image.info
         assert image.getpixel((10, 2))[2] > 200  # blue on top: turned the way the phone was held
@@ -244,3 +254,7 @@ def test_a_russian_number_is_stored_and_shown_and_a_wrong_one_refused_beside_the
     assert refused.status_code == 422 and "Иван Петров" in page
     assert 'id="phone-error">请填写11位手机号、带区号的座机号，或以 + 开头的国际号码。' in page
     assert Call.select().count() == 1
+    # Customers are found by the start or the end of such a number too.
+    customer = Customer.create(name="Иван Петров", phone=normalise_phone("007 912 345 67 89"))
+    for typed in ("+7912", "67 89", "345-67-89"):
+        assert [c.id for c in Customer.matching(typed)] == [customer.id]
