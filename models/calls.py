@@ -55,10 +55,12 @@ class Call(BaseModel):
     overdue_reported_at = DateTimeField(null=True)
     taken_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     taken_at = DateTimeField(default=utcnow, index=True)
+    anonymised_at = DateTimeField(null=True)  # see models.privacy
 
     class Meta:
-        # Open promises (promised, not replied, by due time) without scanning every call.
-        indexes = ((("outcome", "replied_at", "reply_due"), False),)
+        # Open promises (promised, not replied, by due time) without scanning every call; the
+        # calls the retention sweep has not anonymised yet, oldest first.
+        indexes = ((("outcome", "replied_at", "reply_due"), False), (("anonymised_at", "taken_at"), False))
 
     @property
     def type_label(self):

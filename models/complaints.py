@@ -158,6 +158,7 @@ class Customer(BaseModel):
     # When the customer agreed to be called back, e.g. "09:00-11:00, 19:00-20:00"
     # (local time; see models.callbacks.TimeRanges). Empty: any time outside quiet hours.
     callback_window = CharField(max_length=100, null=True)
+    anonymised_at = DateTimeField(null=True)  # see models.privacy
 
     def __str__(self):
         return self.name

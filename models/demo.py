@@ -76,6 +76,10 @@ def seed_demo(only_if_empty=False):
         seed_quality_assessments_demo()
         from models.repairs_demo import seed_repairs_demo
         seed_repairs_demo()
+        # The nightly retention sweep's first run: the visits and calls older than their days keep
+        # their counts and lose their phone numbers (个人信息查询 shows them so).
+        from models.privacy import sweep_retention
+        sweep_retention()
     return password
 
 
@@ -866,6 +870,9 @@ def _today_at_the_desk(people, hosts):
     calls.log_call(desk, caller_name="何先生", organisation="", phone="13566778899", reason="投诉楼下餐厅油烟扰民",
                    call_type="complaint", outcome="transferred", transferred_to=people["specialist"],
                    transfer_accepted=True)
+    # The trade centre's Russian-speaking customers call from their own mobiles.
+    calls.log_call(desk, caller_name="Иван Петров", organisation="", phone="+79123456789",
+                   reason="询问俄语导购服务时间", call_type="inquiry", outcome="answered", answer_text="每天10:00-18:00")
     calls.sweep_promises()
 
 

@@ -117,6 +117,7 @@ class LostItem(BaseModel):
     handed_over_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     disposed_at = DateTimeField(null=True)
     disposal_reason = TextField(default="")
+    anonymised_at = DateTimeField(null=True)  # see models.privacy
 
     @property
     def open(self):

@@ -22,6 +22,8 @@ PERMISSIONS = {
     "users.manage": {"admin"},
     "settings.edit": {"admin"},
     "audit.view": {"admin"},
+    # Finding, exporting and anonymising what the portal holds about one person (PIPL requests).
+    "privacy.manage": {"admin"},
     "board.tokens": {"admin"},
     # The desk's own work; the administrator runs the system, not the desk.
     "visitors.desk": {"front_desk", "service_manager"},

@@ -1,17 +1,23 @@
-"""Photos uploaded from the tablet: checked by their content, stored under names the
-portal chooses, with a thumbnail for the screen."""
+"""Photos uploaded from the tablet: checked by their content, turned upright and stripped of
+their metadata (a phone's photo carries where it was taken, the device, the time), stored under
+names the portal chooses, with a thumbnail for the screen."""
 import io
 import os
 import uuid
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from models.base import DomainError
 
 ACCEPTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 THUMBNAIL_SIZE = (360, 360)
+#: EXIF orientations that turn the picture a quarter: its upright width is the stored height.
+QUARTER_TURNS = {5, 6, 7, 8}
+ORIENTATION_TAG = 0x0112
+#: Re-encoding a JPEG costs a little quality; at 90 the loss is not visible in a photo of a scene.
+JPEG_QUALITY = 90
 
 
 class UploadError(DomainError, ValueError):
@@ -34,6 +40,8 @@ def check_image(data, max_bytes):
         with Image.open(io.BytesIO(data)) as image:
             image_format = image.format
             width, height = image.size
+            if image.getexif().get(ORIENTATION_TAG) in QUARTER_TURNS:
+                width, height = height, width  # the size it is stored at, upright
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise UploadError(_l("This file is not a photo (JPEG, PNG, WebP or GIF).")) from None
     if image_format not in ACCEPTED_FORMATS:
@@ -41,13 +49,34 @@ def check_image(data, max_bytes):
     return image_format, width, height
 
 
+def without_metadata(data, image_format):
+    """The photo upright (its EXIF orientation applied) and re-encoded from its pixels alone:
+    no EXIF (GPS, device, time), XMP, comments or colour profile survive."""
+    with Image.open(io.BytesIO(data)) as image:
+        frames = [ImageOps.exif_transpose(frame) for frame in ImageSequence.Iterator(image)]
+        durations = [frame.info.get("duration", 100) for frame in ImageSequence.Iterator(image)]
+        loop = image.info.get("loop")
+    for frame in frames:
+        # Only what the pixels need: a palette's transparent colour.
+        frame.info = {key: value for key, value in frame.info.items() if key == "transparency"}
+    buffer = io.BytesIO()
+    options = {"quality": JPEG_QUALITY} if image_format == "JPEG" else {}
+    if len(frames) > 1:  # an animated GIF or WebP keeps its frames and their timing
+        options.update(save_all=True, append_images=frames[1:], duration=durations,
+                       **({"loop": loop} if loop is not None else {}))
+    frames[0].save(buffer, image_format, **options)
+    return buffer.getvalue()
+
+
 def store_image(kind, data, image_format):
-    """Write the photo and its thumbnail; returns the stored name (never the user's)."""
+    """Write the photo (upright, without metadata) and its thumbnail; returns the stored name
+    (never the user's)."""
     name = f"{uuid.uuid4().hex}.{ACCEPTED_FORMATS[image_format]}"
     folder = upload_folder(kind)
+    clean = without_metadata(data, image_format)
     with open(os.path.join(folder, name), "wb") as f:
-        f.write(data)
-    with Image.open(io.BytesIO(data)) as image:
+        f.write(clean)
+    with Image.open(io.BytesIO(clean)) as image:
         image = image.convert("RGB")
         image.thumbnail(THUMBNAIL_SIZE)
         image.save(os.path.join(folder, thumbnail_name(name)), "JPEG", quality=80)

@@ -112,11 +112,13 @@ class Visit(VersionedModel):
     watchlist_reason = TextField(default="")
     registered_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     created_at = DateTimeField(default=utcnow)
+    anonymised_at = DateTimeField(null=True)  # see models.privacy
 
     class Meta:
         # The desk's "waiting" and "on site" lists filter on state and sort by arrival:
         # on its own the state index loses to the arrival index (a scan of every visit).
-        indexes = ((("state", "arrived_at"), False),)
+        # The retention sweep looks for the visits not yet anonymised, oldest first.
+        indexes = ((("state", "arrived_at"), False), (("anonymised_at", "arrived_at"), False))
 
     @property
     def purpose_label(self):
@@ -214,6 +216,10 @@ class Appointment(BaseModel):
     visit = ForeignKeyField(Visit, null=True, on_delete="SET NULL")
     cancelled_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
+    anonymised_at = DateTimeField(null=True)  # see models.privacy
+
+    class Meta:
+        indexes = ((("anonymised_at", "starts_at"), False),)
 
     @property
     def purpose_label(self):
@@ -236,6 +242,7 @@ class WatchlistEntry(BaseModel):
     active = BooleanField(default=True)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     created_at = DateTimeField(default=utcnow)
+    anonymised_at = DateTimeField(null=True)  # see models.privacy
 
 
 def add_to_watchlist(actor, name, phone, id_number, reason):

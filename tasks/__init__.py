@@ -50,3 +50,4 @@ from tasks import rooms  # noqa: E402,F401
 from tasks import repairs  # noqa: E402,F401
 from tasks import broadcast  # noqa: E402,F401
 from tasks import quality  # noqa: E402,F401
+from tasks import privacy  # noqa: E402,F401

@@ -53,7 +53,7 @@ def test_the_service_handling_form_prints_everything_in_chinese(app, client, aut
     response = client.get(f"/complaints/{closed.id}.pdf")
     assert response.status_code == 200 and response.headers["Content-Type"] == "application/pdf"
     text = " ".join(pdf_text(response.data).split())
-    for expected in ("客户服务处理表", closed.number, "王小明", "13800138000", "星光商贸", "VIP 客户",
+    for expected in ("客户服务处理表", closed.number, "王小明", "138 0013 8000", "星光商贸", "VIP 客户",
                      "空调不制冷，报修三次未修好", "产品质量", "重大", "工程维修部",
                      "已向客户致歉，承诺24小时内答复", "等客户约定上门时间", "客户约定明早九点", "更换压缩机",
                      "已修复，运行正常", "客户表示满意", "压缩机批次质量问题", "同批次设备全面排查",
@@ -80,7 +80,7 @@ def test_the_customer_page_and_its_information_form(app, client, auth, closed):
     response = client.get(f"/customers/{customer.id}.pdf")
     assert response.status_code == 200
     text = " ".join(pdf_text(response.data).split())
-    for expected in ("客户信息登记表", f"KH-{customer.id:06d}", "王小明", "13800138000", "北京市朝阳区建国路 88 号",
+    for expected in ("客户信息登记表", f"KH-{customer.id:06d}", "王小明", "138 0013 8000", "北京市朝阳区建国路 88 号",
                      "星光商贸", "VIP 客户", closed.number, "产品质量", "已关闭", "登记人签字", "客户签字"):
         assert expected in text, expected
     assert_embedded_cjk_font(response.data)

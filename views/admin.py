@@ -1,14 +1,14 @@
-"""Admin: staff accounts and departments."""
+"""Admin: staff accounts, departments, and what the portal holds about a person (PIPL requests)."""
 from flask import Blueprint, abort, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from peewee import IntegrityError
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from models import audit
+from models import audit, privacy
 from models.base import write_transaction
 from models.roles import ROLES
 from models.submissions import submit_once
@@ -16,7 +16,9 @@ from models.users import (
     Department, User, create_user, end_sessions, generate_password, normalise_username, set_password, update_user,
 )
 from views.access import allow
+from views.exports import table_download
 from views.fields import CheckboxesField, phone, strip
+from views.templating import local_datetime
 from views.ui import PortalForm, redirect_to, render, render_invalid, toast
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -223,3 +225,80 @@ def toggle_department(department_id):
         department.save()
         audit.record_change(current_user, department, before)
     return redirect_to(url_for("admin.departments"))
+
+
+class SubjectAnonymiseForm(PortalForm):
+    q = HiddenField()
+    reason = StringField(_l("Why (the person's request, its date)"), filters=[strip],
+                         validators=[DataRequired(), Length(max=200)])
+
+
+class SubjectExportForm(PortalForm):
+    q = HiddenField()
+    fmt = SelectField(_l("Format"), choices=[SelectChoice("xlsx", "Excel (.xlsx)"), SelectChoice("csv", "CSV")])
+
+
+def _subject_page(q, anonymise_form=None, export_form=None, status=200):
+    found, error = [], None
+    if q:
+        try:
+            found = privacy.find_subject(q)
+        except privacy.PrivacyError as refused:
+            error = str(refused)
+    anonymise_form = anonymise_form or SubjectAnonymiseForm(formdata=None, q=q)
+    export_form = export_form or SubjectExportForm(formdata=None, q=q)
+    return render("admin/personal_data.html", "results", status=status, q=q, found=found, error=error,
+                  anonymise_form=anonymise_form, export_form=export_form)
+
+
+@bp.route("/personal-data")
+@allow("privacy.manage")
+def personal_data():
+    """个人信息查询: everything the portal holds about a phone number or a name."""
+    return _subject_page(request.args.get("q", "").strip()[:80])
+
+
+@bp.route("/personal-data/export", methods=["POST"])
+@allow("privacy.manage")
+def export_personal_data():
+    """Hand over what the portal holds about the person, as a spreadsheet; audited."""
+    form = SubjectExportForm()
+    q = (form.q.data or "").strip()[:80]
+    if not form.validate_on_submit():
+        return _subject_page(q, export_form=form, status=422)
+    try:
+        found = privacy.find_subject(q)
+    except privacy.PrivacyError:
+        return _subject_page(q, export_form=form, status=422)
+    privacy.record_export(current_user, found)
+    headers = [_("Area"), _("Record"), _("When"), _("Name"), _("Phone"), _("Other details"), _("Status")]
+    rows = []
+    for part in found:
+        for record in part.rows:
+            reference, when, name, number, details = part.kind.summary(record)
+            rows.append([str(part.kind.label), reference, local_datetime(when), name, number,
+                         " · ".join(value for value in details if value), _subject_status(part, record)])
+    return table_download(_("Personal data"), headers, rows, form.fmt.data)
+
+
+def _subject_status(part, record):
+    if part.is_open(record):
+        return _("Kept: still open or active")
+    return _("Anonymised") if part.anonymised_at(record) else ""
+
+
+@bp.route("/personal-data/anonymise", methods=["POST"])
+@allow("privacy.manage")
+def anonymise_personal_data():
+    """Anonymise what the portal holds about the person, on their request, with the reason; audited."""
+    form = SubjectAnonymiseForm()
+    q = (form.q.data or "").strip()[:80]
+    if not form.validate_on_submit():
+        return _subject_page(q, anonymise_form=form, status=422)
+    try:
+        anonymised, kept = privacy.anonymise_subject(current_user, q, form.reason.data)
+    except privacy.PrivacyError as refused:
+        form.reason.errors = [*form.reason.errors, str(refused)]
+        return _subject_page(q, anonymise_form=form, status=422)
+    toast(_("%(n)d records anonymised; %(kept)d kept (still open, or on the watchlist).", n=anonymised, kept=kept))
+    return redirect_to(url_for("admin.personal_data", q=q))
