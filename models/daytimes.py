@@ -47,12 +47,12 @@ class TimeRanges(tuple):
     def first_moment_outside(self, start_utc):
         """start_utc (naive UTC) itself when it is outside every range, else the end of the
         range it falls in (and of any range that one runs into)."""
-        moment = to_local(start_utc).replace(tzinfo=None)
+        start = moment = to_local(start_utc).replace(tzinfo=None)
         for _ in range(len(self) + 1):
             minute = moment.hour * 60 + moment.minute
             inside = self.containing(minute)
             if inside is None:
-                return start_utc if moment == to_local(start_utc).replace(tzinfo=None) else to_utc(moment)
+                return start_utc if moment == start else to_utc(moment)
             moment = jump(moment, minute, inside[1])
         return start_utc  # the ranges cover the whole day: holding would hold for ever
 

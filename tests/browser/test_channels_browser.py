@@ -57,3 +57,27 @@ def test_a_host_sends_visitors_to_wecom_and_the_admin_reads_a_robots_refusal(
     finally:
         receiver.server.shutdown()
         receiver.server.server_close()
+
+
+def test_the_admin_pastes_a_wrong_robot_address_and_is_told_beside_the_field(
+        app, live_server, new_context, make_user, screenshot):
+    make_user("root", "admin", display_name="管理员")
+    person = make_user("zhang", "specialist", display_name="张伟")
+    page = new_context().new_page()
+    log_in(page, live_server, "root")
+    page.goto(f"{live_server}/admin/users/{person.id}")
+    page.get_by_label("企业微信群机器人 Webhook").fill("https://qyapi.weixin.qq.com/cgi-bin/webhook/send")
+    page.get_by_label("钉钉加签密钥").fill("SEC0123456789abcdef")
+    page.get_by_role("button", name="保存").click()
+    field = page.locator("#wecom_webhook-field")
+    expect(field).to_contain_text("请粘贴机器人的 Webhook 地址")
+    expect(page.locator("#dingtalk_secret-field")).to_contain_text("请同时粘贴 Webhook 地址")
+    expect(page.get_by_label("企业微信群机器人 Webhook")).to_have_value("https://qyapi.weixin.qq.com/cgi-bin/webhook/send")
+    field.scroll_into_view_if_needed()
+    screenshot(page, "robot-fields", full_page=False)
+    page.get_by_label("企业微信群机器人 Webhook").fill("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6")
+    page.get_by_label("钉钉机器人 Webhook").fill("https://oapi.dingtalk.com/robot/send?access_token=abc123")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_text("已保存")).to_be_visible()
+    with app.app_context():
+        assert User.get_by_id(person.id).dingtalk_webhook.endswith("access_token=abc123")
