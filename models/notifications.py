@@ -188,7 +188,7 @@ class Robot:
 ROBOTS = {
     "wecom": Robot(r"/cgi-bin/webhook/send/?", "key", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"),
     "dingtalk": Robot(r"/robot/send/?", "access_token", "https://oapi.dingtalk.com/robot/send?access_token=…"),
-    "feishu": Robot(r"/open-apis/bot/v2/hook/[A-Za-z0-9_-]+/?", "", "https://open.feishu.cn/open-apis/bot/v2/hook/…"),
+    "feishu": Robot(r"/open-apis/bot/v2/hook/[A-Za-z0-9._~-]+/?", "", "https://open.feishu.cn/open-apis/bot/v2/hook/…"),
 }
 
 
