@@ -209,6 +209,17 @@ def test_quiet_hours_hold_what_is_not_urgent_and_let_an_urgent_notice_through(si
     assert len(receiver.requests) == 2 and "欢迎" in receiver.requests[1]["json"]["text"]["content"]
 
 
+def test_a_retry_that_would_fall_in_quiet_hours_waits_for_their_end_unless_urgent(site, make_user, receiver):
+    user = robot_user(make_user, receiver, "wecom")
+    receiver.answers = [(500, {}), (500, {})]
+    with time_machine.travel(dt.datetime(2026, 11, 23, 13, 59, 30), tick=False), site.app_context():  # 21:59:30
+        notify(user, WELCOME, name="张伟")
+        notify(user, WAITING, link=("visitors.desk", {}), urgent=True, name="李明", organisation="华信科技")
+        assert deliver_notifications.call_local() == 0
+        retries = {d.urgent: d.due_at for d in NotificationDelivery.select()}
+    assert retries == {False: dt.datetime(2026, 11, 24, 0, 0), True: dt.datetime(2026, 11, 23, 14, 0, 30)}
+
+
 def test_a_host_routes_visitors_to_wecom_and_the_rest_to_the_bell_only(site, client, auth, make_user, receiver, day):
     user = robot_user(make_user, receiver, "wecom", email="zhang@example.com")
     site.config.update(SMTP_HOST="127.0.0.1")
