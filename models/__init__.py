@@ -10,7 +10,7 @@ def all_models():
     from models.complaints import Complaint, ComplaintEvent, ComplaintPause, Customer
     from models.desk_items import LostItem, MailItem
     from models.duty import DutyDay, DutyEntry, EmergencyReport, Handover, HandoverItem, IncidentPhoto
-    from models.notifications import Notification, NotificationDelivery
+    from models.notifications import DepartmentDelivery, Notification, NotificationChoice, NotificationDelivery
     from models.numbering import Counter
     from models.reports import ReportMailing, ReportRun
     from models.settings import Setting
@@ -46,7 +46,7 @@ def all_models():
     )
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
-            NotificationDelivery,
+            NotificationDelivery, NotificationChoice, DepartmentDelivery,
             DutyDay, DutyEntry, EmergencyReport, IncidentPhoto, Handover, HandoverItem, MailItem, LostItem,
             Visit, Appointment, WatchlistEntry, AnswerLinkUse, Call, BoardToken,
             Customer, Complaint, ComplaintEvent,

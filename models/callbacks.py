@@ -9,7 +9,6 @@ models.complaints.apply(), so its timeline shows it; a callback moves only throu
 here, by the TRANSITIONS table."""
 import calendar
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -21,6 +20,7 @@ from peewee import (
 from models import audit, complaints, settings
 from models.base import BaseModel, DomainError, VersionedModel, VoidableModel, db, utcnow, write_transaction
 from models.complaints import Complaint, ComplaintEvent, Customer, TransitionError
+from models.daytimes import TimeRanges, jump
 from models.notifications import N_, notify
 from models.numbering import next_number
 from models.roles import has_permission
@@ -34,46 +34,6 @@ audit.ACTION_LABELS.update({
     "callback_flagged": _l("Callback flagged to the manager"),
     "import": _l("Imported"),
 })
-
-
-class TimeRanges(tuple):
-    """Times of day as ranges of minutes, written "12:00-14:00, 21:00-09:00" (local
-    time). A range that ends before it starts runs over midnight. Empty: no ranges."""
-
-    PART = re.compile(r"^(\d{1,2})[:：](\d{2})\s*[-–—~～至到]\s*(\d{1,2})[:：](\d{2})$")
-    SEPARATORS = re.compile(r"[,，;；、]")
-
-    def __new__(cls, text=""):
-        ranges = []
-        for part in cls.SEPARATORS.split(str(text or "")):
-            part = part.strip()
-            if not part:
-                continue
-            match = cls.PART.match(part)
-            if not match:
-                raise InvalidSetting(_l("Write times like “09:00-11:30”; several separated by commas."))
-            h1, m1, h2, m2 = (int(g) for g in match.groups())
-            if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
-                raise InvalidSetting(_l("Write times like “09:00-11:30”; several separated by commas."))
-            start, end = h1 * 60 + m1, h2 * 60 + m2
-            if start == end % 1440:
-                raise InvalidSetting(_l("A time range must not start and end at the same time."))
-            ranges.append((start, end))
-        return super().__new__(cls, ranges)
-
-    def __str__(self):
-        return ", ".join(f"{_hhmm(start)}-{_hhmm(end)}" for start, end in self)
-
-    def containing(self, minute):
-        """The range the minute of the day falls in (start inclusive, end exclusive), or None."""
-        for start, end in self:
-            if (start <= minute < end) if start < end else (minute >= start or minute < end):
-                return start, end
-        return None
-
-
-def _hhmm(minutes):
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 CALLBACKS = _l("Callbacks")
@@ -248,21 +208,15 @@ def next_allowed(start_utc, window=None, quiet=None):
         minute = moment.hour * 60 + moment.minute
         quiet_range = quiet.containing(minute)
         if quiet_range:
-            moment = _jump(moment, minute, quiet_range[1])
+            moment = jump(moment, minute, quiet_range[1])
             continue
         if window and not window.containing(minute):
-            moment = _jump(moment, minute, _next_start(window, minute))
+            moment = jump(moment, minute, _next_start(window, minute))
             continue
         return to_utc(moment)
     if quiet:
         return next_allowed(start_utc, window, TimeRanges(""))
     return start_utc
-
-
-def _jump(moment, minute, target):
-    """The next local moment whose minute of the day is `target` (later today or tomorrow)."""
-    day = moment.date() + dt.timedelta(days=1 if target <= minute else 0)
-    return dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=target)
 
 
 def _next_start(window, minute):

@@ -12,7 +12,7 @@ from peewee import (
 from models import audit, settings, worktime
 from models.base import BaseModel, DomainError, Transition, VersionedModel, VoidableModel, db, utcnow, write_transaction
 from models.calls import Call
-from models.notifications import N_, notify
+from models.notifications import N_, notify, notify_department
 from models.numbering import next_number
 from models.phones import SEPARATORS, normalise_phone
 from models.users import Department, User
@@ -156,7 +156,7 @@ class Customer(BaseModel):
     is_vip = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
     # When the customer agreed to be called back, e.g. "09:00-11:00, 19:00-20:00"
-    # (local time; see models.callbacks.TimeRanges). Empty: any time outside quiet hours.
+    # (local time; see models.daytimes.TimeRanges). Empty: any time outside quiet hours.
     callback_window = CharField(max_length=100, null=True)
     anonymised_at = DateTimeField(null=True)  # see models.privacy
 
@@ -580,7 +580,7 @@ def escalate_overdue(now=None):
                 heads = [u for u in User.active_with_role("dept_head")
                          if complaint.department_id and u.department_id == complaint.department_id]
                 for head in heads:
-                    notify(head, N_("Complaint %(number)s is overdue"), link, number=complaint.number)
+                    notify(head, N_("Complaint %(number)s is overdue"), link, urgent=True, number=complaint.number)
                 audit.record_event(None, "escalate_head", complaint)
                 complaint.escalated_head_at = now
                 sent += 1
@@ -590,7 +590,7 @@ def escalate_overdue(now=None):
             if (complaint.escalated_manager_at is None and clock >= manager_due
                     and _claim(complaint, Complaint.escalated_manager_at, now)):
                 for manager in User.active_with_role("service_manager"):
-                    notify(manager, N_("Complaint %(number)s is overdue and was escalated to you"), link,
+                    notify(manager, N_("Complaint %(number)s is overdue and was escalated to you"), link, urgent=True,
                            number=complaint.number)
                 audit.record_event(None, "escalate_manager", complaint)
                 sent += 1
@@ -726,10 +726,14 @@ ASSIGNED_NOTICE = N_("Complaint %(number)s was assigned to your department: plea
 
 
 def _tell_department(complaint, actor):
-    """Everyone of the responsible department hears of the assignment (heads and members)."""
+    """Everyone of the responsible department hears of the assignment (heads and members), and
+    so does the department's group robot, once for this assignment (the version it made)."""
+    link = ("complaints.show", {"complaint_id": complaint.id})
     for person in department_people(complaint.department_id):
         if person.id != actor.id:
-            notify(person, ASSIGNED_NOTICE, ("complaints.show", {"complaint_id": complaint.id}), number=complaint.number)
+            notify(person, ASSIGNED_NOTICE, link, number=complaint.number)
+    notify_department(complaint.department_id, f"complaint-assigned:{complaint.id}:{complaint.version}",
+                      ASSIGNED_NOTICE, link, number=complaint.number)
 
 
 def _reclassified(complaint, actor, now, is_vip, severity, note):

@@ -76,6 +76,8 @@ def seed_demo(only_if_empty=False):
         seed_quality_assessments_demo()
         from models.repairs_demo import seed_repairs_demo
         seed_repairs_demo()
+        from models.channels_demo import seed_channels_demo
+        seed_channels_demo()
         # The nightly retention sweep's first run: the visits and calls older than their days keep
         # their counts and lose their phone numbers (个人信息查询 shows them so).
         from models.privacy import sweep_retention

@@ -171,7 +171,7 @@ def add_entry(actor, day, occurred_at, kind, what, handling="", outcome="", majo
     if major:
         for manager in User.active_with_role("service_manager"):
             notify(manager, N_("Major event in the duty log: %(what)s"), link=("duty.day_page", {"day_id": day.id}),
-                   what=what[:80])
+                   urgent=True, what=what[:80])
     return entry
 
 
@@ -286,7 +286,7 @@ def create_emergency(actor, occurred_at, place, what, notified, actions, casualt
         audit.record_create(actor, report)
     for manager in User.active_with_role("service_manager"):
         notify(manager, N_("Emergency report %(number)s: %(place)s"), link=("incidents.show", {"report_id": report.id}),
-               number=report.number, place=place)
+               urgent=True, number=report.number, place=place)
     return report
 
 

@@ -15,7 +15,7 @@ from peewee import (
 
 from models import audit, settings
 from models.base import BaseModel, DomainError, Transition, VersionedModel, VoidableModel, utcnow, write_transaction
-from models.notifications import N_, notify
+from models.notifications import N_, notify, notify_department
 from models.numbering import next_number
 from models.procurement.chain import ProcurementError
 from models.procurement.stock import StockItem, StockMove, issue
@@ -208,8 +208,13 @@ def report(actor, *, place, what, urgency="normal", photos=(), now=None):
         audit.record_create(actor, repair)
         if urgency in URGENT:
             for person in logistics_staff():
-                notify(person, URGENT_MESSAGES[urgency], ("repairs.show", {"repair_id": repair.id}),
+                notify(person, URGENT_MESSAGES[urgency], ("repairs.show", {"repair_id": repair.id}), urgent=True,
                        number=repair.number, place=repair.place, what=what[:80])
+            # The group robot of each department that mends faults (where logistics staff work).
+            for department_id in sorted({u.department_id for u in logistics_staff() if u.department_id}):
+                notify_department(department_id, f"repair-reported:{repair.id}", URGENT_MESSAGES[urgency],
+                                  ("repairs.show", {"repair_id": repair.id}), urgent=True,
+                                  number=repair.number, place=repair.place, what=what[:80])
     return repair
 
 
@@ -330,8 +335,8 @@ def escalate_overdue(now=None):
                 continue  # another sweep took it, or it was done meanwhile
             repair = Repair.get_by_id(row.id)
             for person in escalation_recipients():
-                notify(person, ESCALATED_MESSAGE, ("repairs.show", {"repair_id": repair.id}), number=repair.number,
-                       hours=deadline_hours(repair.urgency), place=repair.place)
+                notify(person, ESCALATED_MESSAGE, ("repairs.show", {"repair_id": repair.id}), urgent=True,
+                       number=repair.number, hours=deadline_hours(repair.urgency), place=repair.place)
             audit.record_event(None, "repair_escalated", repair, changes={"escalated_at": [None, now.isoformat()]})
             sent += 1
     return sent

@@ -17,6 +17,15 @@ _hasher = PasswordHasher()
 class Department(BaseModel):
     name = CharField(max_length=80, unique=True)
     active = BooleanField(default=True)
+    # The department's group robots: its notices (a complaint assigned, an urgent repair) are
+    # posted there (models.notifications.notify_department).
+    wecom_webhook = CharField(max_length=500, default="")
+    dingtalk_webhook = CharField(max_length=500, default="")
+    dingtalk_secret = CharField(max_length=200, default="")
+    feishu_webhook = CharField(max_length=500, default="")
+    feishu_secret = CharField(max_length=200, default="")
+
+    audit_exclude = ("dingtalk_secret", "feishu_secret")
 
     def __str__(self):
         return self.name
@@ -40,10 +49,18 @@ class User(UserMixin, BaseModel):
     mobile = CharField(max_length=30, default="")  # private: never shown to the front desk
     availability = CharField(max_length=12, default="available")
     email = CharField(max_length=120, default="")  # notifications are mailed here when SMTP is set up
+    # A person's robots (a WeCom, DingTalk or Feishu group of their own), set by an admin; which
+    # notices go where, each person chooses (models.notifications.NotificationChoice).
+    wecom_webhook = CharField(max_length=500, default="")
+    dingtalk_webhook = CharField(max_length=500, default="")
+    dingtalk_secret = CharField(max_length=200, default="")
+    feishu_webhook = CharField(max_length=500, default="")
+    feishu_secret = CharField(max_length=200, default="")
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
 
-    audit_exclude = ("password_hash", "session_version", "last_login_at", "availability")
+    audit_exclude = ("password_hash", "session_version", "last_login_at", "availability", "dingtalk_secret",
+                     "feishu_secret")
 
     def __str__(self):
         return self.display_name

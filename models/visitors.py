@@ -304,7 +304,8 @@ def register_visit(actor, *, visitor_name, phone, organisation, purpose, purpose
         if matches:
             audit.record_event(actor, "watchlist_override", visit, reason=watchlist_reason.strip())
     notify(host, N_("%(name)s (%(organisation)s) is waiting for you at the front desk."),
-           link=("visitors.host_answer", {"visit_id": visit.id}), name=visitor_name, organisation=organisation or "—")
+           link=("visitors.host_answer", {"visit_id": visit.id}), urgent=True, name=visitor_name,
+           organisation=organisation or "—")
     if matches:
         for manager in User.active_with_role("service_manager"):
             notify(manager, N_("Watchlist: %(name)s was registered as a visitor. Reason: %(reason)s"),
@@ -436,10 +437,10 @@ def sweep_reminders(now=None):
                                                                 Visit.host_reminded_at.is_null()).execute()
             if claimed:
                 notify(visit.host, N_("Reminder: %(name)s is still waiting for you at the front desk."),
-                       link=("visitors.host_answer", {"visit_id": visit.id}), name=visit.visitor_name)
+                       link=("visitors.host_answer", {"visit_id": visit.id}), urgent=True, name=visit.visitor_name)
                 for desk in User.active_with_role("front_desk"):
                     notify(desk, N_("%(host)s has not answered for %(name)s: please call them."), link=("visitors.desk", {}),
-                           host=visit.host.display_name, name=visit.visitor_name)
+                           urgent=True, host=visit.host.display_name, name=visit.visitor_name)
                 done += 1
     overstaying = Visit.with_host().where(Visit.state.in_(["waiting", "on_site"]), Visit.expected_end < now,
                                           Visit.overstay_flagged_at.is_null())

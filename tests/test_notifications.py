@@ -13,6 +13,7 @@ from models.notifications import N_, Notification, NotificationDelivery, notify
 from tasks.notifications import deliver_notifications
 
 WELCOME = N_("Welcome to the service portal, %(name)s.")
+# 10:00 in Shanghai: outside the default quiet hours, so a notice that is not urgent goes at once.
 NOW = dt.datetime(2026, 11, 23, 2, 0)
 
 
@@ -102,7 +103,8 @@ def test_a_notification_stored_with_its_path_by_an_older_version_still_opens_and
     assert client.post(f"/notifications/{old.id}/open").headers["Location"] == "/mail"
 
 
-def test_the_outbox_mails_each_notification_once_in_the_readers_language(smtp, make_user, mailbox, monkeypatch):
+def test_the_outbox_mails_each_notification_once_in_the_readers_language(smtp, make_user, mailbox, monkeypatch,
+                                                                         frozen):
     from tasks import huey
     queued = []
     monkeypatch.setattr(huey, "enqueue", lambda task: queued.append(task))
@@ -171,7 +173,7 @@ def test_a_failure_is_kept_for_the_admin_and_retried_later_with_back_off(smtp, m
     assert len(mailbox) == 1
 
 
-def test_the_admin_reads_why_a_mail_failed_in_the_audit_log(smtp, client, auth, make_user, mailbox):
+def test_the_admin_reads_why_a_mail_failed_in_the_audit_log(smtp, client, auth, make_user, mailbox, frozen):
     make_user("admin", "admin")
     user = make_user("desk", email="wang@example.com")
     with smtp.app_context():
@@ -202,7 +204,7 @@ def test_a_mail_is_given_up_after_the_set_number_of_attempts(smtp, make_user, ma
                 .order_by(AuditEntry.id)] == ["delivery_failed", "delivery_given_up"]
 
 
-def test_a_second_sweep_while_the_first_is_sending_does_not_send_again(smtp, make_user, monkeypatch):
+def test_a_second_sweep_while_the_first_is_sending_does_not_send_again(smtp, make_user, frozen):
     from models.notifications import deliver_pending
     user = make_user("desk", email="wang@example.com")
     sent = []

@@ -1,4 +1,5 @@
-"""Admin: staff accounts, departments, and what the portal holds about a person (PIPL requests)."""
+"""Admin: staff accounts and departments, their robots, the messages that failed to leave, and what
+the portal holds about a person (PIPL requests)."""
 from flask import Blueprint, abort, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,6 +11,9 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 
 from models import audit, privacy
 from models.base import write_transaction
+from models.notifications import (
+    CHANNELS, ROBOTS, DepartmentDelivery, NotificationDelivery, secret_problem, webhook_problem,
+)
 from models.roles import ROLES
 from models.submissions import submit_once
 from models.users import (
@@ -19,7 +23,7 @@ from views.access import allow
 from views.exports import table_download
 from views.fields import CheckboxesField, phone, strip
 from views.templating import local_datetime
-from views.ui import PortalForm, redirect_to, render, render_invalid, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, render_invalid, toast
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -27,7 +31,51 @@ LOCALE_CHOICES = [SelectChoice("", _l("As the browser says")), SelectChoice("zh_
                   SelectChoice("en", "English")]
 
 
-class UserForm(PortalForm):
+def _webhook(channel):
+    def validate(form, field):
+        if field.data and (problem := webhook_problem(channel, field.data)):
+            raise ValidationError(problem)
+    return validate
+
+
+def _secret(channel):
+    def validate(form, field):
+        if field.data and (problem := secret_problem(channel, field.data)):
+            raise ValidationError(problem)
+        if field.data and not form[f"{channel}_webhook"].data:
+            raise ValidationError(_l("Paste the webhook address too: the secret belongs to it."))
+    return validate
+
+
+ADDRESS = {"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false", "inputmode": "url"}
+
+
+class RobotsForm(PortalForm):
+    """The group robots' webhooks (a person's own, or a department's), as the robot's settings show them."""
+    wecom_webhook = StringField(_l("WeCom group robot webhook"), filters=[strip],
+                                validators=[Optional(), Length(max=500), _webhook("wecom")],
+                                description=ROBOTS["wecom"].example, render_kw=ADDRESS)
+    dingtalk_webhook = StringField(_l("DingTalk robot webhook"), filters=[strip],
+                                   validators=[Optional(), Length(max=500), _webhook("dingtalk")],
+                                   description=ROBOTS["dingtalk"].example, render_kw=ADDRESS)
+    dingtalk_secret = StringField(_l("DingTalk signing secret (加签)"), filters=[strip],
+                                  validators=[Optional(), Length(max=200), _secret("dingtalk")],
+                                  description=_l("Only when the robot signs its messages."), render_kw=ADDRESS)
+    feishu_webhook = StringField(_l("Feishu bot webhook"), filters=[strip],
+                                 validators=[Optional(), Length(max=500), _webhook("feishu")],
+                                 description=ROBOTS["feishu"].example, render_kw=ADDRESS)
+    feishu_secret = StringField(_l("Feishu signing secret (签名校验)"), filters=[strip],
+                                validators=[Optional(), Length(max=200), _secret("feishu")],
+                                description=_l("Only when the bot checks signatures."), render_kw=ADDRESS)
+
+    def robot_values(self):
+        return {name: self[name].data or "" for name in ROBOT_FIELDS}
+
+
+ROBOT_FIELDS = ("wecom_webhook", "dingtalk_webhook", "dingtalk_secret", "feishu_webhook", "feishu_secret")
+
+
+class UserForm(RobotsForm):
     display_name = StringField(_l("Display name"), filters=[strip], validators=[DataRequired(), Length(max=80)])
     department = SelectField(_l("Department"), coerce=int, validate_choice=False)
     roles = CheckboxesField(_l("Roles"), choices=[SelectChoice(key, label) for key, label in ROLES.items()])
@@ -62,7 +110,7 @@ class UserForm(PortalForm):
             "mobile": self.mobile.data or "",
             "email": self.email.data or "",
             "locale": self.locale.data or None,
-        }
+        } | self.robot_values()
 
 
 class NewUserForm(UserForm):
@@ -302,3 +350,37 @@ def anonymise_personal_data():
         return _subject_page(q, anonymise_form=form, status=422)
     toast(_("%(n)d records anonymised; %(kept)d kept (still open, or on the watchlist).", n=anonymised, kept=kept))
     return redirect_to(url_for("admin.personal_data", q=q))
+
+
+@bp.route("/departments/<int:department_id>/robots", methods=["GET", "POST"])
+@allow("users.manage")
+def department_robots(department_id):
+    """A department's group robots: its notices (a complaint assigned, an urgent repair) are posted there."""
+    department = Department.get_or_none(Department.id == department_id) or abort(404)
+    form = RobotsForm(obj=department)
+    if request.method == "POST" and form.validate_on_submit():
+        with write_transaction():
+            before = department.snapshot()
+            for name, value in form.robot_values().items():
+                setattr(department, name, value)
+            department.save()
+            audit.record_change(current_user, department, before)
+        toast(_("Saved."))
+        return redirect_to(url_for("admin.departments"))
+    status = 422 if request.method == "POST" else 200
+    return render("admin/department_robots.html", "form", status=status, form=form, department=department)
+
+
+@bp.route("/deliveries")
+@allow("users.manage")
+def deliveries():
+    """Messages that did not leave (retrying, given up, interrupted), with the reason, newest first."""
+    people, more_people, page = one_page(NotificationDelivery.failing(), "admin.deliveries")
+    robots, more_robots, robot_page = one_page(DepartmentDelivery.failing(), "admin.deliveries", param="robots_page")
+    context = {"people": people, "more_people": more_people, "robots": robots, "more_robots": more_robots,
+               "channels": CHANNELS}
+    if page > 1:
+        return render_fragment("admin/deliveries.html", "people_rows", **context)
+    if robot_page > 1:
+        return render_fragment("admin/deliveries.html", "robot_rows", **context)
+    return render("admin/deliveries.html", **context)

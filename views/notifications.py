@@ -1,11 +1,14 @@
-"""The bell: unread count (polled by htmx) and the list."""
+"""The bell: unread count (polled by htmx) and the list; where a person's notices go beyond it."""
 from flask import Blueprint, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
-from models.notifications import Notification, mark_read
+from models.notifications import CHANNELS, KINDS, Notification, choices_for, choose_channels, mark_read, reaching
 from models.visitors import HOST_ANSWERS, Visit
 from views.access import allow
-from views.ui import redirect_to, render, safe_next
+from views.fields import CheckboxesField
+from views.ui import PortalForm, redirect_to, render, safe_next, toast
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -62,3 +65,26 @@ def read_all():
     """Mark every notification read."""
     mark_read(current_user)
     return redirect_to(safe_next(request.form.get("next")) or url_for("notifications.index"))
+
+
+def channels_form(available):
+    """One row of checkboxes per kind of notice, over the channels that reach the person."""
+    choices = [SelectChoice(name, CHANNELS[name].label) for name in available]
+    return type("ChannelsForm", (PortalForm,), {kind: CheckboxesField(label, choices=choices)
+                                                 for kind, label in KINDS.items()})
+
+
+@bp.route("/channels", methods=["GET", "POST"])
+@allow("home")
+def channels():
+    """Where my notices go beyond the bell, kind by kind (通知方式)."""
+    available = reaching(current_user)
+    form_class = channels_form(available)
+    form = form_class(data=choices_for(current_user)) if request.method == "GET" else form_class()
+    if request.method == "POST" and form.validate_on_submit():
+        choose_channels(current_user, {kind: form[kind].data for kind in KINDS})
+        toast(_("Saved."))
+        return redirect_to(url_for("notifications.channels"))
+    status = 422 if request.method == "POST" else 200
+    return render("home/notification_channels.html", "form", status=status, form=form, available=available,
+                  kinds=KINDS)

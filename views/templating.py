@@ -38,6 +38,7 @@ NAVIGATION = [
     (_l("Settings"), "settings_page.edit", "settings.edit"),
     (_l("Audit log"), "audit_log.index", "audit.view"),
     (_l("Personal data enquiry"), "admin.personal_data", "privacy.manage"),
+    (_l("Failed messages"), "admin.deliveries", "users.manage"),
     (_l("Board screens"), "board.tokens", "board.tokens"),
     (_l("Working hours"), "worktime.index", "settings.edit"),
     (_l("Procurement"), "procurement.index", "procurement.request"),

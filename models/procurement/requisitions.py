@@ -789,11 +789,11 @@ def escalate_waiting(now=None):
             up = [u for u in roster.fallback(requisition, step) if u not in roster.primary(requisition, step)]
             for person in User.select().where(User.id.in_(up)) if up else []:
                 notify(person, N_("Requisition %(number)s waited %(hours)s hours for approval: it is escalated to you"),
-                       link, number=requisition.number, hours=hours)
+                       link, urgent=True, number=requisition.number, hours=hours)
             if not up:
                 for person in User.active_with_role("admin"):
                     notify(person, N_("Requisition %(number)s waited %(hours)s hours for approval and there is "
-                                      "nobody to escalate it to: check the approval chain"), link,
+                                      "nobody to escalate it to: check the approval chain"), link, urgent=True,
                            number=requisition.number, hours=hours)
             audit.record_event(None, "escalate", requisition,
                                changes={"step_escalated_at": [None, now.isoformat()]},

@@ -222,7 +222,7 @@ def remind_overdue(now=None):
                 continue
             heads = _heads_of(item.department_id) or list(User.active_with_role("service_manager"))
             for head in heads:
-                notify(head, ESCALATION, ("quality.rectification", {"rectification_id": item.id}),
+                notify(head, ESCALATION, ("quality.rectification", {"rectification_id": item.id}), urgent=True,
                        name=item.owner.display_name, item=item.finding.item.title, due=item.due_on.isoformat())
             audit.record_event(None, "rectification_escalated", item)
             sent += 1
