@@ -85,7 +85,7 @@ class Call(BaseModel):
         """Calls of any day whose reason holds the words typed, or whose caller's name or number starts
         with them; the newest first."""
         q = q.strip()
-        return (cls.select().where(cls.id.in_(fulltext.search("call", q)) | starts_with(cls.caller_name, q)
+        return (cls.select().where(fulltext.matches("call", q) | starts_with(cls.caller_name, q)
                                    | starts_with(cls.phone, q))
                 .order_by(cls.taken_at.desc(), cls.id.desc()))
 

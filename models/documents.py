@@ -676,7 +676,7 @@ def archive(q="", doc_type="", year=None, user=None):
     q = (q or "").strip()
     if q:
         query = query.where(Document.number.contains(q) | Document.title.contains(q)
-                            | Document.id.in_(fulltext.search("document", q)))
+                            | fulltext.matches("document", q))
     if doc_type in DOC_TYPES:
         query = query.where(Document.doc_type == doc_type)
     if year:

@@ -118,7 +118,7 @@ class DutyEntry(BaseModel):
 def matching_entries(q):
     """Entries of any day whose text holds the words typed, with their day; the newest first."""
     return (DutyEntry.select(DutyEntry, DutyDay).join(DutyDay)
-            .where(DutyEntry.id.in_(fulltext.search("duty", q)))
+            .where(fulltext.matches("duty", q))
             .order_by(DutyEntry.occurred_at.desc(), DutyEntry.id.desc()))
 
 
