@@ -366,7 +366,10 @@ def listing(state=None, category=None, department_id=None, q=None):
         query = query.where(Complaint.department == department_id)
     if q:
         q = q.strip()
-        query = query.where(starts_with(Complaint.number, q.upper()) | Complaint.customer.in_(Customer.matching(q))
+        # The customers as a list, as the text's matches: PostgreSQL reads a subquery inside an OR as a
+        # filter over every complaint (120 ms at a million), a list as one more index to OR.
+        customers = [c.id for c in Customer.matching(q)] or [0]
+        query = query.where(starts_with(Complaint.number, q.upper()) | Complaint.customer.in_(customers)
                             | fulltext.matches("complaint", q))
     return query
 

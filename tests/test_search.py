@@ -100,12 +100,22 @@ def test_a_visitor_typed_in_pinyin_is_warned_of_by_the_watchlist(staff):
     assert watchlist_matches("zhang", "", "") == [] and watchlist_matches("zw", "", "") == []
 
 
-def test_keys_are_filled_for_rows_written_before_the_columns(app, staff):
-    User.update(name_pinyin="", name_initials="").execute()
-    WatchlistEntry.insert(name="张伟", reason="旧库里的记录").execute()  # bulk insert: no save()
-    fill_keys(User)
-    fill_keys(WatchlistEntry)
+def test_an_older_database_gets_the_keys_filled_by_create_tables(app, staff):
+    from models import create_tables
+    add_to_watchlist(staff["manager"], "张伟", "", "", "曾在大堂滋事")
+    for table in ("user", "watchlist_entry"):
+        for column in ("name_pinyin", "name_initials"):
+            db.execute_sql(f'DROP INDEX IF EXISTS "{table}_{column}"')
+            db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+    create_tables()  # what init-db and make run do with a database made by older code
     assert User.get(User.username == "zhang").name_initials == "zw"
+    assert WatchlistEntry.get().name_pinyin == "zhangwei"
+    assert "user_name_initials" in {index.name for index in db.get_indexes("user")}
+
+
+def test_rows_inserted_in_bulk_get_their_keys_from_fill_keys(app, staff):
+    WatchlistEntry.insert(name="张伟", reason="旧库里的记录").execute()  # no save(): no keys
+    fill_keys(WatchlistEntry)
     assert WatchlistEntry.get().name_pinyin == "zhangwei"
 
 
