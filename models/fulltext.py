@@ -1,10 +1,11 @@
 """Full-text search in Chinese (complaints, calls, the duty log, documents) from a bigram index.
 
 Chinese has no spaces between words, so the text is indexed by every pair of neighbouring characters
-(bigram). A query is covered by non-overlapping bigrams (空调漏水 -> 空调 + 漏水; an odd length overlaps
-at the end: 空调漏 -> 空调 + 调漏) and a record matches when every one is in its text: "空调漏水" finds
-"会议室空调又漏水了" as a clerk expects, while characters scattered over the text (空…调…漏…水) do not.
-Records holding the exact phrase come first.
+(bigram). A query is read as words of two characters (空调漏水 -> 空调 + 漏水) and, when its length is odd, one
+of three, wherever it stands (卫生间漏水 -> 卫生 + 间漏 + 漏水, or 卫生间 + 漏水: its bigrams 卫生 + 生间
++ 漏水); a record matches when its text holds every word of one reading: "空调漏水" finds "会议室空调又
+漏水了" as a clerk expects, "卫生间漏水" finds "卫生间水管漏水", while characters scattered over the
+text (空…调…漏…水) do not. Records holding the exact phrase come first.
 
 Why not the databases' own full-text search: PostgreSQL's pg_trgm ignores CJK characters in a C.UTF-8
 database (ours) and both it and SQLite's FTS5 trigram tokenizer need three characters, where Chinese
@@ -12,6 +13,7 @@ words are mostly two. One table with a B-tree primary key works the same on both
 """
 import io
 import unicodedata
+from itertools import islice, product
 
 from peewee import BigIntegerField, CompositeKey, IntegerField, SmallIntegerField, fn
 
@@ -23,6 +25,8 @@ SEARCH_LIMIT = 500
 #: common gram has tens of thousands of records, and 10 000 tells them apart (2 000 did not: the
 #: sentence of the perf figures took 124 ms on SQLite instead of 12, 30 000 cost PostgreSQL more).
 RARE = 10_000
+#: Readings of a query looked up at most (a long odd word has several, and so has each word).
+MAX_READINGS = 6
 #: Rows written per statement when a whole table is indexed.
 BATCH = 5000
 
@@ -90,12 +94,15 @@ def terms(query):
     return normalise(query).split()
 
 
-def cover(term):
-    """Non-overlapping bigrams covering the term, the last one overlapping when its length is odd."""
-    pairs = [term[i:i + 2] for i in range(0, len(term) - 1, 2)]
-    if len(term) % 2 and len(term) > 1:
-        pairs.append(term[-2:])
-    return pairs
+def readings(term):
+    """The bigrams of each way to read the term as words of two characters and at most one of three
+    (the only one for an even length; (length - 1) / 2 of them for an odd one)."""
+    if len(term) < 2:
+        return [[]]
+    if len(term) % 2 == 0:
+        return [[term[i:i + 2] for i in range(0, len(term), 2)]]
+    return [[term[i:i + 2] for i in range(0, k, 2)] + [term[k:k + 2], term[k + 1:k + 3]]
+            + [term[i:i + 2] for i in range(k + 3, len(term), 2)] for k in range(0, len(term) - 2, 2)]
 
 
 def index(record, before=None):
@@ -159,17 +166,27 @@ def _load(rows):
         cursor.copy_from(io.StringIO("".join(f"{g}\t{k}\t{r}\n" for g, k, r in rows)), "text_gram_load")
 
 
-def _rarest_first(code, pairs):
-    """The grams ordered by how many records hold them (counted up to RARE), [] when one is in no
-    record. The search walks the first gram's records and looks the others up, so the rarest first
-    makes "会议室空调又漏水了" read the records of 漏水了's rarer grams, not every 会议."""
+def _counts(code, pairs):
+    """How many records hold each gram, counted up to RARE: the search walks the rarest gram's records
+    and looks the others up, so "会议室空调又漏水了" reads the records of 调又, not every 会议."""
     count = (f"(SELECT COUNT(*) FROM (SELECT 1 FROM text_gram WHERE gram = {db.param} AND kind = {db.param} "
              f"LIMIT {RARE}) AS g{{}})")
     row = db.execute_sql("SELECT " + ", ".join(count.format(i) for i in range(len(pairs))),
                          [value for gram in pairs for value in (gram, code)]).fetchone()
-    if not all(row):
-        return []
-    return [gram for _n, gram in sorted(zip(row, pairs), key=lambda pair: pair[0])]
+    return dict(zip(pairs, row))
+
+
+def _holding_all(code, pairs, limit):
+    """The newest records holding every gram, walked from the rarest."""
+    first, *others = pairs
+    query = (TextGram.select(TextGram.record_id)
+             .where(TextGram.gram == first, TextGram.kind == code)
+             .order_by(TextGram.record_id.desc()).limit(limit))
+    for gram in others:
+        other = TextGram.alias()
+        query = query.where(fn.EXISTS(other.select(other.record_id).where(
+            other.gram == gram, other.kind == code, other.record_id == TextGram.record_id)))
+    return [row[0] for row in query.tuples()]
 
 
 def matches(name, query):
@@ -186,32 +203,32 @@ def search(name, query, limit=SEARCH_LIMIT):
     checked in the text but cannot be looked up: a query of such terms only finds nothing."""
     source = SOURCES[name]
     words = terms(query)
-    pairs = list(dict.fromkeys(_code(p) for word in words for p in cover(word)))
-    if len(pairs) > 1:
-        pairs = _rarest_first(source.code, pairs)
-    if not pairs:
+    choices = list(islice(product(*(readings(word) for word in words)), MAX_READINGS))
+    combinations = [list(dict.fromkeys(_code(pair) for reading in choice for pair in reading)) for choice in choices]
+    combinations = [pairs for pairs in combinations if pairs]
+    if not combinations:
         return []
-    first, *others = pairs
-    query = (TextGram.select(TextGram.record_id)
-             .where(TextGram.gram == first, TextGram.kind == source.code)
-             .order_by(TextGram.record_id.desc()).limit(limit))
-    for gram in others:
-        other = TextGram.alias()
-        query = query.where(fn.EXISTS(other.select(other.record_id).where(
-            other.gram == gram, other.kind == source.code, other.record_id == TextGram.record_id)))
-    ids = [row[0] for row in query.tuples()]
+    counts = _counts(source.code, list(dict.fromkeys(gram for pairs in combinations for gram in pairs)))
+    ids = set()
+    for pairs in combinations:
+        if all(counts[gram] for gram in pairs):
+            ids.update(_holding_all(source.code, sorted(pairs, key=counts.get), limit))
+    ids = sorted(ids, reverse=True)[:limit]
     if not ids:
         return []
     model = source.model
-    exact, near = [], []
     texts = {record.id: normalise(source.text_of(record))
              for record in model.select(model.id, *source.fields).where(model.id.in_(ids))}
+    exact, near = [], []
     for record_id in ids:
         text = texts.get(record_id)
-        if text is None:
-            continue
         # The text decides, not the index: an edit may leave a gram behind, never a wrong match.
-        if all(pair in text for word in words for pair in cover(word)) and all(w in text for w in words
-                                                                               if len(w) == 1):
-            (exact if all(w in text for w in words) else near).append(record_id)
+        if text is not None and all(_holds(text, word) for word in words):
+            (exact if all(word in text for word in words) else near).append(record_id)
     return exact + near
+
+
+def _holds(text, word):
+    if len(word) == 1:
+        return word in text
+    return any(all(pair in text for pair in reading) for reading in readings(word))

@@ -30,7 +30,8 @@ EXTRAS = ["已经是第二次了", "希望尽快处理", "影响正常办公", "
           "请给个明确答复", "物业说不归他们管"]
 PHRASES = [("空调漏水", "two words, common"), ("会议室空调又漏水了", "a sentence, exact"),
            ("上周报修未解决", "phrase from the middle"), ("仓库 饮水机 异味", "three words"),
-           ("财务室投影仪", "rarer pair"), ("空调 暖气", "common words never together"), ("火箭发射", "no match")]
+           ("财务室投影仪", "rarer pair"), ("卫生间漏水", "odd length: two readings"),
+           ("空调 暖气", "common words never together"), ("火箭发射", "no match")]
 
 
 def description(rng, i):

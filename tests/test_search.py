@@ -151,6 +151,11 @@ def test_full_text_finds_a_complaint_by_words_of_it_and_exact_phrases_first(app,
     assert fulltext.search("complaint", "漏水 派人") == [leak.id]  # two words
     assert fulltext.search("complaint", "ＰＡＩ") == []
     assert scattered.id not in fulltext.search("complaint", "调漏")
+    with app.test_request_context():
+        toilet = _complaint(staff["manager"], "二楼卫生间水管漏水", phone="13800138004")
+    # An odd length: a word of three characters wherever it stands (卫生间 + 漏水, 空调 + 不制冷).
+    assert fulltext.search("complaint", "卫生间漏水") == [toilet.id]
+    assert fulltext.search("complaint", "卫生漏水间") == []
     auth.login("manager")
     page = client.get("/complaints", query_string={"q": "又漏水", "state": "all"},
                       headers={"HX-Request": "true"}).get_data(as_text=True)
@@ -165,7 +170,8 @@ def test_calls_and_duty_log_entries_are_found_by_their_text_and_an_edit_updates_
         day = open_day(staff["desk"], *current_shift())
         entry = add_entry(staff["desk"], day, utcnow(), "other", "二号楼电梯困人", handling="通知维保")
         record_outcome(staff["desk"], entry, "维保人员十分钟后到场解救")
-    assert fulltext.search("duty", "十分钟到场") == []  # not words of it: 钟到 is not in the text
+    assert fulltext.search("duty", "十分钟到场") == [entry.id]  # 十分钟 + 到场, the outcome written later
+    assert fulltext.search("duty", "十分到场钟") == []
     assert fulltext.search("duty", "解救") == [entry.id]
     auth.login("desk")
     calls = client.get("/calls", query_string={"q": "月卡办理"}).get_data(as_text=True)

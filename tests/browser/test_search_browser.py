@@ -37,3 +37,18 @@ def test_a_clerk_finds_a_host_by_initials_and_a_complaint_by_a_middle_phrase(liv
     expect(rows).to_contain_text("会议室空调不制冷，影响客户洽谈")
     expect(rows).not_to_contain_text("电动自行车充电器")
     screenshot(clerk, "complaint-by-middle-phrase")
+
+
+def test_the_desk_finds_a_call_and_a_duty_log_entry_by_words_of_them(live_server, page, demo, screenshot):
+    log_in(page, live_server, "desk", demo)
+    page.goto(f"{live_server}/calls")
+    page.get_by_label("按来电事由、来电人或号码查找来电").press_sequentially("油烟 扰民")
+    found = page.locator("#calls-found")
+    expect(found.get_by_role("heading")).to_have_text("与“油烟 扰民”相符的来电")
+    expect(found).to_contain_text("何先生")
+    screenshot(page, "calls")
+    page.goto(f"{live_server}/duty/days")
+    page.get_by_label("查找值班日志记录").press_sequentially("卫生间漏水")
+    entries = page.locator("#duty-found")
+    expect(entries).to_contain_text("卫生间水管漏水")
+    screenshot(page, "duty-log")
