@@ -44,6 +44,7 @@ def all_models():
     from models.documents import (
         Document, DocumentEvent, DocumentReceipt, DocumentRecipient, DocumentReviewer, DocumentVersion,
     )
+    from models.fulltext import TextGram
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery, NotificationChoice, DepartmentDelivery,
@@ -63,7 +64,8 @@ def all_models():
             Repair, RepairPhoto, RepairMaterial,
             ChecklistItem, Inspection, Finding, FloorWalkReminder, Fine, BonusFundEntry, StaffProposal, Rectification,
             Document, DocumentReviewer, DocumentVersion, DocumentEvent, DocumentRecipient, DocumentReceipt,
-            AssessmentWeights, AssessmentPeriod, Assessment, Award, RedBlackList, RedBlackEntry]
+            AssessmentWeights, AssessmentPeriod, Assessment, Award, RedBlackList, RedBlackEntry,
+            TextGram]
 
 
 def create_tables():
@@ -87,6 +89,10 @@ def create_tables():
             migrate(*(migrator.add_column(table, field.column_name, field) for field in missing))
             model.fill_added_columns({field.name for field in missing})
     db.create_tables(models, safe=True)
+    if tables:
+        for model in models:
+            if model._meta.table_name not in tables:
+                model.fill_created_table()
 
 
 # Registers the one-tap answers of a host's visitor notice in notifications.ANSWER_PROVIDERS,

@@ -71,6 +71,12 @@ def write_transaction():
             yield
 
 
+def starts_with(field, text):
+    """field LIKE 'text%', as a range the field's index answers on both databases (LIKE is a scan on
+    SQLite unless the index is NOCASE, and on PostgreSQL unless it is text_pattern_ops)."""
+    return (field >= text) & (field < text + "\U0010ffff")
+
+
 class BaseModel(Model):
     class Meta:
         database = db
@@ -101,6 +107,11 @@ class BaseModel(Model):
     def fill_added_columns(cls, names):
         """Called by create_tables after it added these columns to an older table: a model
         whose new column must be derived from what the rows hold fills it here."""
+
+    @classmethod
+    def fill_created_table(cls):
+        """Called by create_tables after it created this table in a database that already had others:
+        a table derived from other tables' rows (an index) fills itself here."""
 
 
 class VoidableModel(BaseModel):

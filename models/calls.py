@@ -4,8 +4,8 @@ import datetime as dt
 from flask_babel import lazy_gettext as _l
 from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
 
-from models import audit, settings
-from models.base import BaseModel, DomainError, utcnow, write_transaction
+from models import audit, fulltext, settings
+from models.base import BaseModel, DomainError, starts_with, utcnow, write_transaction
 from models.notifications import N_, notify
 from models.users import User
 
@@ -36,9 +36,10 @@ class CallError(DomainError):
 
 
 class Call(BaseModel):
-    caller_name = CharField(max_length=80)
+    # Indexed for the calls search (models.calls.Call.matching).
+    caller_name = CharField(max_length=80, index=True)
     organisation = CharField(max_length=120, default="")
-    phone = CharField(max_length=30)
+    phone = CharField(max_length=30, index=True)
     reason = TextField()
     call_type = CharField(max_length=12)
     outcome = CharField(max_length=12)
@@ -81,10 +82,22 @@ class Call(BaseModel):
                 .where(cls.outcome == "promised", cls.replied_at.is_null())
                 .order_by(cls.reply_due, cls.id))
 
+    @classmethod
+    def matching(cls, q):
+        """Calls of any day whose reason holds the words typed, or whose caller's name or number starts
+        with them; the newest first."""
+        q = q.strip()
+        return (cls.select().where(fulltext.matches("call", q) | starts_with(cls.caller_name, q)
+                                   | starts_with(cls.phone, q))
+                .order_by(cls.taken_at.desc(), cls.id.desc()))
+
     def complaint_prefill(self):
         """What a complaint intake takes over from this call (the hand-over point)."""
         return {"name": self.caller_name, "phone": self.phone, "organisation": self.organisation,
                 "channel": "phone", "content": self.reason, "call_id": self.id}
+
+
+fulltext.register("call", 2, Call, Call.reason)
 
 
 def reply_due_refusal(reply_due):
@@ -112,6 +125,7 @@ def log_call(actor, *, caller_name, organisation, phone, reason, call_type, outc
                            transferred_to=transferred_to, transfer_accepted=transfer_accepted,
                            message_for=message_for, message_text=message_text, promiser=promiser,
                            reply_due=reply_due, taken_by=actor)
+        fulltext.index(call)
         audit.record_create(actor, call)
     if outcome == "message" and message_for is not None:
         notify(message_for, N_("Phone message from %(caller)s (%(phone)s): %(text)s"),

@@ -9,12 +9,15 @@ from peewee import (
     JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField, fn,
 )
 
-from models import audit, settings, worktime
-from models.base import BaseModel, DomainError, Transition, VersionedModel, VoidableModel, db, utcnow, write_transaction
+from models import audit, fulltext, settings, worktime
+from models.base import (
+    BaseModel, DomainError, Transition, VersionedModel, VoidableModel, db, starts_with, utcnow, write_transaction,
+)
 from models.calls import Call
 from models.notifications import N_, notify, notify_department
 from models.numbering import next_number
 from models.phones import SEPARATORS, normalise_phone
+from models.pinyin import PinyinNamed
 from models.users import Department, User
 
 CHANNELS = {
@@ -135,17 +138,12 @@ DEADLINE_LABELS = {"reply": _l("Reply to the customer due"), "plan": _l("Major c
                    "handle": _l("Department handling due")}
 
 
-def starts_with(field, text):
-    """field LIKE 'text%', as a range the field's index answers on both databases (LIKE is a scan on
-    SQLite unless the index is NOCASE, and on PostgreSQL unless it is text_pattern_ops)."""
-    return (field >= text) & (field < text + "\U0010ffff")
-
-
 #: Customers a search looks at, at most: a search names a few people, not a crowd.
 SEARCH_CUSTOMERS = 200
 
 
-class Customer(BaseModel):
+class Customer(PinyinNamed):
+    pinyin_source = "name"
     name = CharField(max_length=80, index=True)
     phone = CharField(max_length=30, unique=True)
     # The number backwards: staff type a number's last digits as often as its first, and a suffix
@@ -169,16 +167,19 @@ class Customer(BaseModel):
 
     @classmethod
     def fill_added_columns(cls, names):
+        super().fill_added_columns(names)
         if "phone_reversed" in names:
             for customer in cls.select(cls.id, cls.phone).iterator():
                 cls.update(phone_reversed=customer.phone[::-1]).where(cls.id == customer.id).execute()
 
     @classmethod
     def matching(cls, text):
-        """The customers whose name starts with what was typed, or whose number starts or ends with its
-        digits: every branch from an index, so a search costs the same at a million complaints."""
+        """The customers whose name or its pinyin starts with what was typed, or whose number starts or
+        ends with its digits: every branch from an index, so a search costs the same at a million complaints."""
         text = (text or "").strip()
         condition = starts_with(cls.name, text)
+        if (pinyin := cls.pinyin_matches(text)) is not None:
+            condition |= pinyin
         digits = SEPARATORS.sub("", text)
         if len(digits) >= 3 and digits.lstrip("+").isdigit():
             condition |= starts_with(cls.phone, digits) | starts_with(cls.phone_reversed, digits[::-1])
@@ -300,6 +301,9 @@ class Complaint(VoidableModel, VersionedModel):
         return [(name, t) for name, t in TRANSITIONS.items() if refusal(self, name, user) is None]
 
 
+fulltext.register("complaint", 1, Complaint, Complaint.content)
+
+
 class ComplaintEvent(BaseModel):
     complaint = ForeignKeyField(Complaint, backref="timeline", on_delete="CASCADE")
     at = DateTimeField(default=utcnow)
@@ -365,7 +369,11 @@ def listing(state=None, category=None, department_id=None, q=None):
         query = query.where(Complaint.department == department_id)
     if q:
         q = q.strip()
-        query = query.where(starts_with(Complaint.number, q.upper()) | Complaint.customer.in_(Customer.matching(q)))
+        # The customers as a list, as the text's matches: PostgreSQL reads a subquery inside an OR as a
+        # filter over every complaint (120 ms at a million), a list as one more index to OR.
+        customers = [c.id for c in Customer.matching(q)] or [0]
+        query = query.where(starts_with(Complaint.number, q.upper()) | Complaint.customer.in_(customers)
+                            | fulltext.matches("complaint", q))
     return query
 
 
@@ -490,6 +498,7 @@ def create(actor, *, name, phone, content, channel, category, severity, address=
                     complaint = Complaint.create(**fields)
             except IntegrityError:
                 raise TransitionError(call_refusal(call_id) or _l("Reload the page and try again.")) from None
+        fulltext.index(complaint)
         audit.record_create(actor, complaint)
         ComplaintEvent.create(complaint=complaint, actor=actor, action="receive", to_state="received", at=now)
         if complaint.is_major:

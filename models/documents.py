@@ -15,7 +15,7 @@ from peewee import (
     JOIN, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField,
 )
 
-from models import audit, settings
+from models import audit, fulltext, settings
 from models.base import BaseModel, DomainError, Transition, VersionedModel, VoidableModel, utcnow, write_transaction
 from models.notifications import N_, notify
 from models.numbering import next_value
@@ -164,6 +164,9 @@ class Document(VoidableModel, VersionedModel):
 
     def actions_for(self, user):
         return [(name, t) for name, t in TRANSITIONS.items() if refusal(self, name, user) is None]
+
+
+fulltext.register("document", 4, Document, Document.title, Document.body)
 
 
 class DocumentReviewer(BaseModel):
@@ -373,6 +376,7 @@ def draft(actor, *, doc_type, title, classification, body="", reviewer_ids=(), d
                                    classification=content["classification"], body=content["body"], author=actor,
                                    attachment_name=stored[0], attachment_stored=stored[1], attachment_ext=stored[2])
         _write_people(document, content)
+        fulltext.index(document)
         _event(document, actor, "create", "", "draft")
         audit.record_create(actor, document)
     return document
@@ -511,6 +515,7 @@ def apply(document_id, action, actor, version, *, note="", content=None, file=No
             _event(updated, actor, action, document.state, updated.state, note)
         else:
             _write_people(updated, content)
+            fulltext.index(updated, fulltext.text_of(document))
         audit.record_change(actor, updated, before)
         for user, message, params in notices:
             notify(user, message, _link(updated), title=updated.title, **params)
@@ -553,6 +558,7 @@ def _copy_as_revision(document, actor):
                                 attachment_name=document.attachment_name,
                                 attachment_stored=document.attachment_stored,
                                 attachment_ext=document.attachment_ext, supersedes=document.id)
+    fulltext.index(successor)
     for row in DocumentReviewer.select().where(DocumentReviewer.document == document.id):
         if row.reviewer_id != actor.id:
             DocumentReviewer.create(document=successor, position=row.position, reviewer=row.reviewer_id)
@@ -669,7 +675,8 @@ def archive(q="", doc_type="", year=None, user=None):
     query = _listing().where(Document.state.in_(ARCHIVED_STATES))
     q = (q or "").strip()
     if q:
-        query = query.where(Document.number.contains(q) | Document.title.contains(q) | Document.body.contains(q))
+        query = query.where(Document.number.contains(q) | Document.title.contains(q)
+                            | fulltext.matches("document", q))
     if doc_type in DOC_TYPES:
         query = query.where(Document.doc_type == doc_type)
     if year:

@@ -4,7 +4,7 @@ import datetime as dt
 from flask_babel import lazy_gettext as _l
 from peewee import JOIN, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from models import audit, settings
+from models import audit, fulltext, settings
 from models.base import BaseModel, DomainError, utcnow, write_transaction
 from models.notifications import N_, notify
 from models.numbering import next_number
@@ -115,6 +115,16 @@ class DutyEntry(BaseModel):
         return ENTRY_KINDS.get(self.kind, self.kind)
 
 
+def matching_entries(q):
+    """Entries of any day whose text holds the words typed, with their day; the newest first."""
+    return (DutyEntry.select(DutyEntry, DutyDay).join(DutyDay)
+            .where(fulltext.matches("duty", q))
+            .order_by(DutyEntry.occurred_at.desc(), DutyEntry.id.desc()))
+
+
+fulltext.register("duty", 3, DutyEntry, DutyEntry.what, DutyEntry.handling, DutyEntry.outcome)
+
+
 def open_day(actor, date, shift, on_duty=""):
     """The page for a date and shift, created on first use."""
     day = DutyDay.get_or_none(DutyDay.date == date, DutyDay.shift == shift)
@@ -167,6 +177,7 @@ def add_entry(actor, day, occurred_at, kind, what, handling="", outcome="", majo
         entry = DutyEntry.create(day=day, occurred_at=occurred_at, kind=kind, what=what, handling=handling,
                                  outcome=outcome, major=major, resolved=bool(outcome.strip()) if major else True,
                                  source=source, corrects=corrects, created_by=actor)
+        fulltext.index(entry)
         audit.record_create(actor, entry)
     if major:
         for manager in User.active_with_role("service_manager"):
@@ -181,9 +192,11 @@ def record_outcome(actor, entry, outcome, resolved=True):
         entry = DutyEntry.get_by_id(entry.id)
         _check_open(entry.day)
         before = entry.snapshot()
+        text_before = fulltext.text_of(entry)
         entry.outcome = outcome
         entry.resolved = resolved
         entry.save()
+        fulltext.index(entry, text_before)
         audit.record_change(actor, entry, before)
     return entry
 
@@ -276,6 +289,7 @@ def create_emergency(actor, occurred_at, place, what, notified, actions, casualt
         entry = DutyEntry.create(day=day, occurred_at=occurred_at, kind="other", what=f"{place}：{what}",
                                  handling=actions, outcome=outcome, major=True, resolved=bool(outcome.strip()),
                                  source="emergency", created_by=actor)
+        fulltext.index(entry)
         report = EmergencyReport.create(
             number=next_number("JJ"), day=day, entry=entry, occurred_at=occurred_at, place=place, what=what,
             notified=",".join(k for k in notified if k in NOTIFIED_PARTIES), actions=actions,
@@ -302,7 +316,11 @@ def resolve_emergency(actor, report, outcome):
         report.save()
         audit.record_change(actor, report, before)
         if report.entry_id:
+            entry = DutyEntry.get_by_id(report.entry_id)
+            text_before = fulltext.text_of(entry)
             DutyEntry.update(outcome=outcome, resolved=True).where(DutyEntry.id == report.entry_id).execute()
+            entry.outcome = outcome
+            fulltext.index(entry, text_before)
     return report
 
 

@@ -9,6 +9,7 @@ from flask_login import UserMixin
 from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, fn
 
 from models.base import BaseModel, utcnow, write_transaction
+from models.pinyin import PinyinNamed
 from models.roles import ROLES, has_permission
 
 _hasher = PasswordHasher()
@@ -35,7 +36,8 @@ class Department(BaseModel):
         return cls.select().where(cls.active == True).order_by(cls.name)  # noqa: E712
 
 
-class User(UserMixin, BaseModel):
+class User(UserMixin, PinyinNamed):
+    pinyin_source = "display_name"
     username = CharField(max_length=40, unique=True)
     display_name = CharField(max_length=80)
     department = ForeignKeyField(Department, null=True, backref="users", on_delete="SET NULL")
@@ -106,8 +108,7 @@ class User(UserMixin, BaseModel):
     def listing(cls, q=None, include_inactive=True):
         query = cls.select(cls, Department).join(Department, join_type=JOIN.LEFT_OUTER).order_by(cls.username)
         if q:
-            like = f"%{q}%"
-            query = query.where(cls.username ** like | cls.display_name ** like)
+            query = query.where(cls.username ** f"%{q}%" | cls.name_matches(q))
         if not include_inactive:
             query = query.where(cls.is_active == True)  # noqa: E712
         return with_roles(list(query))

@@ -10,6 +10,7 @@ from models import audit, settings
 from models.base import BaseModel, DomainError, VersionedModel, utcnow, write_transaction
 from models.notifications import N_, Notification, notify
 from models.numbering import next_number
+from models.pinyin import PinyinNamed, typed_key
 from models.roles import has_permission
 from models.timezone import day_start_utc, local_now, to_local
 from models.users import Department, User
@@ -81,11 +82,12 @@ class VisitError(DomainError):
     """A rule of the visitors' area refused the action."""
 
 
-class Visit(VersionedModel):
+class Visit(VersionedModel, PinyinNamed):
     """A visitor at the desk; moved only by apply() (the host answers, the desk acts)."""
     error = VisitError
     stale_message = _l("This visit was changed meanwhile; look at it again.")
     missing_message = _l("No such visit.")
+    pinyin_source = "visitor_name"
 
     number = CharField(max_length=24, unique=True)
     visitor_name = CharField(max_length=80, index=True)
@@ -172,12 +174,11 @@ class Visit(VersionedModel):
 
     @classmethod
     def earlier_visitors(cls, text, limit=6):
-        """The latest visit of each returning visitor whose phone or name matches."""
+        """The latest visit of each returning visitor whose phone, name or the name's pinyin matches."""
         text = (text or "").strip()
         if len(text) < 2:
             return []
-        like = f"%{text}%"
-        latest = (cls.select(fn.MAX(cls.id)).where((cls.phone ** like) | (cls.visitor_name ** like))
+        latest = (cls.select(fn.MAX(cls.id)).where((cls.phone ** f"%{text}%") | cls.name_matches(text))
                   .group_by(cls.phone, cls.visitor_name))
         return list(cls.with_host().where(cls.id.in_(latest)).order_by(cls.arrived_at.desc()).limit(limit))
 
@@ -234,7 +235,8 @@ class Appointment(BaseModel):
                 .order_by(cls.starts_at))
 
 
-class WatchlistEntry(BaseModel):
+class WatchlistEntry(PinyinNamed):
+    pinyin_source = "name"
     name = CharField(max_length=80, default="")
     phone = CharField(max_length=30, default="")
     id_number = CharField(max_length=40, default="")
@@ -243,6 +245,14 @@ class WatchlistEntry(BaseModel):
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     created_at = DateTimeField(default=utcnow)
     anonymised_at = DateTimeField(null=True)  # see models.privacy
+
+    @classmethod
+    def listing(cls, q=""):
+        """The active entries, the newest first; `q` finds them by name (or its pinyin), phone or ID number."""
+        query = cls.select().where(cls.active == True).order_by(cls.created_at.desc(), cls.id.desc())  # noqa: E712
+        if q:
+            query = query.where(cls.name_matches(q) | (cls.phone ** f"%{q}%") | (cls.id_number ** f"%{q.upper()}%"))
+        return query
 
 
 def add_to_watchlist(actor, name, phone, id_number, reason):
@@ -262,10 +272,12 @@ def retire_from_watchlist(actor, entry):
 
 
 def watchlist_matches(name, phone, id_number):
-    """Active entries matching the visitor by name, phone or ID number."""
+    """Active entries matching the visitor by name (or the whole name typed in pinyin), phone or ID number."""
     conditions = []
     if name:
         conditions.append(WatchlistEntry.name == name.strip())
+        if key := typed_key(name):
+            conditions.append(WatchlistEntry.name_pinyin == key)
     if phone:
         conditions.append(WatchlistEntry.phone == phone)
     if id_number:

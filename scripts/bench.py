@@ -49,6 +49,25 @@ TARGETS = {  # issue 6, at 1 M records on a 2-core machine
 
 # --- seeding -------------------------------------------------------------------------
 
+def insert_rows(model, rows):
+    """Bulk insert, 400 rows a statement (SQLite's limit of bound values), in one transaction."""
+    from models.base import db
+    with db.atomic():
+        for start in range(0, len(rows), 400):
+            model.insert_many(rows[start:start + 400]).execute()
+
+
+def complaint_row(rng, i, created, now, customer_id, department_id, manager_id, content):
+    """One complaint as the bench stores it: closed when older than ten days, assigned otherwise."""
+    closed = created < now - dt.timedelta(days=10)
+    return {"number": f"TB{i:09d}", "customer": customer_id, "channel": "phone",
+            "category": rng.choice(["quality", "service", "delivery", "billing"]),
+            "severity": "major" if i % 20 == 0 else "general", "content": content,
+            "department": department_id, "state": "closed" if closed else "assigned",
+            "created_at": created, "updated_at": created, "reply_due_at": created + dt.timedelta(hours=24),
+            "handle_due_at": created + dt.timedelta(hours=72), "received_by": manager_id}
+
+
 def seed(instance, size):
     """A database of `size` records spread over two years, staff and a board link.
     Returns the board token and a visit id for the PDF."""
@@ -81,11 +100,7 @@ def seed(instance, size):
         def when():
             return now - dt.timedelta(seconds=rng.randint(3600, span))
 
-        def insert(model, rows):
-            with db.atomic():
-                for start in range(0, len(rows), 400):
-                    model.insert_many(rows[start:start + 400]).execute()
-
+        insert = insert_rows
         counts = {kind: int(size * share) for kind, share in MIX.items()}
         batch = 20_000
         for start in range(0, counts["visits"], batch):
@@ -116,14 +131,8 @@ def seed(instance, size):
             rows, events = [], []
             for i in range(start, min(start + batch, counts["complaints"])):
                 created = when()
-                closed = created < now - dt.timedelta(days=10)
-                rows.append({"number": f"TB{i:09d}", "customer": first_customer + i % customers,
-                             "channel": "phone", "category": rng.choice(["quality", "service", "delivery", "billing"]),
-                             "severity": "major" if i % 20 == 0 else "general", "content": "送货延误，包装破损",
-                             "department": rng.choice(departments), "state": "closed" if closed else "assigned",
-                             "created_at": created, "updated_at": created,
-                             "reply_due_at": created + dt.timedelta(hours=24),
-                             "handle_due_at": created + dt.timedelta(hours=72), "received_by": manager.id})
+                rows.append(complaint_row(rng, i, created, now, first_customer + i % customers,
+                                          rng.choice(departments), manager.id, "送货延误，包装破损"))
                 complaint_id = first_complaint + i
                 events.append({"complaint": complaint_id, "at": created, "actor": manager.id, "action": "receive",
                                "to_state": "received"})
@@ -131,6 +140,13 @@ def seed(instance, size):
                                "action": "assign", "from_state": "received", "to_state": "assigned"})
             insert(Complaint, rows)
             insert(ComplaintEvent, events)
+        # What save() and the domain functions keep up to date, for the rows inserted in bulk.
+        from models import fulltext
+        from models.pinyin import fill_keys
+        for model in (Visit, Customer):
+            fill_keys(model)
+        for source in ("complaint", "call"):
+            fulltext.fill(source)
         visit_id = Visit.select(Visit.id).order_by(Visit.id.desc()).first().id
         # A complaint with a long life: three hundred steps on its timeline.
         long_one = first_complaint

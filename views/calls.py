@@ -94,20 +94,21 @@ def _call_form_page(form, status=200):
 @bp.route("/calls")
 @allow("calls.desk")
 def index():
-    """Today's calls, and the promised replies still open."""
+    """Today's calls (or the calls of any day matching a search), and the promised replies still open."""
+    q = request.args.get("q", "").strip()[:60]
     today_start = day_start_utc(local_now().date())
-    calls, more_calls, calls_page = one_page(
-        Call.select().where(Call.taken_at >= today_start).order_by(Call.taken_at.desc(), Call.id.desc()),
-        "calls.index", param="calls_page")
+    found = Call.matching(q) if q else Call.select().where(Call.taken_at >= today_start).order_by(
+        Call.taken_at.desc(), Call.id.desc())
+    calls, more_calls, calls_page = one_page(found, "calls.index", param="calls_page")
     promises, more_promises, page = one_page(Call.promises_open(), "calls.index")
     now = utcnow()
     if calls_page > 1:
-        return render_fragment("calls/index.html", "more_calls", calls=calls, more_calls=more_calls)
+        return render_fragment("calls/index.html", "more_calls", calls=calls, more_calls=more_calls, q=q)
     if page > 1:
         return render_fragment("calls/index.html", "more_promises", promises=promises, more_promises=more_promises,
                                now=now)
-    return render("calls/index.html", calls=calls, more_calls=more_calls, promises=promises,
-                  more_promises=more_promises, now=now)
+    return render("calls/index.html", "calls", calls=calls, more_calls=more_calls, promises=promises,
+                  more_promises=more_promises, now=now, q=q)
 
 
 @bp.route("/calls/due")
@@ -207,5 +208,5 @@ def directory():
              .join(Department, JOIN.LEFT_OUTER, on=(User.department == Department.id))
              .where(User.is_active == True).order_by(Department.name, User.display_name))  # noqa: E712
     if q:
-        query = query.where(User.display_name ** f"%{q}%" | Department.name ** f"%{q}%")
+        query = query.where(User.name_matches(q) | Department.name ** f"%{q}%")
     return render("calls/directory.html", "rows", people=list(query), q=q, availability=AVAILABILITY)

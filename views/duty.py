@@ -11,8 +11,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from models.base import DomainError
 from models.duty import (
     ENTRY_KINDS, SHIFTS, DutyDay, DutyEntry, DutyError, Handover, add_entry, current_shift, handover_blockers,
-    occurred_refusal, open_day, prepare_handover, record_outcome, sign_day, sign_incoming, sign_outgoing,
-    start_handover,
+    matching_entries, occurred_refusal, open_day, prepare_handover, record_outcome, sign_day, sign_incoming,
+    sign_outgoing, start_handover,
 )
 from models.submissions import submit_once
 from models.timezone import local_now, to_local, to_utc
@@ -86,7 +86,12 @@ def day_page(day_id):
 @allow("duty.log")
 def days():
     """Earlier pages of the log, 50 at a time; the newest unsigned ones first for the manager
-    (a manager away for weeks leaves a long tail: it shows how many, the rest are in the days)."""
+    (a manager away for weeks leaves a long tail: it shows how many, the rest are in the days).
+    ?q= finds entries of any day by their text instead."""
+    q = request.args.get("q", "").strip()[:60]
+    if q:
+        found, more_url, page = one_page(matching_entries(q), "duty.days")
+        return render("duty/days.html", "more_found" if page > 1 else "found", found=found, more_url=more_url, q=q)
     recent, more_url, page = one_page(DutyDay.select().order_by(DutyDay.date.desc(), DutyDay.shift.desc(),
                                                                 DutyDay.id.desc()), "duty.days")
     if page > 1:
@@ -95,8 +100,8 @@ def days():
     if current_user.can("duty.sign"):
         unsigned = list(DutyDay.unsigned().limit(PAGE_ROWS))
         unsigned_total = len(unsigned) if len(unsigned) < PAGE_ROWS else DutyDay.unsigned().count()
-    return render("duty/days.html", unsigned=unsigned, unsigned_total=unsigned_total, recent=recent,
-                  more_url=more_url)
+    return render("duty/days.html", "found", unsigned=unsigned, unsigned_total=unsigned_total, recent=recent,
+                  more_url=more_url, q=q)
 
 
 @bp.route("/duty/<int:day_id>/entries", methods=["POST"])

@@ -25,7 +25,7 @@ from views.fields import ChosenIdField, day_arg, int_arg, phone, show_refusal, s
 from views.exports import table_download
 from views.printing import record_url, render_pdf
 from views.templating import local_datetime
-from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, safe_next, toast
+from views.ui import PortalForm, one_page, redirect_to, render, render_fragment, safe_next, toast, wants_fragment
 
 bp = Blueprint("visitors", __name__)
 
@@ -102,7 +102,7 @@ def _host_options(selected_id=None, q=""):
                                                 join_type=JOIN.LEFT_OUTER)
              .where(User.is_active == True).order_by(User.display_name))  # noqa: E712
     if q:
-        query = query.where(User.display_name ** f"%{q}%" | User.username ** f"%{q}%")
+        query = query.where(User.name_matches(q) | User.username ** f"%{q}%")
     hosts = list(query.limit(8))
     if selected_id and selected_id not in [h.id for h in hosts]:
         selected = User.get_or_none(User.id == selected_id, User.is_active == True)  # noqa: E712
@@ -408,14 +408,13 @@ def watchlist():
             url, _created = submit_once(form.submission_key.data, current_user, create)
             toast(_("Added to the watchlist."))
             return redirect_to(url)
-    entries, more_url, page = one_page(WatchlistEntry.select().where(WatchlistEntry.active == True)  # noqa: E712
-                                       .order_by(WatchlistEntry.created_at.desc(), WatchlistEntry.id.desc()),
-                                       "visitors.watchlist")
-    if page > 1 and request.method == "GET":
+    q = request.args.get("q", "").strip()[:40]
+    entries, more_url, page = one_page(WatchlistEntry.listing(q), "visitors.watchlist")
+    if (page > 1 or wants_fragment()) and request.method == "GET":
         return render_fragment("visitors/watchlist.html", "more_entries", entries=entries, more_url=more_url)
     status = 422 if request.method == "POST" else 200
     return render("visitors/watchlist.html", "form" if request.method == "POST" else None, status=status,
-                  form=form, entries=entries, more_url=more_url)
+                  form=form, entries=entries, more_url=more_url, q=q)
 
 
 @bp.route("/visitors/watchlist/<int:entry_id>/retire", methods=["POST"])
