@@ -5,6 +5,7 @@ created once, emptied between tests). Huey runs in immediate mode."""
 import os
 import re
 import tempfile
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -13,30 +14,30 @@ os.environ["INSTANCE_PATH"] = _INSTANCE  # before the app is imported: secret ke
 
 
 def _own_server_resources():
-    """Under pytest-xdist each worker (gw0, gw1…) empties tables between its tests, so each gets
-    a database and a Redis database of its own: <database>_gw0, and the Redis number counted down
-    from the one configured (15 → 15, 14…)."""
+    """Under pytest-xdist each worker (gw0, gw1…) empties tables and queues between its tests, so
+    each gets a PostgreSQL database of its own (<database>_gw0…, created on first use) and a Redis
+    database of its own (the configured number counted down, modulo Redis's 16)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    url = os.environ.get("DATABASE_URL", "")
-    if not worker or not url:
+    if not worker:
         return
     number = int(worker.removeprefix("gw"))
-    import psycopg2
-    from psycopg2 import sql
-    base, _, name = url.rpartition("/")
-    own = f"{name}_{worker}"
-    connection = psycopg2.connect(url)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (own,))
-        if cursor.fetchone() is None:
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(own)))
-    connection.close()
-    os.environ["DATABASE_URL"] = f"{base}/{own}"
-    huey_url = os.environ.get("HUEY_URL", "")
-    if huey_url.startswith("redis://"):
-        redis_base, _, redis_db = huey_url.rpartition("/")
-        os.environ["HUEY_URL"] = f"{redis_base}/{int(redis_db or 0) - number}"
+    url = urlsplit(os.environ.get("DATABASE_URL", ""))
+    if url.scheme.startswith("postgres"):
+        import psycopg2
+        from psycopg2 import sql
+        own = f"{url.path.lstrip('/')}_{worker}"
+        connection = psycopg2.connect(os.environ["DATABASE_URL"])
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (own,))
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(own)))
+        connection.close()
+        os.environ["DATABASE_URL"] = urlunsplit(url._replace(path=f"/{own}"))
+    queue = urlsplit(os.environ.get("HUEY_URL", ""))
+    if queue.scheme in ("redis", "rediss"):
+        configured = int(queue.path.lstrip("/") or 0)
+        os.environ["HUEY_URL"] = urlunsplit(queue._replace(path=f"/{(configured - number) % 16}"))
 
 
 _own_server_resources()  # before the app and the queue read their URLs

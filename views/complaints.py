@@ -133,10 +133,10 @@ def inbox():
     """The complaints assigned to my department that wait on it: VIP first, then by deadline."""
     rows, more_url, page = [], None, 1
     if current_user.department_id:
-        rows, more_url, page = one_page(
-            complaints.listing(department_id=current_user.department_id)
+        rows, more_url, page = one_page(complaints.visible_to(
+            current_user, complaints.listing(department_id=current_user.department_id)
             .where(Complaint.state.in_(complaints.WITH_DEPARTMENT))
-            .order_by(Customer.is_vip.desc(), Complaint.handle_due_at, Complaint.id), "complaints.inbox")
+            .order_by(Customer.is_vip.desc(), Complaint.handle_due_at, Complaint.id)), "complaints.inbox")
     if page > 1:
         return render_fragment("complaints/index.html", "more_rows", rows=rows, more_url=more_url)
     return render("complaints/inbox.html", rows=rows, more_url=more_url)
