@@ -118,7 +118,7 @@ def test_a_host_beyond_the_first_eight_survives_a_reload(app, live_server, new_c
     expect(page.locator("#host-options .host-option")).to_have_count(8)
     page.get_by_label("电话").fill("13800138000")
     page.get_by_label("访客姓名").fill("李明")
-    page.get_by_placeholder("输入部分姓名").press_sequentially("职员10")
+    page.locator("#host_q").press_sequentially("职员10")
     page.get_by_label(re.compile("职员10")).check()
     page.reload()
     expect(page.get_by_label(re.compile("职员10"))).to_be_checked()
