@@ -166,8 +166,9 @@ def sweep_promises(now=None):
         with write_transaction():
             if Call.update(reminded_at=now).where(Call.id == call.id, Call.reminded_at.is_null()).execute():
                 if call.promiser_id:
+                    # Due within minutes: after the quiet hours it would come too late to keep the promise.
                     notify(call.promiser, N_("Reply due soon to %(caller)s (%(phone)s)."), link=("calls.show", {"call_id": call.id}),
-                           caller=call.caller_name, phone=call.phone)
+                           urgent=True, caller=call.caller_name, phone=call.phone)
                 done += 1
     for call in Call.promises_open().where(Call.overdue_reported_at.is_null(), Call.reply_due <= now):
         with write_transaction():
@@ -176,6 +177,6 @@ def sweep_promises(now=None):
                 who = call.promiser.display_name if call.promiser_id else "—"
                 for manager in User.active_with_role("service_manager"):
                     notify(manager, N_("Missed promise: %(who)s did not reply to %(caller)s in time."),
-                           link=("calls.show", {"call_id": call.id}), who=who, caller=call.caller_name)
+                           link=("calls.show", {"call_id": call.id}), urgent=True, who=who, caller=call.caller_name)
                 done += 1
     return done

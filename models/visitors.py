@@ -321,7 +321,8 @@ def register_visit(actor, *, visitor_name, phone, organisation, purpose, purpose
     if matches:
         for manager in User.active_with_role("service_manager"):
             notify(manager, N_("Watchlist: %(name)s was registered as a visitor. Reason: %(reason)s"),
-                   link=("visitors.show", {"visit_id": visit.id}), name=visitor_name, reason=watchlist_reason.strip())
+                   link=("visitors.show", {"visit_id": visit.id}), urgent=True, name=visitor_name,
+                   reason=watchlist_reason.strip())
         from models.duty import log_system_event
         log_system_event("other", f"黑名单访客登记：{visitor_name}，原因：{watchlist_reason.strip()}", "visitors")
     return visit

@@ -1,7 +1,8 @@
 """`make cluster-check`: the portal as a site on several machines, proven on loopback.
 
 Starts, from deploy/Procfile, two web servers on two ports and two task consumers (one with the
-periodic sweeps, one with -n) on PostgreSQL + Redis, with a local SMTP receiver for the mails.
+periodic sweeps, one with -n) on PostgreSQL + Redis, with a local SMTP receiver for the mails and a
+local HTTP receiver standing in for the demo's WeCom and DingTalk robots.
 32 writers register visitors and take in complaints across both servers for --seconds; half-way
 one web server and the periodic consumer are killed (SIGKILL) and started again, as systemd's
 Restart=always does, and a second batch of overdue promises and complaints is put in. A writer
@@ -10,7 +11,8 @@ whose request dies retries it on the other server with the same submission key, 
 Then it shows, or exits 1:
 - every acknowledged registration and intake is stored exactly once;
 - the visitor and complaint numbers of the year run without gaps or duplicates;
-- every overdue promise and complaint was reported, escalated and mailed exactly once;
+- every overdue promise and complaint was reported, escalated and mailed or posted exactly once
+  (what is not urgent may wait for the end of the quiet hours: counted, not required);
 - both servers show the same board.
 
     .venv/bin/python scripts/cluster_check.py [--seconds 40] [--write]   (--write: the figures into docs/perf.md)
@@ -19,6 +21,8 @@ import argparse
 import asyncore  # noqa: F401  (smtpd's base; imported first so its deprecation warning comes once)
 import collections
 import datetime as dt
+import http.server
+import json
 import os
 import re
 import shlex
@@ -106,6 +110,29 @@ class Mailbox(smtpd.SMTPServer):
             self.received[(to, subject.group(1).strip() if subject else b"")] += 1
 
 
+class Robots(http.server.ThreadingHTTPServer):
+    """The group robots' webhook: every message posted, answered as WeCom and DingTalk answer success."""
+
+    def __init__(self, port):
+        self.posted = collections.Counter()  # (path and query, text) -> times
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(handler):  # noqa: N805  (the handler is the request; self is the server)
+                body = json.loads(handler.rfile.read(int(handler.headers["Content-Length"])))
+                self.posted[(handler.path, json.dumps(body.get("text") or body.get("content"), ensure_ascii=False))] += 1
+                answer = b'{"errcode": 0, "errmsg": "ok"}'
+                handler.send_response(200)
+                handler.send_header("Content-Type", "application/json")
+                handler.send_header("Content-Length", str(len(answer)))
+                handler.end_headers()
+                handler.wfile.write(answer)
+
+            def log_message(handler, *args):  # noqa: N805
+                pass
+
+        super().__init__(("127.0.0.1", port), Handler)
+
+
 def fresh_database(url):
     import psycopg2
     parts = urlsplit(url)
@@ -119,8 +146,9 @@ def fresh_database(url):
     admin.close()
 
 
-def prepare(env):
-    """The schema, the demo staff with a known password, the managers' e-mail addresses, a board link."""
+def prepare(env, robots_port):
+    """The schema, the demo staff with a known password, the managers' e-mail addresses, the demo's
+    robots pointed at the local receiver, a board link."""
     os.environ.update(env)
     from app import create_app
     app = create_app()
@@ -128,7 +156,8 @@ def prepare(env):
         from models import create_tables
         from models.board import create_token
         from models.demo import seed_demo
-        from models.users import User, set_password
+        from models.users import Department, User, set_password
+        from peewee import fn
         create_tables()
         seed_demo()
         for user in User.select():
@@ -137,6 +166,11 @@ def prepare(env):
         # desk's every visitor notice by mail would be a backlog the outbox works off over minutes.)
         for user in [*User.active_with_role("service_manager"), *User.active_with_role("dept_head")]:
             User.update(email=f"{user.username}@portal.test").where(User.id == user.id).execute()
+        # The demo's robots live at .invalid hosts; the check needs them to answer, as the vendors' would.
+        robot = f"http://127.0.0.1:{robots_port}"
+        User.update(wecom_webhook=fn.REPLACE(User.wecom_webhook, "https://qyapi.demo.invalid", robot)).execute()
+        Department.update(dingtalk_webhook=fn.REPLACE(Department.dingtalk_webhook, "https://oapi.demo.invalid",
+                                                      robot)).execute()
         _row, token = create_token(None, "cluster")
         host = User.by_username("specialist").id
     return app, token, host
@@ -234,10 +268,25 @@ class Writers:
 
 # --- the check ------------------------------------------------------------------------
 
-def check(app, writers, overdue_calls, overdue_complaints, mailbox, board_bodies):
+def unsent_deferred_sent():
+    """Over both outboxes: rows due and not sent, rows not urgent held for the quiet hours, rows sent."""
+    from models.base import utcnow
+    from models.notifications import OUTBOXES
+    now = utcnow()
+    counts = [0, 0, 0]
+    for outbox in OUTBOXES:
+        waiting = outbox.select().where(outbox.sent_at.is_null())
+        held = waiting.where(outbox.urgent == False, outbox.due_at > now).count()  # noqa: E712  (SQL)
+        counts[0] += waiting.count() - held
+        counts[1] += held
+        counts[2] += outbox.select().where(outbox.sent_at.is_null(False)).count()
+    return counts
+
+
+def check(app, writers, overdue_calls, overdue_complaints, mailbox, robots, board_bodies, figures):
     from models.calls import Call
     from models.complaints import Complaint
-    from models.notifications import Notification, NotificationDelivery
+    from models.notifications import Notification
     from models.submissions import SubmissionKey
     from models.visitors import Visit
     problems = []
@@ -284,15 +333,16 @@ def check(app, writers, overdue_calls, overdue_complaints, mailbox, board_bodies
         repeated = [k for k, count in notes.items() if count > 1 and ("overdue" in k[1] or "Missed promise" in k[1])]
         if repeated:
             problems.append(f"{len(repeated)} escalations or reports sent twice: {repeated[:2]}")
-        unsent = NotificationDelivery.select().where(NotificationDelivery.sent_at.is_null()).count()
+        unsent, deferred, sent = unsent_deferred_sent()
         if unsent:
-            problems.append(f"{unsent} mails not sent")
-        mailed_twice = [k for k, count in mailbox.received.items() if count > 1]
-        # Two notifications may read alike (the same welcome to the same person): count against the outbox.
-        sent = NotificationDelivery.select().where(NotificationDelivery.sent_at.is_null(False)).count()
-        if sum(mailbox.received.values()) != sent:
-            problems.append(f"{sum(mailbox.received.values())} mails received for {sent} deliveries sent")
-        del mailed_twice
+            problems.append(f"{unsent} messages due and not sent")
+        received = sum(mailbox.received.values()) + sum(robots.posted.values())
+        # Two notifications may read alike (the same welcome to the same person): count against the outboxes.
+        if received != sent:
+            problems.append(f"{received} mails and robot posts received for {sent} deliveries sent")
+        figures.append(("messages sent (mails / robot posts)",
+                        f"{sent} ({sum(mailbox.received.values())} / {sum(robots.posted.values())})"))
+        figures.append(("not urgent, waiting for the end of the quiet hours", str(deferred)))
     if len(set(board_bodies)) != 1:
         problems.append("the two servers show different boards")
     return problems
@@ -326,13 +376,16 @@ def main():
     smtp_port, ports = free_port(), [free_port(), free_port()]
     mailbox = Mailbox(smtp_port)
     threading.Thread(target=lambda: __import__("asyncore").loop(timeout=0.2), daemon=True).start()
+    robots = Robots(free_port())
+    threading.Thread(target=robots.serve_forever, daemon=True).start()
     instance = tempfile.mkdtemp(prefix="cluster-instance-")
     env = {**os.environ, "DATABASE_URL": database, "HUEY_URL": huey_url, "INSTANCE_PATH": instance,
            "SECRET_KEY": "cluster-check", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port),
            "PUBLIC_URL": f"http://127.0.0.1:{ports[0]}", "WEB_WORKERS": "2"}
     started = time.time()
-    app, token, host = prepare(env)
+    app, token, host = prepare(env, robots.server_address[1])
     lines = procfile()
+    checked = []  # what check() counted, for the figures
     webs = [Process(f"web{i + 1}", lines["web"], {**env, "PORT": str(port)}) for i, port in enumerate(ports)]
     workers = [Process("worker", lines["worker"], env), Process("worker_n", lines["worker_n"], env)]
     for port in ports:
@@ -358,16 +411,15 @@ def main():
         def all_sent():
             from models.calls import Call
             from models.complaints import Complaint
-            from models.notifications import NotificationDelivery
             with app.app_context():
                 return (Call.select().where(Call.id.in_(overdue_calls), Call.overdue_reported_at.is_null()).count() == 0
                         and Complaint.select().where(Complaint.id.in_(overdue_complaints),
                                                      Complaint.escalated_manager_at.is_null()).count() == 0
-                        and NotificationDelivery.select().where(NotificationDelivery.sent_at.is_null()).count() == 0)
+                        and unsent_deferred_sent()[0] == 0)
         # The sweeps run at the turn of each minute: give them two.
         settled = wait_until(all_sent, 130)
         boards = [board_figures(port, token) for port in ports]
-        problems = check(app, writers, overdue_calls, overdue_complaints, mailbox, boards)
+        problems = check(app, writers, overdue_calls, overdue_complaints, mailbox, robots, boards, checked)
         if not settled:
             problems.append("the sweeps did not finish within two minutes of the writers")
     finally:
@@ -387,7 +439,7 @@ def main():
         ("refused or failed", str(len(writers.failed))),
         ("killed server back after (s)", f"{restarted_in:.1f}"),
         ("overdue promises and complaints reported, each once", f"{len(overdue_calls)} + {len(overdue_complaints)}"),
-        ("mails received", str(sum(mailbox.received.values()))),
+        *checked,
         ("whole check (s)", f"{time.time() - started:.0f}"),
     ]
     print("\n".join(f"{name}: {value}" for name, value in figures))
