@@ -94,6 +94,12 @@ def terms(query):
     return normalise(query).split()
 
 
+def only_single_characters(query):
+    """True when the text search cannot look the query up: each of its words is one character."""
+    words = terms(query)
+    return bool(words) and all(len(word) == 1 for word in words)
+
+
 def readings(term):
     """The bigrams of each way to read the term as words of two characters and at most one of three
     (the only one for an even length; (length - 1) / 2 of them for an odd one)."""

@@ -162,6 +162,20 @@ def test_full_text_finds_a_complaint_by_words_of_it_and_exact_phrases_first(app,
     assert leak.number in page and exact.number not in page and scattered.number not in page
 
 
+@pytest.mark.parametrize("url, who", [("/complaints", "manager"), ("/calls", "manager"), ("/duty/days", "manager"),
+                                      ("/documents/archive", "archivist")])
+def test_a_search_of_one_character_says_why_the_texts_gave_nothing(app, client, auth, staff, make_user, url, who):
+    make_user("archivist", "logistics")
+    with app.test_request_context():
+        _complaint(staff["manager"], "会议室空调又漏水了")
+    auth.login(who)
+    hint = "内容中的词至少输入两个字才能查到，如“漏水”。"
+    one = client.get(url, query_string={"q": "漏", "lang": "zh"}).get_data(as_text=True)
+    assert hint in one
+    two = client.get(url, query_string={"q": "漏雨", "lang": "zh"}).get_data(as_text=True)
+    assert "至少输入两个字" not in two
+
+
 def test_calls_and_duty_log_entries_are_found_by_their_text_and_an_edit_updates_the_index(app, client, auth, staff):
     with app.test_request_context():
         log_call(staff["desk"], caller_name="孙先生", organisation="", phone="13600136000",

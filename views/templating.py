@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from models import fulltext
 from models.audit import action_label, record_type_label
 from models.money import format_money
 from models.phones import format_phone
@@ -157,6 +158,7 @@ def register_template_helpers(app):
     app.jinja_env.filters["dict_without"] = lambda mapping, *keys: {k: v for k, v in mapping.items() if k not in keys}
     app.jinja_env.globals.update(can=can, navigation=navigation, navigation_sections=navigation_sections, ROLES=ROLES, url_with_lang=url_with_lang)
     app.jinja_env.globals["nav_count"] = nav_count
+    app.jinja_env.globals["text_search_cannot_look_up"] = fulltext.only_single_characters
 
     @app.context_processor
     def common():
