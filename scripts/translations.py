@@ -17,6 +17,8 @@ def main():
     pot = ROOT / "translations" / "messages.pot"
     bin_dir = Path(sys.executable).parent
     subprocess.run([bin_dir / "pybabel", "extract", "-F", "babel.cfg", *KEYWORDS, "--no-location",
+                    # pybabel skips directories starting with "_" unless told otherwise: templates/_macros.
+                    "--ignore-dirs", ".* __pycache__",
                     "--sort-output", "-o", str(pot), "."], cwd=ROOT, check=True)
     for locale in ("zh_Hans", "en"):
         po = ROOT / "translations" / locale / "LC_MESSAGES" / "messages.po"

@@ -11,10 +11,17 @@ METHOD_MAP = [("templates/**.html", "jinja2"), ("app.py", "python"), ("models/**
               ("views/**.py", "python"), ("tasks/**.py", "python")]
 
 
+def _read_directory(path):
+    # Babel's own default skips directories starting with "_", and templates/_macros is one.
+    name = Path(path).name
+    return not name.startswith(".") and name != "__pycache__"
+
+
 def extracted_messages():
     found = {}
     for filename, _lineno, message, _comments, _context in extract_from_dir(
-            str(ROOT), METHOD_MAP, keywords=KEYWORDS, options_map={"templates/**.html": {}}):
+            str(ROOT), METHOD_MAP, keywords=KEYWORDS, options_map={"templates/**.html": {}},
+            directory_filter=_read_directory):
         if "/.venv/" in filename or filename.startswith(".venv"):
             continue
         msgid = message[0] if isinstance(message, tuple) else message
