@@ -165,3 +165,29 @@ def test_the_monthly_report_sets_findings_beside_the_courses_addressing_them(app
     assert [(f[1], f[2], [c.id for c in f[4]]) for f in report["findings"]] == [("仪容仪表", 3, [course.id]),
                                                                                ("接听电话", 1, [])]
     assert report["uncovered"] == 1 and report["courses"][0][0].id == course.id
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_head_runs_the_courses_they_planned_and_not_another_heads(app, client, auth, cast, make_user):
+    make_user("other", "dept_head", department="Sales", display_name="销售主管")
+    with app.test_request_context():
+        front = Department.get(name="Front desk")
+        own = training.create(cast["head"], kind="special", title="前台接待规范", starts_at=NOW - H, trainer="前台主管",
+                              department_ids=[front.id])
+        assert training.toggle(cast["head"], own.id, cast["a"].id).present is True
+        assert training.may_manage(cast["head"], own) and not training.may_manage(User.by_username("other"), own)
+    auth.login("other")
+    zh = {"Accept-Language": "zh-CN"}
+    page = client.get(f"/quality/training/{own.id}", headers=zh).get_data(as_text=True)
+    assert "甲" in page and "点按每位出席人员" not in page and "aria-pressed" not in page
+    refused = client.post(f"/quality/training/{own.id}/tap/{cast['b'].id}", htmx=True, headers=zh)
+    assert refused.status_code == 422 and "只有安排本次培训的主管或客服经理" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert Attendee.get(Attendee.course == own.id, Attendee.person == cast["b"].id).present is False
+        with pytest.raises(DomainError):
+            training.set_score(User.by_username("other"), own.id, cast["a"].id, 90)
+        with pytest.raises(DomainError):
+            training.apply(own.id, "hold", User.by_username("other"), own.version)
+        assert Course.get_by_id(own.id).state == "planned"
+    auth.login("manager")
+    assert client.post(f"/quality/training/{own.id}/tap/{cast['b'].id}", htmx=True, headers=zh).status_code == 200

@@ -168,8 +168,18 @@ def _check_course(kind, title, starts_at, trainer, minutes):
         raise TrainingError(_l("A course lasts between 10 minutes and a day."), field="minutes")
 
 
-def may_manage(user):
-    return bool(set(user.roles) & MANAGERS)
+#: Who runs every course; a department head runs the courses they planned themselves.
+RUNS_ANY = frozenset({"service_manager", "admin"})
+NOT_YOURS = _l("Only the head who planned this course, or the service manager, may run it.")
+
+
+def may_manage(user, course=None):
+    """Whether the user plans courses (no course given) or runs this one: takes its attendance, adds
+    its materials and people, holds and closes it. The one place that decides."""
+    roles = set(user.roles)
+    if roles & RUNS_ANY:
+        return True
+    return "dept_head" in roles and (course is None or course.created_by_id == user.id)
 
 
 def create(actor, *, kind, title, starts_at, trainer, place="", content="", minutes=60, person_ids=(),
@@ -202,11 +212,10 @@ def create(actor, *, kind, title, starts_at, trainer, place="", content="", minu
 
 def add_material(actor, course_id, data, filename, max_bytes=10 * 1024 * 1024):
     from models.uploads import check_document, store_document
-    if not may_manage(actor):
-        raise TrainingError(_l("Your role may not do this."))
     extension = check_document(data, max_bytes)
     with write_transaction():
         course = Course.load(course_id)
+        _must_run(actor, course)
         if course.is_void:
             raise TrainingError(_l("This course is voided."))
         name = store_document("training", data, extension)
@@ -214,6 +223,11 @@ def add_material(actor, course_id, data, filename, max_bytes=10 * 1024 * 1024):
                                          original_name=(filename or name)[-200:], added_by=actor)
         audit.record_event(actor, "update", course, changes={"material": [None, material.original_name]})
     return material
+
+
+def _must_run(actor, course):
+    if not may_manage(actor, course):
+        raise TrainingError(NOT_YOURS if may_manage(actor) else _l("Your role may not do this."))
 
 
 def refusal(course, action, user):
@@ -224,6 +238,8 @@ def refusal(course, action, user):
         return _l("This cannot be done to a course that is “%(state)s”.", state=STATES[course.state])
     if not set(user.roles) & transition.roles:
         return _l("Your role may not do this.")
+    if not may_manage(user, course):
+        return NOT_YOURS
     return None
 
 
@@ -265,8 +281,7 @@ def _attendee(course, person_id):
 
 
 def _attendance_allowed(actor, course):
-    if not may_manage(actor):
-        raise TrainingError(_l("Your role may not do this."))
+    _must_run(actor, course)
     if not course.attendance_open:
         raise TrainingError(_l("Attendance is recorded only while a course is planned or held."))
     if course.starts_at - dt.timedelta(hours=1) > utcnow():
@@ -306,7 +321,8 @@ def add_person(actor, course_id, person_id):
     """Someone not on the list came (or must come)."""
     with write_transaction():
         course = Course.load(course_id)
-        if not may_manage(actor) or not course.attendance_open:
+        _must_run(actor, course)
+        if not course.attendance_open:
             raise TrainingError(_l("Attendance is recorded only while a course is planned or held."))
         person = User.get_or_none(User.id == person_id, User.is_active == True)  # noqa: E712
         if person is None:

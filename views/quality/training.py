@@ -127,7 +127,7 @@ def _show(course, posted=None, status=200, error=None):
     return render("quality/training/show.html", status=status, course=course, actions=actions, forms=forms,
                   error=error, attendees=training.attendees(course), topics=training.topics(course),
                   materials=list(course.materials.order_by(CourseMaterial.id)), add_form=add_form,
-                  material_form=MaterialForm(formdata=None), may_mark=training.may_manage(current_user),
+                  material_form=MaterialForm(formdata=None), may_mark=training.may_manage(current_user, course),
                   opened=posted._prefix.rstrip("-") if posted else None)
 
 
