@@ -7,9 +7,10 @@ from flask_babel import lazy_gettext as _l
 from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from models import audit, settings
-from models.base import BaseModel, DomainError, VersionedModel, utcnow, write_transaction
+from models.base import BaseModel, DomainError, VersionedModel, starts_with, utcnow, write_transaction
 from models.notifications import N_, Notification, notify
 from models.numbering import next_number
+from models.phones import SEPARATORS
 from models.pinyin import PinyinNamed, typed_key
 from models.roles import has_permission
 from models.timezone import day_start_utc, local_now, to_local
@@ -80,6 +81,10 @@ audit.name_record_type("watchlist_entry", _l("Watchlist entry"))
 
 class VisitError(DomainError):
     """A rule of the visitors' area refused the action."""
+
+
+#: Visits a suggestion reads at most: a few names are offered, and more typing narrows them.
+EARLIER_MATCHES = 2000
 
 
 class Visit(VersionedModel, PinyinNamed):
@@ -174,13 +179,31 @@ class Visit(VersionedModel, PinyinNamed):
 
     @classmethod
     def earlier_visitors(cls, text, limit=6):
-        """The latest visit of each returning visitor whose phone, name or the name's pinyin matches."""
+        """The latest visit of each returning visitor whose phone, name or the name's pinyin starts with
+        what was typed. Every branch is an index range and the matches read are capped, so a keystroke
+        costs the same at a million visits (matching anywhere in the text scanned them all: 0.5-3.8 s);
+        a name index is read in order, so the name typed in full comes before its longer namesakes."""
         text = (text or "").strip()
         if len(text) < 2:
             return []
-        latest = (cls.select(fn.MAX(cls.id)).where((cls.phone ** f"%{text}%") | cls.name_matches(text))
-                  .group_by(cls.phone, cls.visitor_name))
-        return list(cls.with_host().where(cls.id.in_(latest)).order_by(cls.arrived_at.desc()).limit(limit))
+        matched = cls.earlier_matches(text)
+        latest = (cls.select(fn.MAX(matched.c.id)).from_(matched)
+                  .group_by(matched.c.phone, matched.c.visitor_name))
+        typed_in_full = (cls.phone == SEPARATORS.sub("", text)) | (cls.visitor_name == text)
+        return list(cls.with_host().where(cls.id.in_(latest))
+                    .order_by(typed_in_full.desc(), cls.arrived_at.desc()).limit(limit))
+
+    @classmethod
+    def earlier_matches(cls, text):
+        """Visits whose phone, name or the name's pinyin starts with the text, at most EARLIER_MATCHES."""
+        digits = SEPARATORS.sub("", text)
+        if digits.lstrip("+").isdigit():
+            condition = starts_with(cls.phone, digits)
+        else:
+            condition = starts_with(cls.visitor_name, text)
+            if (pinyin := cls.pinyin_matches(text)) is not None:
+                condition |= pinyin
+        return cls.select(cls.id, cls.phone, cls.visitor_name).where(condition).limit(EARLIER_MATCHES)
 
     @classmethod
     def search(cls, date_from=None, date_to=None, host_id=None, organisation=None, purpose=None):

@@ -1,5 +1,7 @@
 """Finding people and records the way staff type (issue 14): names by pinyin ("zhangwei", "zw",
 "zhang w") and records by words of their text, from indexes, on SQLite and PostgreSQL."""
+import datetime as dt
+
 import pytest
 
 from models import complaints, documents, fulltext
@@ -83,6 +85,19 @@ def test_an_earlier_visitor_is_offered_by_the_pinyin_of_the_name(app, client, au
     assert "138 0013 8000" in suggestions and "139 0013 9000" not in suggestions
 
 
+def test_the_visitor_typed_in_full_is_offered_before_more_recent_longer_namesakes(app, client, auth, staff):
+    with app.test_request_context():
+        for name, phone, minutes_ago in (("张伟", "13800138000", 90), ("张伟杰", "13900139000", 30),
+                                         ("张伟明", "13700137000", 10)):
+            register_visit(staff["desk"], visitor_name=name, phone=phone, organisation="华信科技", purpose="meeting",
+                           purpose_other="", host=staff["host"], companions=0, id_number="", car_plate="", note="",
+                           arrived_at=utcnow() - dt.timedelta(minutes=minutes_ago))
+    auth.login("desk")
+    suggestions = client.get("/visitors/suggest", query_string={"visitor_name": "张伟"},
+                             headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert suggestions.index("138 0013 8000") < suggestions.index("137 0013 7000") < suggestions.index("139 0013 9000")
+
+
 @pytest.mark.parametrize("typed", ["zhangwei", "zw", "zhang w"])
 def test_the_watchlist_is_searched_by_pinyin(app, client, auth, staff, typed):
     add_to_watchlist(staff["manager"], "张伟", "", "", "曾在大堂滋事")
@@ -135,6 +150,9 @@ def test_pinyin_and_text_searches_are_answered_from_indexes(app, staff):
     assert "customer_name_pinyin" in customers and "customer_name_initials" in customers
     visits = _plan(Visit.select(Visit.id).where(Visit.pinyin_matches("zhang w")))
     assert "visit_name_pinyin" in visits
+    for typed, index in (("13800138", "visit_phone"), ("张伟", "visit_visitor_name"), ("zw", "visit_name_initials")):
+        earlier = _plan(Visit.earlier_matches(typed))
+        assert index in earlier and "SCAN visit" not in earlier and "Seq Scan" not in earlier, earlier
     grams = _plan(fulltext.TextGram.select(fulltext.TextGram.record_id).where(
         fulltext.TextGram.gram == fulltext.grams("空调").pop(), fulltext.TextGram.kind == 1))
     assert ("PRIMARY KEY" in grams) if is_sqlite() else ("text_gram_pkey" in grams)
