@@ -190,7 +190,9 @@ class Visit(VersionedModel, PinyinNamed):
         latest = (cls.select(fn.MAX(matched.c.id)).from_(matched)
                   .group_by(matched.c.phone, matched.c.visitor_name))
         typed_in_full = (cls.phone == SEPARATORS.sub("", text)) | (cls.visitor_name == text)
-        return list(cls.with_host().where(cls.id.in_(latest))
+        # An anonymised visit has no number to fill in: it is nobody to offer again. (Filtered here, on
+        # the few latest visits: in the matches' query it would lead the planner to the wrong index.)
+        return list(cls.with_host().where(cls.id.in_(latest), cls.anonymised_at.is_null())
                     .order_by(typed_in_full.desc(), cls.arrived_at.desc()).limit(limit))
 
     @classmethod

@@ -98,6 +98,20 @@ def test_the_visitor_typed_in_full_is_offered_before_more_recent_longer_namesake
     assert suggestions.index("138 0013 8000") < suggestions.index("137 0013 7000") < suggestions.index("139 0013 9000")
 
 
+def test_an_anonymised_visit_is_not_offered_again(app, client, auth, staff):
+    from models.privacy import ANONYMISED
+    with app.test_request_context():
+        for phone in ("13800138000", "13900139000"):
+            register_visit(staff["desk"], visitor_name="张伟", phone=phone, organisation="华信科技", purpose="meeting",
+                           purpose_other="", host=staff["host"], companions=0, id_number="", car_plate="", note="",
+                           arrived_at=utcnow())
+    Visit.update(phone=ANONYMISED, anonymised_at=utcnow()).where(Visit.phone == "13800138000").execute()
+    auth.login("desk")
+    suggestions = client.get("/visitors/suggest", query_string={"visitor_name": "zw"},
+                             headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "139 0013 9000" in suggestions and suggestions.count("/visitors/new?from=") == 1
+
+
 @pytest.mark.parametrize("typed", ["zhangwei", "zw", "zhang w"])
 def test_the_watchlist_is_searched_by_pinyin(app, client, auth, staff, typed):
     add_to_watchlist(staff["manager"], "张伟", "", "", "曾在大堂滋事")
