@@ -138,7 +138,7 @@ def register_lost(actor, description, finder_name, found_at, found_place, stored
     photo_name = ""
     if photo is not None:
         from models.uploads import store_image
-        photo_name = store_image("lost", *photo)
+        photo_name = store_image("lost", *photo).name
     with write_transaction():
         item = LostItem.create(description=description, finder_name=finder_name, found_at=found_at,
                                found_place=found_place, stored_at=stored_at, photo_name=photo_name,

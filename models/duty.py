@@ -283,7 +283,7 @@ def create_emergency(actor, occurred_at, place, what, notified, actions, casualt
     date, shift = current_shift()
     day = open_day(actor, date, shift)
     _check_open(day)
-    stored = [(name, data, store_image("incidents", data, fmt), width, height)
+    stored = [(name, store_image("incidents", data, fmt), width, height)
               for name, data, fmt, width, height in photos]
     with write_transaction():
         entry = DutyEntry.create(day=day, occurred_at=occurred_at, kind="other", what=f"{place}：{what}",
@@ -294,8 +294,8 @@ def create_emergency(actor, occurred_at, place, what, notified, actions, casualt
             number=next_number("JJ"), day=day, entry=entry, occurred_at=occurred_at, place=place, what=what,
             notified=",".join(k for k in notified if k in NOTIFIED_PARTIES), actions=actions,
             casualties=casualties, outcome=outcome, resolved=bool(outcome.strip()), created_by=actor)
-        for original, data, name, width, height in stored:
-            IncidentPhoto.create(report=report, stored_name=name, original_name=original[:200], size=len(data),
+        for original, image, width, height in stored:
+            IncidentPhoto.create(report=report, stored_name=image.name, original_name=original[:200], size=image.size,
                                  width=width, height=height, uploaded_by=actor)
         audit.record_create(actor, report)
     for manager in User.active_with_role("service_manager"):

@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 
 import pytest
 import time_machine
@@ -238,6 +239,18 @@ def test_an_uploaded_photo_is_stored_shown_and_printed_upright_without_metadata(
         assert image.size == (20, 40)
         assert not image.getexif() and "exif" not in image.info and "comment" not in image.info
         assert image.getpixel((10, 2))[2] > 200  # blue on top: turned the way the phone was held
+
+
+def test_a_photo_records_the_size_of_the_file_stored_not_of_the_upload(app, cast, frozen):
+    from models.repairs import report
+    data = gps_photo()
+    with app.test_request_context():
+        repair = report(cast["desk"], place="一楼大厅东门", what="自动门不能关闭",
+                        photos=[("IMG_0001.jpg", data, "JPEG", 20, 40)])
+        photo = repair.photo_list()[0]
+        stored = os.path.getsize(stored_path("repairs", photo.stored_name))
+    assert stored != len(data)  # the metadata is gone and the pixels re-encoded
+    assert photo.size == stored
 
 
 def test_a_russian_number_is_stored_and_shown_and_a_wrong_one_refused_beside_the_field(client, auth, cast, frozen):
