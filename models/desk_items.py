@@ -42,6 +42,7 @@ class MailItem(BaseModel):
     collected_at = DateTimeField(null=True)
     handed_over_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     reminded_at = DateTimeField(null=True)
+    anonymised_at = DateTimeField(null=True)  # see models.privacy
 
     @property
     def size_label(self):

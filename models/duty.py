@@ -8,6 +8,7 @@ from models import audit, fulltext, settings
 from models.base import BaseModel, DomainError, utcnow, write_transaction
 from models.notifications import N_, notify
 from models.numbering import next_number
+from models.personal_copies import remember
 from models.timezone import local_now, to_local
 from models.users import User
 
@@ -216,13 +217,17 @@ def sign_day(actor, day):
     return day
 
 
-def log_system_event(kind, what, source, major=False):
-    """For the rest of the portal: an event lands in the log of the shift under way."""
+def log_system_event(kind, what, source, major=False, about=()):
+    """For the rest of the portal: an event lands in the log of the shift under way. `about` names
+    the record(s) whose personal data `what` copies (models.personal_copies)."""
     date, shift = current_shift()
     day = open_day(None, date, shift)
     if day.is_signed:  # a signed page takes nothing; the next shift's page does
         return None
-    return add_entry(None, day, utcnow(), kind, what, major=major, source=source)
+    with write_transaction():
+        entry = add_entry(None, day, utcnow(), kind, what, major=major, source=source)
+        remember(entry, about)
+    return entry
 
 
 
