@@ -355,6 +355,32 @@ def test_anonymising_reaches_the_copies_in_notices_robot_messages_and_the_duty_l
         assert note.text == "Phone message from Anonymised (Anonymised): 请回电"
 
 
+def test_the_notices_of_a_database_from_before_the_links_are_linked_by_the_page_they_open(app, client, auth,
+                                                                                         make_user, cast, frozen):
+    from models import create_tables
+    from models.base import db
+    from models.personal_copies import PersonalCopy
+    taken = call(cast, name="王小明")
+    complaint = make_complaint(app, cast["manager"], name="王小明", phone=PHONE, content="空调漏水")
+    apply_action(app, complaint, "void", cast["manager"], note="重复录入")
+    # As earlier versions wrote them: the page they open, no link to the record.
+    for endpoint, args, params in (("calls.show", {"call_id": taken.id}, {"caller": "王小明", "phone": PHONE}),
+                                   ("complaints.show", {"complaint_id": complaint.id}, {"customer": "王小明"})):
+        Notification.create(user=cast["host"], message=N_("Phone message from %(caller)s (%(phone)s): %(text)s"),
+                            endpoint=endpoint, endpoint_args=json.dumps(args, sort_keys=True),
+                            params=json.dumps(params, ensure_ascii=False))
+    with app.app_context():
+        db.drop_tables([PersonalCopy])
+        create_tables()
+    frozen.move_to(NOW + dt.timedelta(days=31))
+    sweep_retention()
+    assert notice_params(cast["host"])[0] == {"caller": "王小明", "phone": ANONYMISED}
+    make_user("boss", "admin")
+    auth.login("boss")
+    assert anonymise(client, PHONE, [f"customer:{Customer.get(Customer.phone == PHONE).id}"]).status_code == 200
+    assert notice_params(cast["host"])[1] == {"customer": ANONYMISED}
+
+
 def test_mail_and_parcels_are_a_kind_of_personal_data_swept_after_their_days(app, client, auth, make_user, cast,
                                                                              frozen):
     collected = register_mail(cast["desk"], True, "顺丰速运", "SF1234567890", "1205室 陈女士", sender_name="赵先生")
