@@ -12,6 +12,7 @@ def all_models():
     from models.duty import DutyDay, DutyEntry, EmergencyReport, Handover, HandoverItem, IncidentPhoto
     from models.notifications import DepartmentDelivery, Notification, NotificationChoice, NotificationDelivery
     from models.numbering import Counter
+    from models.personal_copies import PersonalCopy
     from models.reports import ReportMailing, ReportRun
     from models.settings import Setting
     from models.submissions import SubmissionKey
@@ -47,7 +48,7 @@ def all_models():
     from models.fulltext import TextGram
 
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
-            NotificationDelivery, NotificationChoice, DepartmentDelivery,
+            NotificationDelivery, NotificationChoice, DepartmentDelivery, PersonalCopy,
             DutyDay, DutyEntry, EmergencyReport, IncidentPhoto, Handover, HandoverItem, MailItem, LostItem,
             Visit, Appointment, WatchlistEntry, AnswerLinkUse, Call, BoardToken,
             Customer, Complaint, ComplaintEvent,

@@ -1,8 +1,10 @@
 """The shared database handle, base model and the helpers every domain uses."""
 import datetime as dt
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from peewee import DatabaseProxy, DateTimeField, IntegerField, Model, PostgresqlDatabase, SqliteDatabase, TextField
 from playhouse.db_url import connect
@@ -29,6 +31,20 @@ class DomainError(Exception):
     @property
     def message(self):
         return self.args[0]
+
+
+#: What a field anonymised under the PIPL (models.privacy) holds: stored in Chinese, as the
+#: archive reads it; a customer's number, which is unique, carries the row's id ("已匿名-12").
+ANONYMISED = "已匿名"
+_MARKER = re.compile(re.escape(ANONYMISED) + r"(-\d+)?")
+
+
+def readable(value):
+    """The value with the marker in the reader's language: a field that was anonymised, and the
+    marker inside a text that copied one (a notice, a duty-log line)."""
+    if isinstance(value, str) and ANONYMISED in value:
+        return _MARKER.sub(gettext("Anonymised"), value)
+    return value
 
 
 def utcnow():

@@ -419,8 +419,8 @@ def apply(actor, callback_id, action, version=None, note="", moves_complaint=Tru
             audit.record_event(actor, "callback_flagged", callback)
             for manager in User.active_with_role("service_manager"):
                 notify(manager, N_("Callback %(number)s: %(customer)s could not be reached after %(tries)s tries"),
-                       ("callbacks.show", {"callback_id": callback.id}), number=callback.number,
-                       customer=callback.customer.name, tries=callback.attempts)
+                       ("callbacks.show", {"callback_id": callback.id}), about=callback.customer,
+                       number=callback.number, customer=callback.customer.name, tries=callback.attempts)
         if moves_complaint and callback.complaint_id and action in DONE:
             complaint = Complaint.get_by_id(callback.complaint_id)
             try:

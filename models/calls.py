@@ -129,13 +129,14 @@ def log_call(actor, *, caller_name, organisation, phone, reason, call_type, outc
         audit.record_create(actor, call)
     if outcome == "message" and message_for is not None:
         notify(message_for, N_("Phone message from %(caller)s (%(phone)s): %(text)s"),
-               link=("calls.show", {"call_id": call.id}), caller=caller_name, phone=phone, text=message_text[:120])
+               link=("calls.show", {"call_id": call.id}), about=call, caller=caller_name, phone=phone,
+               text=message_text[:120])
     if outcome == "promised" and promiser is not None and promiser.id != (actor.id if actor else None):
         notify(promiser, N_("A reply to %(caller)s was promised in your name."),
-               link=("calls.show", {"call_id": call.id}), caller=caller_name)
+               link=("calls.show", {"call_id": call.id}), about=call, caller=caller_name)
     if call_type == "complaint":
         from models.duty import log_system_event
-        log_system_event("complaint_call", f"投诉来电：{caller_name}（{phone}）{reason[:100]}", "calls")
+        log_system_event("complaint_call", f"投诉来电：{caller_name}（{phone}）{reason[:100]}", "calls", about=call)
     return call
 
 
@@ -168,7 +169,7 @@ def sweep_promises(now=None):
                 if call.promiser_id:
                     # Due within minutes: after the quiet hours it would come too late to keep the promise.
                     notify(call.promiser, N_("Reply due soon to %(caller)s (%(phone)s)."), link=("calls.show", {"call_id": call.id}),
-                           urgent=True, caller=call.caller_name, phone=call.phone)
+                           urgent=True, about=call, caller=call.caller_name, phone=call.phone)
                 done += 1
     for call in Call.promises_open().where(Call.overdue_reported_at.is_null(), Call.reply_due <= now):
         with write_transaction():
@@ -177,6 +178,7 @@ def sweep_promises(now=None):
                 who = call.promiser.display_name if call.promiser_id else "—"
                 for manager in User.active_with_role("service_manager"):
                     notify(manager, N_("Missed promise: %(who)s did not reply to %(caller)s in time."),
-                           link=("calls.show", {"call_id": call.id}), urgent=True, who=who, caller=call.caller_name)
+                           link=("calls.show", {"call_id": call.id}), urgent=True, about=call, who=who,
+                           caller=call.caller_name)
                 done += 1
     return done

@@ -513,8 +513,8 @@ def create(actor, *, name, phone, content, channel, category, severity, address=
 def _tell_managers_major(complaint):
     for manager in User.active_with_role("service_manager"):
         notify(manager, N_("Major complaint %(number)s from %(customer)s"),
-               ("complaints.show", {"complaint_id": complaint.id}), urgent=True, number=complaint.number,
-               customer=complaint.customer.name)
+               ("complaints.show", {"complaint_id": complaint.id}), urgent=True, about=complaint.customer,
+               number=complaint.number, customer=complaint.customer.name)
 
 
 def _open_complaints_of(customer):

@@ -42,6 +42,7 @@ class MailItem(BaseModel):
     collected_at = DateTimeField(null=True)
     handed_over_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     reminded_at = DateTimeField(null=True)
+    anonymised_at = DateTimeField(null=True)  # see models.privacy
 
     @property
     def size_label(self):
@@ -138,7 +139,7 @@ def register_lost(actor, description, finder_name, found_at, found_place, stored
     photo_name = ""
     if photo is not None:
         from models.uploads import store_image
-        photo_name = store_image("lost", *photo)
+        photo_name = store_image("lost", *photo).name
     with write_transaction():
         item = LostItem.create(description=description, finder_name=finder_name, found_at=found_at,
                                found_place=found_place, stored_at=stored_at, photo_name=photo_name,

@@ -8,6 +8,7 @@ from models import audit, fulltext, settings
 from models.base import BaseModel, DomainError, utcnow, write_transaction
 from models.notifications import N_, notify
 from models.numbering import next_number
+from models.personal_copies import remember
 from models.timezone import local_now, to_local
 from models.users import User
 
@@ -216,13 +217,17 @@ def sign_day(actor, day):
     return day
 
 
-def log_system_event(kind, what, source, major=False):
-    """For the rest of the portal: an event lands in the log of the shift under way."""
+def log_system_event(kind, what, source, major=False, about=()):
+    """For the rest of the portal: an event lands in the log of the shift under way. `about` names
+    the record(s) whose personal data `what` copies (models.personal_copies)."""
     date, shift = current_shift()
     day = open_day(None, date, shift)
     if day.is_signed:  # a signed page takes nothing; the next shift's page does
         return None
-    return add_entry(None, day, utcnow(), kind, what, major=major, source=source)
+    with write_transaction():
+        entry = add_entry(None, day, utcnow(), kind, what, major=major, source=source)
+        remember(entry, about)
+    return entry
 
 
 
@@ -283,7 +288,7 @@ def create_emergency(actor, occurred_at, place, what, notified, actions, casualt
     date, shift = current_shift()
     day = open_day(actor, date, shift)
     _check_open(day)
-    stored = [(name, data, store_image("incidents", data, fmt), width, height)
+    stored = [(name, store_image("incidents", data, fmt), width, height)
               for name, data, fmt, width, height in photos]
     with write_transaction():
         entry = DutyEntry.create(day=day, occurred_at=occurred_at, kind="other", what=f"{place}：{what}",
@@ -294,8 +299,8 @@ def create_emergency(actor, occurred_at, place, what, notified, actions, casualt
             number=next_number("JJ"), day=day, entry=entry, occurred_at=occurred_at, place=place, what=what,
             notified=",".join(k for k in notified if k in NOTIFIED_PARTIES), actions=actions,
             casualties=casualties, outcome=outcome, resolved=bool(outcome.strip()), created_by=actor)
-        for original, data, name, width, height in stored:
-            IncidentPhoto.create(report=report, stored_name=name, original_name=original[:200], size=len(data),
+        for original, image, width, height in stored:
+            IncidentPhoto.create(report=report, stored_name=image.name, original_name=original[:200], size=image.size,
                                  width=width, height=height, uploaded_by=actor)
         audit.record_create(actor, report)
     for manager in User.active_with_role("service_manager"):

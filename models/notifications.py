@@ -21,8 +21,9 @@ from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, Inte
 from werkzeug.routing import BuildError
 
 from models import audit, settings
-from models.base import BaseModel, utcnow, write_transaction
+from models.base import BaseModel, readable, utcnow, write_transaction
 from models.daytimes import TimeRanges
+from models.personal_copies import remember
 from models.users import Department, User
 
 
@@ -74,7 +75,7 @@ class Notification(BaseModel):
 
     @property
     def text(self):
-        return gettext(self.message, **json.loads(self.params or "{}"))
+        return _text(self.message, self.params)
 
     @property
     def url(self):
@@ -122,6 +123,11 @@ class Notification(BaseModel):
     @classmethod
     def recent_for(cls, user, limit=20):
         return cls.select().where(cls.user == user).order_by(cls.created_at.desc()).limit(limit)
+
+
+def _text(msgid, params):
+    """The notice in the reader's language, an anonymised name or number in it included."""
+    return gettext(msgid, **{key: readable(value) for key, value in json.loads(params or "{}").items()})
 
 
 def _serialised(args):
@@ -377,7 +383,7 @@ class DepartmentDelivery(Outbox):
 
     @property
     def text(self):
-        return gettext(self.msgid, **json.loads(self.params or "{}"))
+        return _text(self.msgid, self.params)
 
     @property
     def public_url(self):
@@ -390,10 +396,12 @@ OUTBOXES = (NotificationDelivery, DepartmentDelivery)
 INTERRUPTED = N_("The consumer stopped while sending: the message may have left, so it is not sent again.")
 
 
-def notify(user, message, link=None, *, urgent=False, **params):
+def notify(user, message, link=None, *, urgent=False, about=(), **params):
     """Tell a member of staff: the bell at once; each channel they chose for this kind of
     notice gets an outbox row the sweep delivers after the commit (at once if urgent, else
-    after the quiet hours). link is (endpoint, {arguments}) of the page the notification opens."""
+    after the quiet hours). link is (endpoint, {arguments}) of the page the notification opens;
+    about names the record(s) whose personal data the params copy (a visit, a call, a customer),
+    so anonymising the record blanks them here too (models.personal_copies)."""
     endpoint, args = link or ("", {})
     if endpoint and has_app_context():
         _public_urls().build(endpoint, args)  # a mistyped endpoint fails here, at its call site
@@ -401,6 +409,7 @@ def notify(user, message, link=None, *, urgent=False, **params):
         note = Notification.create(user=user, message=message, endpoint=endpoint,
                                    endpoint_args=_serialised(args),
                                    params=json.dumps(params, ensure_ascii=False, default=str))
+        remember(note, about)
         # Decided now: a person without an address never gets a row to rescan, and setting
         # SMTP up later does not mail the whole history.
         channels = choices_for(user)[kind_of(endpoint)]
@@ -410,9 +419,10 @@ def notify(user, message, link=None, *, urgent=False, **params):
     return note
 
 
-def notify_department(department_id, key, message, link=None, *, urgent=False, **params):
+def notify_department(department_id, key, message, link=None, *, urgent=False, about=(), **params):
     """Post a department's notice to the group robots an admin set for it, once per `key`
-    (the event: "complaint 12 assigned, version 3"), in the caller's transaction."""
+    (the event: "complaint 12 assigned, version 3"), in the caller's transaction; about as
+    for notify()."""
     department = Department.get_or_none(Department.id == department_id) if department_id else None
     if department is None:
         return 0
@@ -426,6 +436,10 @@ def notify_department(department_id, key, message, link=None, *, urgent=False, *
     if rows:
         with write_transaction():
             DepartmentDelivery.insert_many(rows).on_conflict_ignore().execute()
+            if about:
+                for delivery in DepartmentDelivery.select(DepartmentDelivery.id).where(
+                        DepartmentDelivery.department == department, DepartmentDelivery.key == key[:120]):
+                    remember(delivery, about)
     return len(rows)
 
 

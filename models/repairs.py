@@ -196,14 +196,14 @@ def report(actor, *, place, what, urgency="normal", photos=(), now=None):
     if urgency not in URGENCY:
         raise RepairError(_l("Choose how urgent it is."), field="urgency")
     now = now or utcnow()
-    stored = [(original, data, store_image("repairs", data, fmt), width, height)
+    stored = [(original, store_image("repairs", data, fmt), width, height)
               for original, data, fmt, width, height in photos]
     with write_transaction():
         repair = Repair.create(number=next_number("BX"), place=place[:120], what=what, urgency=urgency,
                                reported_by=actor, department=actor.department_id, created_at=now, updated_at=now,
                                due_at=now + dt.timedelta(hours=deadline_hours(urgency)))
-        for original, data, name, width, height in stored:
-            RepairPhoto.create(repair=repair, stored_name=name, original_name=(original or "")[:200], size=len(data),
+        for original, image, width, height in stored:
+            RepairPhoto.create(repair=repair, stored_name=image.name, original_name=(original or "")[:200], size=image.size,
                                width=width, height=height, uploaded_by=actor, uploaded_at=now)
         audit.record_create(actor, repair)
         if urgency in URGENT:

@@ -4,6 +4,7 @@ names the portal chooses, with a thumbnail for the screen."""
 import io
 import os
 import uuid
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -68,9 +69,13 @@ def without_metadata(data, image_format):
     return buffer.getvalue()
 
 
+class StoredImage(NamedTuple):
+    name: str  # the portal's, never the user's
+    size: int  # bytes of the stored file: stripping and re-encoding change it from the upload's
+
+
 def store_image(kind, data, image_format):
-    """Write the photo (upright, without metadata) and its thumbnail; returns the stored name
-    (never the user's)."""
+    """Write the photo (upright, without metadata) and its thumbnail; returns its StoredImage."""
     name = f"{uuid.uuid4().hex}.{ACCEPTED_FORMATS[image_format]}"
     folder = upload_folder(kind)
     clean = without_metadata(data, image_format)
@@ -80,7 +85,7 @@ def store_image(kind, data, image_format):
         image = image.convert("RGB")
         image.thumbnail(THUMBNAIL_SIZE)
         image.save(os.path.join(folder, thumbnail_name(name)), "JPEG", quality=80)
-    return name
+    return StoredImage(name, len(clean))
 
 
 #: Documents attached to records (quotations, specifications, invoices): the extension

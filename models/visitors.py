@@ -341,15 +341,16 @@ def register_visit(actor, *, visitor_name, phone, organisation, purpose, purpose
         if matches:
             audit.record_event(actor, "watchlist_override", visit, reason=watchlist_reason.strip())
     notify(host, N_("%(name)s (%(organisation)s) is waiting for you at the front desk."),
-           link=("visitors.host_answer", {"visit_id": visit.id}), urgent=True, name=visitor_name,
+           link=("visitors.host_answer", {"visit_id": visit.id}), urgent=True, about=visit, name=visitor_name,
            organisation=organisation or "—")
     if matches:
         for manager in User.active_with_role("service_manager"):
             notify(manager, N_("Watchlist: %(name)s was registered as a visitor. Reason: %(reason)s"),
-                   link=("visitors.show", {"visit_id": visit.id}), urgent=True, name=visitor_name,
+                   link=("visitors.show", {"visit_id": visit.id}), urgent=True, about=visit, name=visitor_name,
                    reason=watchlist_reason.strip())
         from models.duty import log_system_event
-        log_system_event("other", f"黑名单访客登记：{visitor_name}，原因：{watchlist_reason.strip()}", "visitors")
+        log_system_event("other", f"黑名单访客登记：{visitor_name}，原因：{watchlist_reason.strip()}", "visitors",
+                         about=visit)
     return visit
 
 
@@ -425,7 +426,7 @@ def apply(actor, visit_id, action, version=None, reply=""):
                 Notification.user == actor, Notification.linking_to("visitors.host_answer", visit_id=visit.id),
                 Notification.read_at.is_null()).execute()
             for desk in User.active_with_role("front_desk"):
-                notify(desk, DESK_MESSAGES[reply], link=("visitors.desk", {}), host=actor.display_name,
+                notify(desk, DESK_MESSAGES[reply], link=("visitors.desk", {}), about=visit, host=actor.display_name,
                        name=visit.visitor_name)
     return visit
 
@@ -475,10 +476,11 @@ def sweep_reminders(now=None):
                                                                 Visit.host_reminded_at.is_null()).execute()
             if claimed:
                 notify(visit.host, N_("Reminder: %(name)s is still waiting for you at the front desk."),
-                       link=("visitors.host_answer", {"visit_id": visit.id}), urgent=True, name=visit.visitor_name)
+                       link=("visitors.host_answer", {"visit_id": visit.id}), urgent=True, about=visit,
+                       name=visit.visitor_name)
                 for desk in User.active_with_role("front_desk"):
                     notify(desk, N_("%(host)s has not answered for %(name)s: please call them."), link=("visitors.desk", {}),
-                           urgent=True, host=visit.host.display_name, name=visit.visitor_name)
+                           urgent=True, about=visit, host=visit.host.display_name, name=visit.visitor_name)
                 done += 1
     overstaying = Visit.with_host().where(Visit.state.in_(["waiting", "on_site"]), Visit.expected_end < now,
                                           Visit.overstay_flagged_at.is_null())
@@ -488,7 +490,7 @@ def sweep_reminders(now=None):
                                                                    Visit.overstay_flagged_at.is_null()).execute()
             if claimed:
                 notify(visit.host, N_("%(name)s's booked visit has ended but they have not checked out."),
-                       link=("visitors.show", {"visit_id": visit.id}), name=visit.visitor_name)
+                       link=("visitors.show", {"visit_id": visit.id}), about=visit, name=visit.visitor_name)
                 done += 1
     return done
 
@@ -512,7 +514,7 @@ def report_open_at_closing(now=None):
         if not claimed:
             return 0
         names = "、".join(f"{v.visitor_name}（找{v.host.display_name}）" for v in open_visits)
-        log_system_event("other", f"下班时仍未签退的访客：{names}", "visitors")
+        log_system_event("other", f"下班时仍未签退的访客：{names}", "visitors", about=open_visits)
         for manager in User.active_with_role("service_manager"):
             notify(manager, N_("%(n)s visitors were still signed in when the desk closed."), link=("visitors.desk", {}),
                    n=len(open_visits))

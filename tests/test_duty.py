@@ -282,7 +282,7 @@ def test_the_pdf_renderer_fetches_nothing_but_static_files(app):
 def test_photos_are_stored_under_the_portals_names(app):
     from models.uploads import store_image
     with app.test_request_context():
-        name = store_image("incidents", photo_bytes(), "JPEG")
+        name = store_image("incidents", photo_bytes(), "JPEG").name
         assert name.endswith(".jpg") and len(name) == 36
         assert open(stored_path("incidents", name), "rb").read(2) == b"\xff\xd8"
 

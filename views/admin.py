@@ -5,12 +5,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from peewee import IntegrityError
-from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from models import audit, privacy
-from models.base import write_transaction
+from models.base import readable, write_transaction
 from models.notifications import (
     CHANNELS, ROBOTS, DepartmentDelivery, NotificationDelivery, secret_problem, webhook_problem,
 )
@@ -275,57 +275,85 @@ def toggle_department(department_id):
     return redirect_to(url_for("admin.departments"))
 
 
-class SubjectAnonymiseForm(PortalForm):
-    q = HiddenField()
-    reason = StringField(_l("Why (the person's request, its date)"), filters=[strip],
-                         validators=[DataRequired(), Length(max=200)])
+class SubjectSearchForm(PortalForm):
+    # Posted, never in the URL: a phone number or a name would stay in access logs and browser history.
+    q = StringField(_l("Phone number or full name"), filters=[strip], validators=[Length(max=80)])
 
 
 class SubjectExportForm(PortalForm):
-    q = HiddenField()
+    q = HiddenField(filters=[strip])
     fmt = SelectField(_l("Format"), choices=[SelectChoice("xlsx", "Excel (.xlsx)"), SelectChoice("csv", "CSV")])
 
 
-def _subject_page(q, anonymise_form=None, export_form=None, status=200):
-    found, error = [], None
-    if q:
+class SubjectAnonymiseForm(PortalForm):
+    q = HiddenField(filters=[strip])
+    # "kind:id" of each record ticked as the person's: re-checked against the search in the model.
+    records = SelectMultipleField(choices=[], validate_choice=False)
+    reason = StringField(_l("Why (the person's request, its date)"), filters=[strip],
+                         validators=[DataRequired(), Length(max=200)])
+
+    def chosen(self):
+        chosen = {}
+        for value in self.records.data or ():
+            key, _sep, record_id = value.partition(":")
+            if key in privacy.KINDS_BY_KEY and record_id.isdigit():
+                chosen.setdefault(key, []).append(int(record_id))
+        return chosen
+
+
+def _subject_page(q, search_form=None, anonymise_form=None, status=200):
+    found = []
+    search_form = search_form or SubjectSearchForm(formdata=None, q=q)
+    if q and not search_form.errors:
         try:
             found = privacy.find_subject(q)
         except privacy.PrivacyError as refused:
-            error = str(refused)
+            search_form.q.errors = [str(refused)]
+    # A refused anonymisation keeps what was ticked; a new search ticks what its number found.
+    ticked = set(anonymise_form.records.data or ()) if anonymise_form else None
     anonymise_form = anonymise_form or SubjectAnonymiseForm(formdata=None, q=q)
-    export_form = export_form or SubjectExportForm(formdata=None, q=q)
-    return render("admin/personal_data.html", "results", status=status, q=q, found=found, error=error,
-                  anonymise_form=anonymise_form, export_form=export_form)
+    return render("admin/personal_data.html", "subject", status=status, q=q, found=found,
+                  search_form=search_form, anonymise_form=anonymise_form,
+                  export_form=SubjectExportForm(formdata=None, q=q), ticked=ticked)
 
 
 @bp.route("/personal-data")
 @allow("privacy.manage")
 def personal_data():
     """个人信息查询: everything the portal holds about a phone number or a name."""
-    return _subject_page(request.args.get("q", "").strip()[:80])
+    return _subject_page("")
+
+
+@bp.route("/personal-data", methods=["POST"])
+@allow("privacy.manage")
+def find_personal_data():
+    """The search, posted so that the number or name stays out of the URL."""
+    form = SubjectSearchForm()
+    if not form.validate_on_submit():
+        return _subject_page(form.q.data or "", search_form=form, status=422)
+    return _subject_page(form.q.data or "", search_form=form)
 
 
 @bp.route("/personal-data/export", methods=["POST"])
 @allow("privacy.manage")
 def export_personal_data():
-    """Hand over what the portal holds about the person, as a spreadsheet; audited."""
+    """Hand over everything the portal holds under the number or name, as a spreadsheet; audited."""
     form = SubjectExportForm()
-    q = (form.q.data or "").strip()[:80]
+    q = (form.q.data or "")[:80]
     if not form.validate_on_submit():
-        return _subject_page(q, export_form=form, status=422)
+        return _subject_page(q, status=422)
     try:
-        found = privacy.find_subject(q)
+        found = list(privacy.export_subject(q))
     except privacy.PrivacyError:
-        return _subject_page(q, export_form=form, status=422)
+        return _subject_page(q, status=422)
     privacy.record_export(current_user, found)
     headers = [_("Area"), _("Record"), _("When"), _("Name"), _("Phone"), _("Other details"), _("Status")]
     rows = []
     for part in found:
         for record in part.rows:
             reference, when, name, number, details = part.kind.summary(record)
-            rows.append([str(part.kind.label), reference, local_datetime(when), name, number,
-                         " · ".join(value for value in details if value), _subject_status(part, record)])
+            rows.append([str(part.kind.label), reference, local_datetime(when), readable(name), readable(number),
+                         " · ".join(readable(value) for value in details if value), _subject_status(part, record)])
     return table_download(_("Personal data"), headers, rows, form.fmt.data)
 
 
@@ -338,18 +366,18 @@ def _subject_status(part, record):
 @bp.route("/personal-data/anonymise", methods=["POST"])
 @allow("privacy.manage")
 def anonymise_personal_data():
-    """Anonymise what the portal holds about the person, on their request, with the reason; audited."""
+    """Anonymise the records ticked as the person's, on their request, with the reason; audited."""
     form = SubjectAnonymiseForm()
-    q = (form.q.data or "").strip()[:80]
+    q = (form.q.data or "")[:80]
     if not form.validate_on_submit():
         return _subject_page(q, anonymise_form=form, status=422)
     try:
-        anonymised, kept = privacy.anonymise_subject(current_user, q, form.reason.data)
+        anonymised, kept = privacy.anonymise_records(current_user, q, form.chosen(), form.reason.data)
     except privacy.PrivacyError as refused:
         form.reason.errors = [*form.reason.errors, str(refused)]
         return _subject_page(q, anonymise_form=form, status=422)
     toast(_("%(n)d records anonymised; %(kept)d kept (still open, or on the watchlist).", n=anonymised, kept=kept))
-    return redirect_to(url_for("admin.personal_data", q=q))
+    return _subject_page(q)
 
 
 @bp.route("/departments/<int:department_id>/robots", methods=["GET", "POST"])

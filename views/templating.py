@@ -1,15 +1,14 @@
 """What every template can use: permissions, navigation, time display, labels."""
 from flask import current_app, g, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from models import fulltext
 from models.audit import action_label, record_type_label
+from models.base import readable
 from models.money import format_money
 from models.phones import format_phone
-from models.privacy import ANONYMISED
 from models.roles import ROLES, role_label
 from models.timezone import to_local
 from views.access import can
@@ -136,18 +135,11 @@ def url_with_lang(lang):
         return url_for("home.index", lang=lang)
 
 
-def shown(value):
-    """Every value a template outputs passes here (Jinja's finalize): an anonymised field reads
-    "Anonymised" in the reader's language on every page and printed form, without each
-    template knowing which of its fields a person's data may have been."""
-    if isinstance(value, str) and value.startswith(ANONYMISED) and (
-            value == ANONYMISED or value[len(ANONYMISED) + 1:].isdigit()):
-        return _("Anonymised")
-    return value
-
-
 def register_template_helpers(app):
-    app.jinja_env.finalize = shown
+    # Every value a template outputs: an anonymised field, or a text that copied one, reads
+    # "Anonymised" in the reader's language on every page and printed form, without each template
+    # knowing which of its fields a person's data may have been.
+    app.jinja_env.finalize = readable
     app.jinja_env.filters["phone"] = format_phone
     app.jinja_env.filters["datetime"] = local_datetime
     app.jinja_env.filters["date"] = local_date

@@ -214,7 +214,7 @@ def add_finding(actor, inspection_id, *, item_id, person_id, points_lost, seen, 
     photo_name = ""
     if photo is not None:
         from models.uploads import store_image
-        photo_name = store_image("quality", *photo)
+        photo_name = store_image("quality", *photo).name
     with write_transaction():
         finding = Finding.create(inspection=inspection, item=item, person=person, points_lost=lost, seen=seen,
                                  photo=photo_name, recorded_by=actor)

@@ -22,6 +22,8 @@ def test_an_admin_finds_a_visitor_by_phone_and_anonymises_them(live_server, page
     page.get_by_label("电话号码或完整姓名").fill("138 0013 8000")
     page.get_by_role("button", name="查询").click()
     page.get_by_text("王小明").first.wait_for()
+    assert "0013" not in page.url and "138" not in page.url  # posted: the number is in no URL or history
+    assert page.get_by_label("本人的").first.is_checked()  # what the number found is ticked as the person's
     assert page.get_by_text("李明", exact=True).count() == 0
     assert page.get_by_text("保留：未办结或仍有效").count() == 1  # the watchlist entry
     screenshot(page, "found")
