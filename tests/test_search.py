@@ -99,7 +99,7 @@ def test_the_visitor_typed_in_full_is_offered_before_more_recent_longer_namesake
 
 
 def test_an_anonymised_visit_is_not_offered_again(app, client, auth, staff):
-    from models.privacy import ANONYMISED
+    from models.base import ANONYMISED
     with app.test_request_context():
         for phone in ("13800138000", "13900139000"):
             register_visit(staff["desk"], visitor_name="张伟", phone=phone, organisation="华信科技", purpose="meeting",
