@@ -66,6 +66,7 @@ def test_a_link_answers_once_without_logging_in_and_the_desk_hears_it(app, clien
     # Opening the link (as a chat app's link preview does) only asks.
     page = client.get(link)
     assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    assert page.headers["Referrer-Policy"] == "no-referrer"  # the token in the address goes nowhere else
     assert "李明 在前台等您" in _text(page)
     assert re.search(r'<button type="submit"[^>]*>马上到前台</button>', page.get_data(as_text=True))
     assert Visit.get_by_id(visit.id).host_answer == "" and _desk_told(desk) == []
@@ -73,6 +74,7 @@ def test_a_link_answers_once_without_logging_in_and_the_desk_hears_it(app, clien
     # The one tap, with no session and no CSRF token: the signed link is the proof.
     done = client.post(link, csrf=False)
     assert done.status_code == 200 and "Set-Cookie" not in done.headers
+    assert done.headers["Referrer-Policy"] == "no-referrer"
     assert "已将您的回复告知前台。" in _text(done) and "马上到前台 (10:00)" in _text(done)
     stored = Visit.get_by_id(visit.id)
     assert (stored.state, stored.host_answer) == ("waiting", "coming") and stored.host_answered_at is not None
