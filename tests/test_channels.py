@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 import socket
 import threading
 import time
@@ -438,3 +439,50 @@ def test_a_hanging_robot_holds_up_neither_the_urgent_message_nor_the_sweep(site,
         rows = list(NotificationDelivery.select().where(NotificationDelivery.channel == "wecom")
                     .order_by(NotificationDelivery.id))
         assert rows[0].state == "unanswered" and [(r.due_at, r.attempts) for r in rows[1:]] == [(DAY, 0)] * 3
+
+
+WECOM_HOOK = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7b2c-4e1d-8f3a-0c9d1e2f7xxx"
+DINGTALK_HOOK = "https://oapi.dingtalk.com/robot/send?access_token=5c1b8e7d9a0f4e3b2d6c8a1f0e9d7b3aabc1"
+
+
+def test_a_robots_token_is_masked_in_the_audit_log_and_on_the_page_and_its_secret_never_shown(
+        client, admin, make_user):
+    user = make_user("zhang", "specialist", display_name="张伟")
+    form = {"display_name": "张伟", "department": "0", "roles": ["specialist"], "is_active": "y", "locale": "",
+            "wecom_webhook": WECOM_HOOK, "dingtalk_webhook": DINGTALK_HOOK, "dingtalk_secret": "SEC0123456789abcdef",
+            "feishu_webhook": "", "feishu_secret": ""}
+    assert client.post(f"/admin/users/{user.id}", data=form).status_code == 303
+    change = AuditEntry.get(AuditEntry.record_type == "user", AuditEntry.action == "update")
+    assert "693a91f6" not in change.changes and "5c1b8e7d" not in change.changes
+    assert json.loads(change.changes)["wecom_webhook"] == ["", "qyapi.weixin.qq.com …7xxx"]
+    assert "qyapi.weixin.qq.com …7xxx" in client.get("/audit?lang=zh").get_data(as_text=True)
+
+    page = client.get(f"/admin/users/{user.id}?lang=zh").get_data(as_text=True)
+    assert "693a91f6" not in page and "5c1b8e7d" not in page and "SEC0123456789abcdef" not in page
+    assert 'value="qyapi.weixin.qq.com …7xxx"' in page and 'value="oapi.dingtalk.com …abc1"' in page
+    assert re.search(r'<input[^>]*type="password"[^>]*name="dingtalk_secret"|<input[^>]*name="dingtalk_secret"'
+                     r'[^>]*type="password"', page) and "已保存；留空则保留" in page
+
+    # Saved again as the page shows it (masked addresses, empty secret): everything stays.
+    shown = form | {"wecom_webhook": "qyapi.weixin.qq.com …7xxx", "dingtalk_webhook": "oapi.dingtalk.com …abc1",
+                    "dingtalk_secret": "", "extension": "8001"}
+    assert client.post(f"/admin/users/{user.id}", data=shown).status_code == 303
+    stored = User.get_by_id(user.id)
+    assert (stored.wecom_webhook, stored.dingtalk_webhook, stored.dingtalk_secret) == (
+        WECOM_HOOK, DINGTALK_HOOK, "SEC0123456789abcdef")
+    assert stored.extension == "8001"
+
+    # Another robot's address: the old robot's secret does not go with it.
+    other = "https://oapi.dingtalk.com/robot/send?access_token=ffff0000"
+    assert client.post(f"/admin/users/{user.id}", data=shown | {"dingtalk_webhook": other}).status_code == 303
+    assert (User.get_by_id(user.id).dingtalk_webhook, User.get_by_id(user.id).dingtalk_secret) == (other, "")
+
+
+def test_a_departments_robot_is_audited_masked(client, admin):
+    department = Department.create(name="后勤部")
+    client.post(f"/admin/departments/{department.id}/robots", data={"wecom_webhook": WECOM_HOOK})
+    assert Department.get_by_id(department.id).wecom_webhook == WECOM_HOOK
+    change = AuditEntry.get(AuditEntry.record_type == "department", AuditEntry.action == "update")
+    assert json.loads(change.changes) == {"wecom_webhook": ["", "qyapi.weixin.qq.com …7xxx"]}
+    page = client.get(f"/admin/departments/{department.id}/robots").get_data(as_text=True)
+    assert "693a91f6" not in page
