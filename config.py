@@ -49,6 +49,8 @@ def default_config():
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
         "SMTP_FROM": os.environ.get("SMTP_FROM", "portal@localhost"),
         "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "") == "1",
+        # Seconds a WeCom, DingTalk or Feishu robot has to answer a message (well under the 20 s of an SMTP send).
+        "ROBOT_TIMEOUT": float(os.environ.get("ROBOT_TIMEOUT", "10")),
         # The portal's address as staff reach it: links in e-mails, the base URL of a form printed off a request.
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         # How long browsers keep to HTTPS once they saw the portal over it (PUBLIC_URL https://); 0: not said.

@@ -18,7 +18,6 @@ def all_models():
     from models.submissions import SubmissionKey
     from models.users import Department, LoginAttempt, User, UserRole
     from models.visitors import Appointment, Visit, WatchlistEntry
-    from models.answers import AnswerLinkUse
     from models.procurement.chain import ApprovalStep, DepartmentApprover
     from models.procurement.orders import Delivery, DeliveryLine, OrderLine, PurchaseOrder, ReturnRecord
     from models.procurement.requisitions import Requisition, RequisitionAttachment, RequisitionEvent, RequisitionLine
@@ -50,7 +49,7 @@ def all_models():
     return [Department, User, UserRole, LoginAttempt, AuditEntry, Setting, Counter, SubmissionKey, Notification,
             NotificationDelivery, NotificationChoice, DepartmentDelivery, PersonalCopy,
             DutyDay, DutyEntry, EmergencyReport, IncidentPhoto, Handover, HandoverItem, MailItem, LostItem,
-            Visit, Appointment, WatchlistEntry, AnswerLinkUse, Call, BoardToken,
+            Visit, Appointment, WatchlistEntry, Call, BoardToken,
             Customer, Complaint, ComplaintEvent,
             ReportRun, ReportMailing, ComplaintPause, WorkWeekday, CalendarDay,
             Sale, ServiceVisit, ServiceVisitEvent, Callback, CallbackAttempt, HomeVisit, HomeVisitReminder,
@@ -67,6 +66,11 @@ def all_models():
             Document, DocumentReviewer, DocumentVersion, DocumentEvent, DocumentRecipient, DocumentReceipt,
             AssessmentWeights, AssessmentPeriod, Assessment, Award, RedBlackList, RedBlackEntry,
             TextGram]
+
+
+#: Tables older code made and no model reads: answer_link_use repeated what the visit's answer
+#: and its "answered_by_link" audit entry hold (who, which answer, when).
+RETIRED_TABLES = ("answer_link_use",)
 
 
 def create_tables():
@@ -90,6 +94,8 @@ def create_tables():
             migrate(*(migrator.add_column(table, field.column_name, field) for field in missing))
             model.fill_added_columns({field.name for field in missing})
     db.create_tables(models, safe=True)
+    for table in RETIRED_TABLES:
+        db.execute_sql(f"DROP TABLE IF EXISTS {table}")
     if tables:
         for model in models:
             if model._meta.table_name not in tables:

@@ -2,10 +2,11 @@
 (e-mail, WeCom, DingTalk, Feishu), which answer the front desk without logging in.
 
 A link holds a token signed with the app's secret under its own salt, naming the visit, the
-host, the answer and when the link expires. Its use is recorded under a unique key on the
-visit in the same transaction as the answer, so a replayed link, a second link of the same
-message or two taps at once answer once. Nothing else is answered this way: approvals and
-anything touching money open the portal after login."""
+host, the answer and when the link expires. A link answers only a visit not answered yet, and
+the answer is written by visitors.apply under the version the link's check read: a replayed
+link, a second link of the same message or two taps at once answer once, decided by the visit
+itself. Nothing else is answered this way: approvals and anything touching money open the
+portal after login."""
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -13,10 +14,9 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from peewee import CharField, DateTimeField, ForeignKeyField, IntegrityError
 
 from models import audit, settings, visitors
-from models.base import BaseModel, DomainError, db, utcnow, write_transaction
+from models.base import DomainError, write_transaction
 from models.notifications import ANSWER_PROVIDERS, public_url
 from models.timezone import to_local
 from models.users import User
@@ -31,14 +31,6 @@ SALT = "visitor-one-tap-answer"
 ANSWERED_ENDPOINT = "visitors.host_answer"
 
 audit.ACTION_LABELS["answered_by_link"] = _l("Answered from a message link")
-
-
-class AnswerLinkUse(BaseModel):
-    """A visit answered from a message link: one per visit, whichever of its links was tapped."""
-    visit = ForeignKeyField(Visit, unique=True, on_delete="CASCADE", backref="+")
-    host = ForeignKeyField(User, on_delete="CASCADE", backref="+")
-    answer = CharField(max_length=12)
-    used_at = DateTimeField(default=utcnow)
 
 
 class LinkRefused(DomainError):
@@ -98,16 +90,17 @@ ANSWER_PROVIDERS.append(links_for)
 
 
 def _closed(visit):
-    """Why the visit takes no answer from a link any more, or None."""
+    """Why the visit takes no answer from a link any more, or None: answered already (a link
+    answers once), else no longer waiting."""
+    if visit.host_answer:
+        return _l("You have already answered: %(answer)s (%(time)s).", answer=visit.host_answer_label,
+                  time=visit.host_answer_time)
     if visit.state == "on_site":
         return _l("%(name)s is already with you (since %(time)s).", name=visit.visitor_name,
                   time=to_local(visit.on_site_since).strftime("%H:%M"))
     if visit.state == "left":
         return _l("%(name)s has already left (%(time)s).", name=visit.visitor_name,
                   time=to_local(visit.left_at).strftime("%H:%M") if visit.left_at else "—")
-    if visit.host_answer:
-        return _l("You have already answered: %(answer)s (%(time)s).", answer=visit.host_answer_label,
-                  time=visit.host_answer_time)
     return None
 
 
@@ -115,7 +108,8 @@ INVALID = _l("This link is not valid: it may have been cut short or changed.")
 
 
 def question(visit_id, token):
-    """What the link asks, or LinkRefused saying why it cannot be used."""
+    """What the link asks, or LinkRefused saying why it cannot be used: the signature first, then
+    the expiry (an expired link says so, whatever became of the visit), then use and state."""
     try:
         visit_in_token, host_id, answer, expires = _serializer().loads(token)
     except (BadSignature, TypeError, ValueError):
@@ -127,29 +121,25 @@ def question(visit_id, token):
         raise LinkRefused(INVALID)
     if not host.is_active:
         raise LinkRefused(INVALID, host=host)
-    if closed := _closed(visit):
-        raise LinkRefused(closed, status=410, host=host, visit=visit)
     if time.time() > expires:
         raise LinkRefused(_l("This link expired at %(time)s.", time=to_local(_from_epoch(expires)).strftime("%H:%M")),
                           status=410, host=host, visit=visit)
+    if closed := _closed(visit):
+        raise LinkRefused(closed, status=410, host=host, visit=visit)
     return Question(visit=visit, host=host, answer=answer, expires_at=expires)
 
 
 def answer(visit_id, token):
-    """Answer as the link says, once: the use, the visit's answer (through visitors.apply, which
-    tells the desk) and the audit entry commit together. Returns the answered visit."""
+    """Answer as the link says, once: the visit's answer (through visitors.apply, which tells the
+    desk) and the audit entry commit together. Returns the answered visit."""
     with write_transaction():
         asked = question(visit_id, token)
         try:
-            with db.atomic():  # a savepoint: PostgreSQL's transaction survives the refused insert
-                AnswerLinkUse.create(visit=asked.visit, host=asked.host, answer=asked.answer)
-        except IntegrityError:
-            # The other tap of the same moment got here first and has committed.
-            raise LinkRefused(_closed(Visit.get_by_id(visit_id)) or INVALID, status=410, host=asked.host,
-                              visit=asked.visit) from None
-        try:
+            # Under the version question() read: of two taps at once, the second finds it changed.
             visit = visitors.apply(asked.host, visit_id, "answer", version=asked.visit.version, reply=asked.answer)
         except DomainError as refused:
-            raise LinkRefused(refused.message, status=410, host=asked.host, visit=asked.visit) from None
+            # Said as the visit now stands ("you have already answered"), read after the winner's commit.
+            raise LinkRefused(_closed(Visit.get_by_id(visit_id)) or refused.message, status=410, host=asked.host,
+                              visit=asked.visit) from None
         audit.record_event(asked.host, "answered_by_link", visit, changes={"host_answer": [None, asked.answer]})
     return visit

@@ -3,6 +3,7 @@ import datetime as dt
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -93,6 +94,14 @@ def starts_with(field, text):
     return (field >= text) & (field < text + "\U0010ffff")
 
 
+def masked_address(url):
+    """An address whose path or query holds a token (a robot's webhook), as it may be shown or
+    logged: the host and the last 4 characters."""
+    if not url:
+        return url
+    return f"{urlsplit(url).hostname or ''} …{url[-4:]}"
+
+
 class BaseModel(Model):
     class Meta:
         database = db
@@ -100,6 +109,8 @@ class BaseModel(Model):
 
     #: Fields that never appear in an audit entry (secrets, bookkeeping).
     audit_exclude = ()
+    #: Addresses that carry a secret (a robot's webhook and its access token): audited masked.
+    audit_masked = ()
 
     def snapshot(self):
         """The audited state of this record, as plain values."""
@@ -108,6 +119,8 @@ class BaseModel(Model):
             if name in self.audit_exclude or name == "id":
                 continue
             value = self.__data__.get(name)
+            if name in self.audit_masked:
+                value = masked_address(value)
             if isinstance(value, (dt.datetime, dt.date)):
                 value = value.isoformat()
             elif value is not None and not isinstance(value, (int, float, bool, str)):

@@ -20,12 +20,12 @@ from peewee import (
 from models import audit, complaints, settings
 from models.base import BaseModel, DomainError, VersionedModel, VoidableModel, db, utcnow, write_transaction
 from models.complaints import Complaint, ComplaintEvent, Customer, TransitionError
-from models.daytimes import TimeRanges, jump
+from models.daytimes import TimeRanges
 from models.notifications import N_, notify
 from models.numbering import next_number
 from models.roles import has_permission
 from models.settings import InvalidSetting
-from models.timezone import day_start_utc, to_local, to_utc
+from models.timezone import day_start_utc, to_local
 from models.users import User
 
 audit.name_record_type("callback", _l("Callback"))
@@ -202,27 +202,12 @@ def next_allowed(start_utc, window=None, quiet=None):
 
     If the agreed window lies wholly in quiet hours, the customer's own word wins."""
     quiet = settings.get(QUIET_HOURS) if quiet is None else quiet
-    window = window or TimeRanges("")
-    moment = to_local(start_utc).replace(tzinfo=None)
-    for _ in range(50):
-        minute = moment.hour * 60 + moment.minute
-        quiet_range = quiet.containing(minute)
-        if quiet_range:
-            moment = jump(moment, minute, quiet_range[1])
-            continue
-        if window and not window.containing(minute):
-            moment = jump(moment, minute, _next_start(window, minute))
-            continue
-        return to_utc(moment)
-    if quiet:
-        return next_allowed(start_utc, window, TimeRanges(""))
-    return start_utc
-
-
-def _next_start(window, minute):
-    starts = sorted(start for start, _ in window)
-    later = [s for s in starts if s > minute]
-    return later[0] if later else starts[0]
+    outside_window = window.complement() if window else TimeRanges("")
+    barred = TimeRanges.of(quiet + outside_window)
+    allowed = barred.first_moment_outside(start_utc)
+    if barred.holds(allowed):  # no minute of the day is left
+        return outside_window.first_moment_outside(start_utc)
+    return allowed
 
 
 def customer_window(customer):

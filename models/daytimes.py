@@ -9,6 +9,9 @@ from models.settings import InvalidSetting
 from models.timezone import to_local, to_utc
 
 
+DAY_MINUTES = 24 * 60
+
+
 class TimeRanges(tuple):
     """Times of day as ranges of minutes, written "12:00-14:00, 21:00-09:00" (local
     time). A range that ends before it starts runs over midnight. Empty: no ranges."""
@@ -34,6 +37,23 @@ class TimeRanges(tuple):
             ranges.append((start, end))
         return super().__new__(cls, ranges)
 
+    @classmethod
+    def of(cls, ranges):
+        """Ranges of minutes as the class holds them, (start, end) pairs, unparsed."""
+        return super().__new__(cls, ranges)
+
+    def complement(self):
+        """The times of day in none of the ranges."""
+        ranges, start = [], None
+        for minute in range(DAY_MINUTES + 1):
+            free = minute < DAY_MINUTES and self.containing(minute) is None
+            if free and start is None:
+                start = minute
+            elif not free and start is not None:
+                ranges.append((start, minute))
+                start = None
+        return TimeRanges.of(ranges)
+
     def __str__(self):
         return ", ".join(f"{_hhmm(start)}-{_hhmm(end)}" for start, end in self)
 
@@ -43,6 +63,11 @@ class TimeRanges(tuple):
             if (start <= minute < end) if start < end else (minute >= start or minute < end):
                 return start, end
         return None
+
+    def holds(self, moment_utc):
+        """Whether the moment (naive UTC) falls in one of the ranges."""
+        local = to_local(moment_utc)
+        return self.containing(local.hour * 60 + local.minute) is not None
 
     def first_moment_outside(self, start_utc):
         """start_utc (naive UTC) itself when it is outside every range, else the end of the

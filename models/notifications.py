@@ -45,7 +45,7 @@ QUIET_HOURS = settings.define(
     _l("Quiet hours: messages that are not urgent wait until they end"), NOTIFICATIONS,
     help=_l("Local time, start-end, e.g. “22:00-08:00”; empty: none. The bell shows everything at once, and "
             "urgent notices (a visitor waiting, an urgent repair, an escalation) are sent at once."))
-# Far beyond the 20 s SMTP and robot timeouts: a claim this old means the consumer died mid-send.
+# Far beyond the SMTP and robot timeouts (20 s, 10 s): a claim this old means the consumer died mid-send.
 CLAIM_LOST_AFTER = dt.timedelta(minutes=10)
 # Rows per channel per sweep: a backlog is worked off over a few minutes, not in one long run.
 SWEEP_BATCH = 200
@@ -56,6 +56,7 @@ audit.ACTION_LABELS.update({
     "delivery_failed": _l("Delivery failed"),
     "delivery_given_up": _l("Delivery given up"),
     "delivery_interrupted": _l("Delivery interrupted"),
+    "delivery_unanswered": _l("Delivery unanswered: outcome unknown"),
 })
 
 
@@ -226,18 +227,30 @@ def _webhook(channel):
 
 @dataclass(frozen=True)
 class Channel:
-    """A way out of the portal: whether it is set up, and the address of a person (or of a
-    department's group robot) on it (falsy = none)."""
+    """A way out of the portal: whether it is set up, the address of a person (or of a
+    department's group robot) on it (falsy = none), and the server an address is reached
+    through (a robot's webhook; for e-mail the one SMTP server every address shares)."""
     label: object
     configured: Callable[[], bool]
     address: Callable[[object], object]
+    server: Callable[[object], str] = lambda webhook: webhook.url
+
+
+class Unreachable(Exception):
+    """A sender could not reach the server (refused, no such host, no connection in time):
+    nothing left, so the message is tried again later."""
+
+
+class Unanswered(Exception):
+    """The message was sent but no answer came in time: it may have arrived, so it is not sent
+    again (never twice; the bell has it)."""
 
 
 # Configuration lives on the app: outside one (a model function in a script) no channel is set up.
 CHANNELS = {
     "email": Channel(_l("E-mail"),
                      configured=lambda: has_app_context() and bool(current_app.config.get("SMTP_HOST")),
-                     address=lambda owner: getattr(owner, "email", "")),
+                     address=lambda owner: getattr(owner, "email", ""), server=lambda address: "smtp"),
     "wecom": Channel(_l("WeCom"), configured=has_app_context, address=_webhook("wecom")),
     "dingtalk": Channel(_l("DingTalk"), configured=has_app_context, address=_webhook("dingtalk")),
     "feishu": Channel(_l("Feishu"), configured=has_app_context, address=_webhook("feishu")),
@@ -304,22 +317,23 @@ class Outbox(BaseModel):
 
     @property
     def state(self):
-        """Where a failed row stands, for the admin: retrying, being sent, interrupted or given up."""
+        """Where a failed row stands, for the admin: retrying, being sent, interrupted, unanswered
+        (both: it may have left, not sent again) or given up."""
         if self.due_at is not None:
             return "retrying"
         if self.claimed_at is not None:
             return "sending"
-        return "interrupted" if self.error == INTERRUPTED else "given_up"
+        return {INTERRUPTED: "interrupted", UNANSWERED: "unanswered"}.get(self.error, "given_up")
 
     @property
     def reason(self):
         """The last failure as the admin reads it: the channel's own words, or ours translated."""
-        return gettext(self.error) if self.error == INTERRUPTED else self.error
+        return gettext(self.error) if self.error in (INTERRUPTED, UNANSWERED) else self.error
 
     @classmethod
-    def where_failing(cls, query):
-        """Rows whose last try failed and that are not sent: retrying, given up or interrupted."""
-        return query.where(cls.error != "", cls.sent_at.is_null()).order_by(cls.id.desc())
+    def failing(cls):
+        """Rows whose last try failed and that are not sent: retrying, given up, interrupted or unanswered."""
+        return cls.with_owner().where(cls.error != "", cls.sent_at.is_null()).order_by(cls.id.desc())
 
 
 class NotificationDelivery(Outbox):
@@ -330,8 +344,8 @@ class NotificationDelivery(Outbox):
         indexes = ((("channel", "due_at"), False), (("notification", "channel"), True))
 
     @classmethod
-    def failing(cls):
-        return cls.where_failing(cls.select(cls, Notification, User).join(Notification).join(User))
+    def with_owner(cls):
+        return cls.select(cls, Notification, User).join(Notification).join(User)
 
     @property
     def message(self):
@@ -362,8 +376,8 @@ class DepartmentDelivery(Outbox):
         indexes = ((("channel", "due_at"), False), (("department", "key", "channel"), True))
 
     @classmethod
-    def failing(cls):
-        return cls.where_failing(cls.select(cls, Department).join(Department))
+    def with_owner(cls):
+        return cls.select(cls, Department).join(Department)
 
     @property
     def message(self):
@@ -393,7 +407,13 @@ class DepartmentDelivery(Outbox):
 
 
 OUTBOXES = (NotificationDelivery, DepartmentDelivery)
+for _outbox in OUTBOXES:
+    # The admin's list of failures (Outbox.failing): only unsent rows, the few still due and the
+    # failed, not every message ever sent.
+    _outbox.add_index(_outbox.index(_outbox.id, name=f"{_outbox._meta.table_name}_unsent").where(
+        _outbox.sent_at.is_null()))
 INTERRUPTED = N_("The consumer stopped while sending: the message may have left, so it is not sent again.")
+UNANSWERED = N_("Sent, but no answer came in time: the message may have arrived, so it is not sent again.")
 
 
 def notify(user, message, link=None, *, urgent=False, about=(), **params):
@@ -451,26 +471,37 @@ def mark_read(user, notification_id=None):
 
 
 def deliver_pending(senders, now=None):
-    """Deliver what is due on each configured channel; senders maps a channel to
-    send(notification, address), which raises on failure. Returns how many were sent.
+    """Deliver what is due on each configured channel, urgent messages first; senders maps a
+    channel to send(notification, address), which raises on failure. Returns how many were sent.
 
     Each row is claimed by a conditional update committed before sending, so two sweeps
     never both send it. A consumer killed between the claim and the result leaves the row
     claimed: it is reported in the audit log, not sent again, because the mail may have
-    left already and the bell still shows the notification (at most once, never twice)."""
+    left already and the bell still shows the notification (at most once, never twice).
+    A server that did not answer (Unreachable, Unanswered) is not asked again in this sweep:
+    its other rows stay due, untried, instead of each waiting out the timeout in turn."""
     now = now or utcnow()
-    sent = 0
+    due = []
     for outbox in OUTBOXES:
         _report_lost_claims(outbox, now)
-        for name, send in senders.items():
+        for name in senders:
             if not CHANNELS[name].configured():
                 continue  # rows wait until the channel is set up again
-            due = (outbox.select(outbox.id, outbox.due_at)
-                   .where(outbox.channel == name, outbox.due_at <= now)
-                   .order_by(outbox.due_at).limit(SWEEP_BATCH))
-            for row in list(due):
-                if _claim(outbox, row):
-                    sent += _attempt(outbox.get_by_id(row.id), send)
+            due.extend(outbox.with_owner().where(outbox.channel == name, outbox.due_at <= now)
+                       .order_by(outbox.urgent.desc(), outbox.due_at).limit(SWEEP_BATCH))
+    silent = set()
+    sent = 0
+    for row in sorted(due, key=lambda row: (not row.urgent, row.due_at)):
+        channel = CHANNELS[row.channel]
+        address = channel.address(row.owner)
+        server = (row.channel, channel.server(address)) if address else None
+        if server in silent or not _claim(type(row), row):
+            continue
+        row.attempts += 1  # as the claim counted it
+        delivered, answered = _attempt(row, senders[row.channel], address)
+        sent += delivered
+        if not answered:
+            silent.add(server)
     return sent
 
 
@@ -480,13 +511,22 @@ def _claim(outbox, row):
                 .where(outbox.id == row.id, outbox.due_at == row.due_at).execute()) == 1
 
 
-def _attempt(delivery, send):
+def _attempt(delivery, send, address):
+    """Send one claimed row to `address`: (1 if sent else 0, whether its server answered)."""
     outbox = type(delivery)
-    address = CHANNELS[delivery.channel].address(delivery.owner)
     try:
         if not address:
             raise LookupError(f"{delivery.owner} has no {delivery.channel} address any more")
         send(delivery.message, address)
+    except Unanswered as exc:
+        reason = f"{type(exc).__name__}: {exc}"[:1000]
+        with write_transaction():
+            outbox.update(claimed_at=None, error=UNANSWERED).where(outbox.id == delivery.id).execute()
+            audit.record_event(None, "delivery_unanswered", delivery.audited, reason=reason,
+                               changes={"channel": [None, delivery.channel], "attempts": [None, delivery.attempts]})
+        current_app.logger.warning("%s %s by %s unanswered: %s", outbox.__name__, delivery.id, delivery.channel,
+                                   reason)
+        return 0, False
     except Exception as exc:  # whatever the channel raised is the reason kept for the admin
         reason = f"{type(exc).__name__}: {exc}"[:1000]
         again = delivery.attempts < settings.get(MAX_ATTEMPTS) and address
@@ -499,10 +539,10 @@ def _attempt(delivery, send):
                                reason=reason,
                                changes={"channel": [None, delivery.channel], "attempts": [None, delivery.attempts]})
         current_app.logger.warning("%s %s by %s failed: %s", outbox.__name__, delivery.id, delivery.channel, reason)
-        return 0
+        return 0, not isinstance(exc, Unreachable)
     with write_transaction():
         outbox.update(claimed_at=None, sent_at=utcnow()).where(outbox.id == delivery.id).execute()
-    return 1
+    return 1, True
 
 
 def _report_lost_claims(outbox, now):

@@ -27,6 +27,7 @@ class Department(BaseModel):
     feishu_secret = CharField(max_length=200, default="")
 
     audit_exclude = ("dingtalk_secret", "feishu_secret")
+    audit_masked = ("wecom_webhook", "dingtalk_webhook", "feishu_webhook")
 
     def __str__(self):
         return self.name
@@ -63,6 +64,7 @@ class User(UserMixin, PinyinNamed):
 
     audit_exclude = ("password_hash", "session_version", "last_login_at", "availability", "dingtalk_secret",
                      "feishu_secret")
+    audit_masked = ("wecom_webhook", "dingtalk_webhook", "feishu_webhook")
 
     def __str__(self):
         return self.display_name

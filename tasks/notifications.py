@@ -11,9 +11,11 @@ the vendor's documented text message, the same apprise sends."""
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import smtplib
 import time
+import urllib.error
 import urllib.request
 from email.message import EmailMessage
 from urllib.parse import urlencode
@@ -35,7 +37,12 @@ def send_mail(addresses, subject, body, attachments=()):
     for filename, data, mimetype in attachments:
         maintype, subtype = mimetype.split("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=20) as smtp:
+    from models.notifications import Unreachable
+    try:
+        smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=20)
+    except OSError as exc:  # refused, no such host, no connection in time: nothing was sent
+        raise Unreachable(f"{config['SMTP_HOST']}:{config['SMTP_PORT']}: {exc}") from exc
+    with smtp:
         if config["SMTP_STARTTLS"]:
             smtp.starttls()
         if config["SMTP_USER"]:
@@ -59,10 +66,6 @@ def email_notification(note, address):
     send_mail([address], text[:120], f"{text}\n\n{link}\n{lines}\n— {current_app.config['COMPANY_NAME']}")
 
 
-# Well under the 20 s of an SMTP send: a robot that does not answer is tried again later.
-ROBOT_TIMEOUT = 10
-
-
 class RobotRefused(Exception):
     """The robot answered, and said no: its code and message are the reason the admin reads."""
 
@@ -78,11 +81,25 @@ def _robot_text(note, limit):
 
 
 def _post(url, payload):
-    """POST the JSON; the robots answer a refusal with HTTP 200, so their code decides."""
+    """POST the JSON; the robots answer a refusal with HTTP 200, so their code decides.
+
+    Unreachable when nothing was sent (urllib wraps what fails before the request is out in
+    URLError); Unanswered when the request went out and no answer came: the robot may have
+    posted it, so it is not sent again."""
+    from flask import current_app
+
+    from models.notifications import Unanswered, Unreachable
     request = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode(), method="POST",
                                      headers={"Content-Type": "application/json; charset=utf-8"})
-    with urllib.request.urlopen(request, timeout=ROBOT_TIMEOUT) as response:
-        answer = json.loads(response.read() or b"{}")
+    try:
+        with urllib.request.urlopen(request, timeout=current_app.config["ROBOT_TIMEOUT"]) as response:
+            answer = json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError:
+        raise  # the robot's server answered, with an error status: tried again later
+    except urllib.error.URLError as exc:
+        raise Unreachable(str(exc.reason)) from exc
+    except (OSError, http.client.HTTPException) as exc:  # a timeout or a dropped connection while waiting
+        raise Unanswered(f"{type(exc).__name__}: {exc}") from exc
     code = answer.get("errcode", answer.get("code", answer.get("StatusCode", 0)))
     if code:
         message = answer.get("errmsg") or answer.get("msg") or answer.get("StatusMessage") or ""

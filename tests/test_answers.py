@@ -10,7 +10,6 @@ import time_machine
 from itsdangerous import URLSafeSerializer
 
 from models import answers
-from models.answers import AnswerLinkUse
 from models.audit import AuditEntry
 from models.notifications import Notification
 from models.visitors import DESK_MESSAGES, Visit, apply, register_visit
@@ -53,6 +52,10 @@ def _text(response):
     return re.sub(r"<[^>]+>", "", response.get_data(as_text=True))
 
 
+def _answered_by_link():
+    return AuditEntry.select().where(AuditEntry.action == "answered_by_link").count()
+
+
 def _desk_told(desk):
     return list(Notification.select().where(Notification.user == desk, Notification.message.in_(
         list(DESK_MESSAGES.values()))))
@@ -66,6 +69,7 @@ def test_a_link_answers_once_without_logging_in_and_the_desk_hears_it(app, clien
     # Opening the link (as a chat app's link preview does) only asks.
     page = client.get(link)
     assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    assert page.headers["Referrer-Policy"] == "no-referrer"  # the token in the address goes nowhere else
     assert "李明 在前台等您" in _text(page)
     assert re.search(r'<button type="submit"[^>]*>马上到前台</button>', page.get_data(as_text=True))
     assert Visit.get_by_id(visit.id).host_answer == "" and _desk_told(desk) == []
@@ -73,6 +77,7 @@ def test_a_link_answers_once_without_logging_in_and_the_desk_hears_it(app, clien
     # The one tap, with no session and no CSRF token: the signed link is the proof.
     done = client.post(link, csrf=False)
     assert done.status_code == 200 and "Set-Cookie" not in done.headers
+    assert done.headers["Referrer-Policy"] == "no-referrer"
     assert "已将您的回复告知前台。" in _text(done) and "马上到前台 (10:00)" in _text(done)
     stored = Visit.get_by_id(visit.id)
     assert (stored.state, stored.host_answer) == ("waiting", "coming") and stored.host_answered_at is not None
@@ -89,7 +94,7 @@ def test_a_link_answers_once_without_logging_in_and_the_desk_hears_it(app, clien
     for again in (link, _link(app, visit, "wait")):
         replay = client.post(again, csrf=False)
         assert replay.status_code == 410 and "您已回复：马上到前台（10:00）。" in _text(replay)
-    assert AnswerLinkUse.select().count() == 1 and Visit.get_by_id(visit.id).host_answer == "coming"
+    assert _answered_by_link() == 1 and Visit.get_by_id(visit.id).host_answer == "coming"
     assert len(_desk_told(desk)) == 1
 
 
@@ -102,8 +107,23 @@ def test_an_expired_link_is_refused(app, client, cast, frozen):
     frozen.shift(dt.timedelta(minutes=2))
     for response in (client.get(link), client.post(link, csrf=False)):
         assert response.status_code == 410 and "此链接已于 12:00 失效。" in _text(response)
-    assert Visit.get_by_id(visit.id).host_answer == "" and AnswerLinkUse.select().count() == 0
+    assert Visit.get_by_id(visit.id).host_answer == "" and _answered_by_link() == 0
     assert _desk_told(desk) == []
+
+
+def test_an_expired_link_says_it_expired_whatever_became_of_the_visit(app, client, cast, frozen):
+    """The expiry is checked before the visit's state: the host learns the link is old, not the news."""
+    _desk, host = cast
+    left, answered = _visit(app, host), _visit(app, host, name="赵六")
+    links = [_link(app, left), _link(app, answered)]
+    with app.app_context():
+        apply(None, left.id, "check_out")
+        apply(host, answered.id, "answer", reply="wait")
+    frozen.shift(dt.timedelta(hours=3))
+    for link in links:
+        for response in (client.get(link), client.post(link, csrf=False)):
+            assert response.status_code == 410 and "此链接已于 12:00 失效。" in _text(response), link
+            assert "已离开" not in _text(response) and "您已回复" not in _text(response)
 
 
 def test_a_tampered_link_is_refused(app, client, cast, frozen):
@@ -132,7 +152,7 @@ def test_a_tampered_link_is_refused(app, client, cast, frozen):
     # Another visit's link, put under this visit's address.
     other = _link(app, stranger, "coming").rsplit("/", 1)[1]
     assert client.post(f"/visitors/{visit.id}/reply/{other}", csrf=False).status_code == 403
-    assert {v.host_answer for v in Visit.select()} == {""} and AnswerLinkUse.select().count() == 0
+    assert {v.host_answer for v in Visit.select()} == {""} and _answered_by_link() == 0
     assert _desk_told(desk) == []
 
 
@@ -189,8 +209,9 @@ def test_two_taps_at_once_answer_once(app, cast, monkeypatch, frozen):
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(statuses) == [200, 410]
-    assert AnswerLinkUse.select().count() == 1 and len(_desk_told(desk)) == 1
-    assert Visit.get_by_id(visit.id).host_answer == AnswerLinkUse.get().answer
+    assert _answered_by_link() == 1 and len(_desk_told(desk)) == 1
+    answered = AuditEntry.get(AuditEntry.action == "answered_by_link")
+    assert json.loads(answered.changes)["host_answer"][1] == Visit.get_by_id(visit.id).host_answer
 
 
 def test_the_email_carries_the_three_links_and_one_answers(smtp, client, cast, mailbox, frozen):  # noqa: F811
@@ -239,3 +260,13 @@ def test_only_the_answer_link_takes_a_post_without_a_csrf_token(app, client, aut
     make_user("desk")
     auth.login("desk")
     assert client.post("/notifications/read-all", csrf=False).status_code == 400
+
+
+def test_an_older_database_loses_the_table_that_repeated_the_visits_answer(app):
+    """Single use is the visit's own answer: the table older code also wrote it to goes."""
+    from models import create_tables
+    from models.base import db
+    with app.app_context():
+        db.execute_sql("CREATE TABLE answer_link_use (id INTEGER PRIMARY KEY, answer VARCHAR(12))")
+        create_tables()  # what init-db and make run do with a database made by older code
+        assert "answer_link_use" not in db.get_tables()

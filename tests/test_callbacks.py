@@ -145,6 +145,32 @@ def test_never_outside_the_customers_agreed_time(app, window, wall, expected):
     assert slot == local(2026, 11, expected[0], expected[1], expected[2])
 
 
+def test_the_slot_is_found_by_the_one_function_that_skips_ranges_of_the_day(app, monkeypatch):
+    """next_allowed asks TimeRanges.first_moment_outside (as the notifications' quiet hours do),
+    over quiet hours and the time outside the agreed window: one way of skipping ranges."""
+    from models.daytimes import TimeRanges as Ranges
+    asked = []
+    skip = Ranges.first_moment_outside
+
+    def spied(ranges, start_utc):
+        asked.append(str(ranges))
+        return skip(ranges, start_utc)
+    monkeypatch.setattr(Ranges, "first_moment_outside", spied)
+    with app.app_context():
+        quiet = settings.get(callbacks.QUIET_HOURS)
+        for minute in range(0, 24 * 60, 7):
+            start = local(2026, 11, 2) + dt.timedelta(minutes=minute)
+            assert callbacks.next_allowed(start) == skip(quiet, start)
+        assert callbacks.next_allowed(local(2026, 11, 2, 10, 0), TimeRanges("19:00-20:30")) == local(2026, 11, 2, 19, 0)
+    assert "12:00-14:00, 21:00-09:00, 00:00-19:00, 20:30-24:00" in asked
+
+
+def test_the_time_outside_ranges_of_the_day():
+    assert TimeRanges("19:00-20:30").complement() == ((0, 1140), (1230, 1440))
+    assert TimeRanges("21:00-09:00, 12:00-14:00").complement() == ((540, 720), (840, 1260))
+    assert TimeRanges("").complement() == ((0, 1440),) and TimeRanges("00:00-12:00, 12:00-24:00").complement() == ()
+
+
 def test_a_complaint_callback_falls_in_the_customers_agreed_time(app, people):
     with at(2026, 11, 2, 10, 0):
         complaint = _make(app, people["spec"])

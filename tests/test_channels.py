@@ -8,7 +8,10 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,7 +20,8 @@ import time_machine
 
 from models.audit import AuditEntry
 from models.notifications import (
-    N_, DepartmentDelivery, NotificationChoice, NotificationDelivery, deliver_pending, notify, notify_department,
+    N_, DepartmentDelivery, Notification, NotificationChoice, NotificationDelivery, deliver_pending, notify,
+    notify_department,
 )
 from models.users import Department, User
 from tasks.notifications import SENDERS, deliver_notifications
@@ -33,24 +37,32 @@ OK = {"wecom": {"errcode": 0, "errmsg": "ok"}, "dingtalk": {"errcode": 0, "errms
 
 
 class Receiver:
-    """A robot's server on 127.0.0.1: records each request; answers from `answers` while any are
-    left ((status, JSON body)), then with the vendor's "ok"."""
+    """A robot's server on 127.0.0.1: records each request (and when it came); answers from
+    `answers` while any are left ((status, JSON body)), then with the vendor's "ok" — after
+    `delay` seconds, as a robot that hangs does (the request is recorded, so it has arrived)."""
 
     def __init__(self):
         self.requests = []
         self.answers = []
+        self.delay = 0
+        self.released = threading.Event()  # set at the end of the test: a hanging answer stops waiting
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers),
-                                          "json": json.loads(body)})
+                                          "json": json.loads(body), "at": time.monotonic()})
+                if receiver.delay:
+                    receiver.released.wait(receiver.delay)
                 status, answer = receiver.answers.pop(0) if receiver.answers else (200, receiver.ok(self.path))
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(json.dumps(answer).encode())
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(json.dumps(answer).encode())
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # answered too late: the portal stopped waiting
 
             def log_message(self, *args):
                 pass
@@ -64,13 +76,38 @@ class Receiver:
     def url(self, channel):
         return f"http://127.0.0.1:{self.server.server_port}{PATHS[channel]}"
 
+    def close(self):
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
 
 @pytest.fixture
 def receiver():
     served = Receiver()
     yield served
-    served.server.shutdown()
-    served.server.server_close()
+    served.close()
+
+
+@pytest.fixture
+def hanging():
+    """A second robot's server, one that takes the message and then does not answer in time."""
+    served = Receiver()
+    served.delay = 5
+    yield served
+    served.close()
+
+
+#: Seconds a robot has to answer in these tests (ROBOT_TIMEOUT), well under `hanging`'s delay.
+TIMEOUT = 0.4
+
+
+def closed_port_url(channel):
+    """A webhook on a port nothing listens on: the connection is refused, nothing is sent."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}{PATHS[channel]}"
 
 
 @pytest.fixture
@@ -307,3 +344,145 @@ def test_the_admin_sets_a_departments_group_robot(client, admin, make_user):
                            data={"feishu_webhook": "https://open.feishu.cn/open-apis/bot/v2/hook/0f1e-2d3c"})
     assert response.status_code == 303
     assert Department.get_by_id(department.id).feishu_webhook.endswith("/hook/0f1e-2d3c")
+
+
+def _plan(query):
+    from models.base import db, is_sqlite
+    sql, params = query.sql()
+    if is_sqlite():
+        return " ".join(str(row[-1]) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    with db.atomic():
+        db.execute_sql("SET LOCAL enable_seqscan = off")  # a test's few rows would be read in a scan anyway
+        return " ".join(row[0] for row in db.execute_sql("EXPLAIN " + sql, params))
+
+
+def test_the_failures_page_reads_only_the_unsent_rows_of_each_outbox(app):
+    """Every message ever sent stays in the outboxes: the admin's list is answered from the index of
+    the unsent ones, not a scan of them all."""
+    for outbox in (NotificationDelivery, DepartmentDelivery):
+        plan = _plan(outbox.failing().limit(51))
+        assert f"{outbox._meta.table_name}_unsent" in plan, plan
+
+
+def test_the_failures_page_shows_fifty_and_then_more(day, site, client, admin, make_user):
+    user = make_user("zhang", "specialist", display_name="张伟")
+    with site.app_context():
+        for n in range(53):
+            notify(user, WELCOME, name=f"第{n}位")
+    NotificationDelivery.insert_many(
+        [{"notification": note.id, "channel": "wecom", "due_at": None, "attempts": 8, "error": "URLError: refused"}
+         for note in Notification.select()]).execute()
+    page = client.get("/admin/deliveries?lang=zh").get_data(as_text=True)
+    assert page.count("URLError: refused") == 50 and "显示更多" in page
+    more = client.get("/admin/deliveries?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert more.count("URLError: refused") == 3 and "显示更多" not in more
+
+
+def test_a_robot_that_took_the_message_but_did_not_answer_is_not_sent_it_again(site, client, auth, make_user,
+                                                                              hanging, day):
+    """Never twice beats at least once: the request was out, the robot may have posted it (the bell has it)."""
+    make_user("boss", "admin")
+    site.config["ROBOT_TIMEOUT"] = TIMEOUT
+    user = robot_user(make_user, hanging, "wecom")
+    with site.app_context():
+        notify(user, WELCOME, name="张伟")
+        assert deliver_notifications.call_local() == 0
+        row = NotificationDelivery.get()
+        assert (row.state, row.due_at, row.sent_at, row.attempts) == ("unanswered", None, None, 1)
+        hanging.delay = 0
+        for _ in range(3):
+            day.shift(dt.timedelta(hours=1))
+            assert deliver_notifications.call_local() == 0
+    assert len(hanging.requests) == 1
+    entry = AuditEntry.get(AuditEntry.action == "delivery_unanswered")
+    assert entry.record_type == "notification" and "timed out" in entry.reason
+    auth.login("boss")
+    page = client.get("/admin/deliveries?lang=zh").get_data(as_text=True)
+    assert "结果未知：不再发送" in page and "已发出，但未及时收到回应" in page
+
+
+def test_a_robot_that_cannot_be_reached_is_tried_again_and_its_other_rows_wait_untried(site, make_user, receiver,
+                                                                                     day):
+    """Refused: nothing was sent, so it is retried; and its next row is not tried in the same sweep."""
+    site.config["ROBOT_TIMEOUT"] = TIMEOUT
+    user = robot_user(make_user, receiver, "wecom")
+    User.update(wecom_webhook=closed_port_url("wecom")).where(User.id == user.id).execute()
+    with site.app_context():
+        first = notify(user, WELCOME, name="一")
+        second = notify(user, WELCOME, name="二")
+        assert deliver_notifications.call_local() == 0
+        tried, untried = (NotificationDelivery.get(NotificationDelivery.notification == note) for note in (first, second))
+        assert tried.state == "retrying" and tried.attempts == 1 and "refused" in tried.error
+        assert (untried.due_at, untried.attempts, untried.error) == (DAY, 0, "")
+        User.update(wecom_webhook=receiver.url("wecom")).where(User.id == user.id).execute()  # the robot is back
+        day.shift(dt.timedelta(minutes=1))
+        assert deliver_notifications.call_local() == 2
+    assert len(receiver.requests) == 2
+
+
+def test_a_hanging_robot_holds_up_neither_the_urgent_message_nor_the_sweep(site, make_user, receiver, hanging, day):
+    site.config["ROBOT_TIMEOUT"] = TIMEOUT
+    li = robot_user(make_user, hanging, "wecom", username="li")
+    zhang = robot_user(make_user, receiver, "dingtalk", username="zhang")
+    with site.app_context():
+        for n in range(4):  # older than the urgent notice, and on the channel swept first
+            notify(li, WELCOME, name=f"第{n}位")
+        notify(zhang, WAITING, link=("visitors.desk", {}), urgent=True, name="李明", organisation="华信科技")
+        started = time.monotonic()
+        assert deliver_notifications.call_local() == 1
+        took = time.monotonic() - started
+        # The urgent notice went first, before the hanging robot was tried once; its other three
+        # rows waited for the next sweep, untried, rather than out a timeout each.
+        assert len(receiver.requests) == 1 and "李明" in receiver.requests[0]["json"]["text"]["content"]
+        assert len(hanging.requests) == 1 and receiver.requests[0]["at"] < hanging.requests[0]["at"]
+        assert took < 2 * TIMEOUT
+        rows = list(NotificationDelivery.select().where(NotificationDelivery.channel == "wecom")
+                    .order_by(NotificationDelivery.id))
+        assert rows[0].state == "unanswered" and [(r.due_at, r.attempts) for r in rows[1:]] == [(DAY, 0)] * 3
+
+
+WECOM_HOOK = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7b2c-4e1d-8f3a-0c9d1e2f7xxx"
+DINGTALK_HOOK = "https://oapi.dingtalk.com/robot/send?access_token=5c1b8e7d9a0f4e3b2d6c8a1f0e9d7b3aabc1"
+
+
+def test_a_robots_token_is_masked_in_the_audit_log_and_on_the_page_and_its_secret_never_shown(
+        client, admin, make_user):
+    user = make_user("zhang", "specialist", display_name="张伟")
+    form = {"display_name": "张伟", "department": "0", "roles": ["specialist"], "is_active": "y", "locale": "",
+            "wecom_webhook": WECOM_HOOK, "dingtalk_webhook": DINGTALK_HOOK, "dingtalk_secret": "SEC0123456789abcdef",
+            "feishu_webhook": "", "feishu_secret": ""}
+    assert client.post(f"/admin/users/{user.id}", data=form).status_code == 303
+    change = AuditEntry.get(AuditEntry.record_type == "user", AuditEntry.action == "update")
+    assert "693a91f6" not in change.changes and "5c1b8e7d" not in change.changes
+    assert json.loads(change.changes)["wecom_webhook"] == ["", "qyapi.weixin.qq.com …7xxx"]
+    assert "qyapi.weixin.qq.com …7xxx" in client.get("/audit?lang=zh").get_data(as_text=True)
+
+    page = client.get(f"/admin/users/{user.id}?lang=zh").get_data(as_text=True)
+    assert "693a91f6" not in page and "5c1b8e7d" not in page and "SEC0123456789abcdef" not in page
+    assert 'value="qyapi.weixin.qq.com …7xxx"' in page and 'value="oapi.dingtalk.com …abc1"' in page
+    assert re.search(r'<input[^>]*type="password"[^>]*name="dingtalk_secret"|<input[^>]*name="dingtalk_secret"'
+                     r'[^>]*type="password"', page) and "已保存；留空则保留" in page
+
+    # Saved again as the page shows it (masked addresses, empty secret): everything stays.
+    shown = form | {"wecom_webhook": "qyapi.weixin.qq.com …7xxx", "dingtalk_webhook": "oapi.dingtalk.com …abc1",
+                    "dingtalk_secret": "", "extension": "8001"}
+    assert client.post(f"/admin/users/{user.id}", data=shown).status_code == 303
+    stored = User.get_by_id(user.id)
+    assert (stored.wecom_webhook, stored.dingtalk_webhook, stored.dingtalk_secret) == (
+        WECOM_HOOK, DINGTALK_HOOK, "SEC0123456789abcdef")
+    assert stored.extension == "8001"
+
+    # Another robot's address: the old robot's secret does not go with it.
+    other = "https://oapi.dingtalk.com/robot/send?access_token=ffff0000"
+    assert client.post(f"/admin/users/{user.id}", data=shown | {"dingtalk_webhook": other}).status_code == 303
+    assert (User.get_by_id(user.id).dingtalk_webhook, User.get_by_id(user.id).dingtalk_secret) == (other, "")
+
+
+def test_a_departments_robot_is_audited_masked(client, admin):
+    department = Department.create(name="后勤部")
+    client.post(f"/admin/departments/{department.id}/robots", data={"wecom_webhook": WECOM_HOOK})
+    assert Department.get_by_id(department.id).wecom_webhook == WECOM_HOOK
+    change = AuditEntry.get(AuditEntry.record_type == "department", AuditEntry.action == "update")
+    assert json.loads(change.changes) == {"wecom_webhook": ["", "qyapi.weixin.qq.com …7xxx"]}
+    page = client.get(f"/admin/departments/{department.id}/robots").get_data(as_text=True)
+    assert "693a91f6" not in page

@@ -173,6 +173,28 @@ def test_a_failure_is_kept_for_the_admin_and_retried_later_with_back_off(smtp, m
     assert len(mailbox) == 1
 
 
+def test_a_mail_server_that_refuses_the_connection_is_asked_once_per_sweep(smtp, make_user, monkeypatch, frozen):
+    """Nothing was sent, so the mail is retried; the other mails wait for the next sweep untried
+    rather than each waiting on the same server."""
+    import smtplib
+    connections = []
+
+    def refused(host, port, timeout):
+        connections.append(host)
+        raise ConnectionRefusedError(111, "Connection refused")
+    monkeypatch.setattr(smtplib, "SMTP", refused)
+    users = [make_user(name, email=f"{name}@example.com") for name in ("wang", "li", "zhao")]
+    with smtp.app_context():
+        for user in users:
+            notify(user, WELCOME, name="x")
+        assert deliver_notifications.call_local() == 0
+    assert len(connections) == 1
+    rows = list(NotificationDelivery.select().order_by(NotificationDelivery.id))
+    assert rows[0].attempts == 1 and rows[0].error.startswith("Unreachable: 127.0.0.1:2525")
+    assert rows[0].due_at == NOW + dt.timedelta(minutes=1)
+    assert [(r.attempts, r.due_at) for r in rows[1:]] == [(0, NOW), (0, NOW)]
+
+
 def test_the_admin_reads_why_a_mail_failed_in_the_audit_log(smtp, client, auth, make_user, mailbox, frozen):
     make_user("admin", "admin")
     user = make_user("desk", email="wang@example.com")

@@ -97,7 +97,8 @@ def _security_headers(app, response):
     """Every response's browser-side protections, set here and nowhere else."""
     headers = response.headers
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "same-origin"
+    # A default: a page with a secret in its address (a signed answer link) sends a stricter one.
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers["X-Frame-Options"] = "DENY"
     headers["Permissions-Policy"] = PERMISSIONS_POLICY
     if response.mimetype != "application/pdf":

@@ -6,11 +6,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from peewee import IntegrityError
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.utils import unset_value
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from models import audit, privacy
-from models.base import readable, write_transaction
+from models.base import masked_address, readable, write_transaction
 from models.notifications import (
     CHANNELS, ROBOTS, DepartmentDelivery, NotificationDelivery, secret_problem, webhook_problem,
 )
@@ -50,26 +51,59 @@ def _secret(channel):
 ADDRESS = {"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false", "inputmode": "url"}
 
 
+class WebhookField(StringField):
+    """A robot's webhook: its access token is a password, so the stored address is shown masked
+    (host and last 4 characters), and the masked text sent back unchanged keeps it."""
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        self.stored = data if isinstance(data, str) else ""
+        super().process(formdata, data, extra_filters)
+        if formdata is not None and self.stored and self.data == masked_address(self.stored):
+            self.data = self.stored
+
+    def _value(self):
+        return masked_address(self.data) if self.data and self.data == self.stored else super()._value()
+
+
+class SecretField(PasswordField):
+    """A robot's signing secret: never shown back; left empty, the stored one stays with its webhook
+    (RobotsForm.robot_values)."""
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        self.stored = data if isinstance(data, str) else ""
+        super().process(formdata, data, extra_filters)
+        if self.stored:
+            self.render_kw = dict(self.render_kw or {}, placeholder=_("Saved; left empty, it stays"))
+
+
+SECRET = {"autocapitalize": "none", "autocomplete": "new-password", "spellcheck": "false"}
+
+
 class RobotsForm(PortalForm):
     """The group robots' webhooks (a person's own, or a department's), as the robot's settings show them."""
-    wecom_webhook = StringField(_l("WeCom group robot webhook"), filters=[strip],
+    wecom_webhook = WebhookField(_l("WeCom group robot webhook"), filters=[strip],
                                 validators=[Optional(), Length(max=500), _webhook("wecom")],
                                 description=ROBOTS["wecom"].example, render_kw=ADDRESS)
-    dingtalk_webhook = StringField(_l("DingTalk robot webhook"), filters=[strip],
+    dingtalk_webhook = WebhookField(_l("DingTalk robot webhook"), filters=[strip],
                                    validators=[Optional(), Length(max=500), _webhook("dingtalk")],
                                    description=ROBOTS["dingtalk"].example, render_kw=ADDRESS)
-    dingtalk_secret = StringField(_l("DingTalk signing secret (加签)"), filters=[strip],
+    dingtalk_secret = SecretField(_l("DingTalk signing secret (加签)"), filters=[strip],
                                   validators=[Optional(), Length(max=200), _secret("dingtalk")],
-                                  description=_l("Only when the robot signs its messages."), render_kw=ADDRESS)
-    feishu_webhook = StringField(_l("Feishu bot webhook"), filters=[strip],
+                                  description=_l("Only when the robot signs its messages."), render_kw=SECRET)
+    feishu_webhook = WebhookField(_l("Feishu bot webhook"), filters=[strip],
                                  validators=[Optional(), Length(max=500), _webhook("feishu")],
                                  description=ROBOTS["feishu"].example, render_kw=ADDRESS)
-    feishu_secret = StringField(_l("Feishu signing secret (签名校验)"), filters=[strip],
+    feishu_secret = SecretField(_l("Feishu signing secret (签名校验)"), filters=[strip],
                                 validators=[Optional(), Length(max=200), _secret("feishu")],
-                                description=_l("Only when the bot checks signatures."), render_kw=ADDRESS)
+                                description=_l("Only when the bot checks signatures."), render_kw=SECRET)
 
     def robot_values(self):
-        return {name: self[name].data or "" for name in ROBOT_FIELDS}
+        values = {name: self[name].data or "" for name in ROBOT_FIELDS}
+        for channel in ("dingtalk", "feishu"):
+            webhook, secret = self[f"{channel}_webhook"], self[f"{channel}_secret"]
+            # The secret belongs to its robot: kept while the webhook stays, gone with it.
+            values[secret.name] = secret.data or (secret.stored if webhook.data == webhook.stored else "")
+        return values
 
 
 ROBOT_FIELDS = ("wecom_webhook", "dingtalk_webhook", "dingtalk_secret", "feishu_webhook", "feishu_secret")
